@@ -1,0 +1,27 @@
+"""Mask estimation networks: trunks, mask heads and the maskers that join them."""
+from .dprnn import DPRNNTrunk
+from .heads import (
+    MASK_HEADS,
+    LinearMaskerHead,
+    MaskerHead,
+    MLPMaskerHead,
+    check_grouping,
+    group_outputs,
+    make_head,
+)
+from .mask_activations import MASK_ACTIVATIONS, MaskActivation
+from .overseparation import OverseparationMasker
+
+__all__ = [
+    "DPRNNTrunk",
+    "LinearMaskerHead",
+    "MASK_ACTIVATIONS",
+    "MASK_HEADS",
+    "MLPMaskerHead",
+    "MaskActivation",
+    "MaskerHead",
+    "OverseparationMasker",
+    "check_grouping",
+    "group_outputs",
+    "make_head",
+]

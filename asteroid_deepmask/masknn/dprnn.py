@@ -1,0 +1,132 @@
+"""DPRNN trunk in the structure of the paper: no tanh/sigmoid output gate, P feature maps out."""
+from asteroid.masknn import norms
+from asteroid.masknn.recurrent import DPRNNBlock
+from torch import nn
+
+from .dual_path import overlap_add, split_chunks
+from ..checks import check_positive_int
+
+RNN_TYPES = ("LSTM", "GRU", "RNN")
+
+
+class DPRNNTrunk(nn.Module):
+    """Dual-path RNN separator body that emits one feature map per output, for any mask head.
+
+    Layer norm and a 1x1 bottleneck, ``n_repeats`` DPRNN blocks on overlapping chunks, PReLU,
+    a 1x1 Conv2d to ``n_outputs * bn_chan`` channels, overlap-add. Unlike Asteroid's and
+    SpeechBrain's DPRNN there is no tanh/sigmoid gate and no shared output layer: the mask
+    head that follows owns every per-output layer.
+
+    Args:
+        in_chan (int): input features N (the encoder's filters).
+        n_outputs (int): feature maps P to emit.
+        bn_chan (int, optional): bottleneck and output feature size. Defaults to 64 (paper).
+        hid_size (int, optional): hidden units per LSTM direction. Defaults to 128.
+        chunk_size (int, optional): chunk length in frames. Defaults to 100.
+        hop_size (int, optional): hop between chunks. Defaults to ``chunk_size // 2``.
+        n_repeats (int, optional): number of DPRNN blocks. Defaults to 6.
+        norm_type (str, optional): ``"gLN"`` or ``"cLN"``. Defaults to ``"gLN"``.
+        bidirectional (bool, optional): bidirectional inter-chunk RNN. Defaults to True.
+        rnn_type (str, optional): ``"LSTM"``, ``"GRU"`` or ``"RNN"``. Defaults to ``"LSTM"``.
+        num_layers (int, optional): layers per RNN. Defaults to 1.
+        dropout (float, optional): RNN dropout in [0, 1). Defaults to 0.
+
+    Shapes:
+        ``[batch, in_chan, frames] -> [batch, n_outputs, bn_chan, frames]``.
+
+    Example:
+        >>> import torch
+        >>> trunk = DPRNNTrunk(in_chan=64, n_outputs=4, hid_size=16, n_repeats=1)
+        >>> trunk(torch.randn(2, 64, 120)).shape
+        torch.Size([2, 4, 64, 120])
+
+    References:
+        Y. Luo, Z. Chen, T. Yoshioka, "Dual-path RNN: efficient long sequence modeling for
+        time-domain single-channel speech separation", ICASSP 2020.
+        K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source
+        Separation Systems", Interspeech 2022.
+    """
+
+    def __init__(
+        self,
+        in_chan,
+        n_outputs,
+        bn_chan=64,
+        hid_size=128,
+        chunk_size=100,
+        hop_size=None,
+        n_repeats=6,
+        norm_type="gLN",
+        bidirectional=True,
+        rnn_type="LSTM",
+        num_layers=1,
+        dropout=0.0,
+    ):
+        super().__init__()
+        hop_size = chunk_size // 2 if hop_size is None else hop_size
+        for name, value in [
+            ("in_chan", in_chan),
+            ("n_outputs", n_outputs),
+            ("bn_chan", bn_chan),
+            ("hid_size", hid_size),
+            ("chunk_size", chunk_size),
+            ("hop_size", hop_size),
+            ("n_repeats", n_repeats),
+            ("num_layers", num_layers),
+        ]:
+            check_positive_int(name, value)
+        if hop_size > chunk_size:
+            raise ValueError(
+                f"hop_size={hop_size} is larger than chunk_size={chunk_size}: frames would be "
+                "skipped; use hop_size <= chunk_size (default chunk_size // 2)."
+            )
+        if str(rnn_type).upper() not in RNN_TYPES:
+            raise ValueError(f"Unknown rnn_type={rnn_type!r}; choose one of {list(RNN_TYPES)}.")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout={dropout} must be in [0, 1).")
+        self.in_chan, self.n_outputs, self.bn_chan = in_chan, n_outputs, bn_chan
+        self.hid_size, self.chunk_size, self.hop_size = hid_size, chunk_size, hop_size
+        self.n_repeats, self.norm_type, self.bidirectional = n_repeats, norm_type, bidirectional
+        self.rnn_type, self.num_layers, self.dropout = rnn_type, num_layers, dropout
+        self.out_chan = bn_chan
+
+        self.bottleneck = nn.Sequential(norms.get(norm_type)(in_chan), nn.Conv1d(in_chan, bn_chan, 1))
+        self.blocks = nn.Sequential(
+            *[
+                DPRNNBlock(
+                    bn_chan,
+                    hid_size,
+                    norm_type=norm_type,
+                    bidirectional=bidirectional,
+                    rnn_type=rnn_type,
+                    num_layers=num_layers,
+                    dropout=dropout,
+                )
+                for _ in range(n_repeats)
+            ]
+        )
+        self.output = nn.Sequential(nn.PReLU(), nn.Conv2d(bn_chan, n_outputs * bn_chan, 1))
+
+    def forward(self, mix_rep):
+        batch, _, n_frames = mix_rep.shape
+        chunks = split_chunks(self.bottleneck(mix_rep), self.chunk_size, self.hop_size)
+        chunks = self.output(self.blocks(chunks))
+        feats = overlap_add(chunks, n_frames, self.hop_size)
+        return feats.reshape(batch, self.n_outputs, self.bn_chan, n_frames)
+
+    def get_config(self):
+        """Arguments that rebuild this trunk through ``__init__``."""
+        return dict(
+            in_chan=self.in_chan,
+            n_outputs=self.n_outputs,
+            bn_chan=self.bn_chan,
+            hid_size=self.hid_size,
+            chunk_size=self.chunk_size,
+            hop_size=self.hop_size,
+            n_repeats=self.n_repeats,
+            norm_type=self.norm_type,
+            bidirectional=self.bidirectional,
+            rnn_type=self.rnn_type,
+            num_layers=self.num_layers,
+            dropout=self.dropout,
+        )

@@ -1,0 +1,31 @@
+"""Segmentation of a sequence into overlapping chunks and its inverse, for dual-path networks."""
+from torch.nn import functional as F
+
+
+def split_chunks(x, chunk_size, hop_size):
+    """Cut ``[batch, chan, frames]`` into overlapping chunks ``[batch, chan, chunk_size, n_chunks]``.
+
+    Both ends are zero-padded by ``chunk_size`` frames (the layout of Asteroid's DPRNN, which the
+    paper's complexity numbers assume), so every frame is covered by the same number of chunks.
+    """
+    batch, chan, _ = x.shape
+    chunks = F.unfold(
+        x.unsqueeze(-1), kernel_size=(chunk_size, 1), padding=(chunk_size, 0), stride=(hop_size, 1)
+    )
+    return chunks.reshape(batch, chan, chunk_size, -1)
+
+
+def overlap_add(chunks, n_frames, hop_size):
+    """Inverse layout of :func:`split_chunks`: sum overlapping chunks back to ``[batch, chan, n_frames]``.
+
+    The overlapping chunks are summed, not averaged, as in DPRNN.
+    """
+    batch, chan, chunk_size, n_chunks = chunks.shape
+    out = F.fold(
+        chunks.reshape(batch, chan * chunk_size, n_chunks),
+        (n_frames, 1),
+        kernel_size=(chunk_size, 1),
+        padding=(chunk_size, 0),
+        stride=(hop_size, 1),
+    )
+    return out.reshape(batch, chan, n_frames)

@@ -1,0 +1,220 @@
+"""Mask heads: turn P feature maps of a trunk into P masks, then sum them into C source masks.
+
+A head never sees the trunk that feeds it: its input is a stack of P feature maps
+``[batch, n_outputs, in_chan, frames]``, one per output. Each output has its own layers (a
+1x1 FC layer, or a 3-layer MLP); the P copies run as one grouped 1x1 convolution, so the cost
+of a forward pass does not depend on a Python loop over outputs.
+"""
+from torch import nn
+
+from ..checks import check_positive_int
+from .mask_activations import MaskActivation
+
+
+def check_grouping(n_outputs, n_src):
+    """Validate that ``n_outputs`` (P) outputs can be summed into ``n_src`` (C) equal groups."""
+    check_positive_int("n_src", n_src)
+    check_positive_int("n_outputs", n_outputs)
+    if n_outputs < n_src or n_outputs % n_src:
+        raise ValueError(
+            f"n_outputs={n_outputs} cannot be grouped into n_src={n_src} sources: P must be a "
+            f"multiple of C (allowed here: {n_src}, {2 * n_src}, {4 * n_src}, ...)."
+        )
+
+
+def group_outputs(outputs, n_src):
+    """Sum P outputs in C contiguous groups (outputs ``0..P/C-1`` make source 0, and so on).
+
+    This is the paper's deterministic grouping; with ``P == C`` it is the identity.
+
+    Args:
+        outputs (torch.Tensor): ``[batch, n_outputs, ...]`` (masks or waveforms).
+        n_src (int): number of groups C; must divide ``n_outputs``.
+
+    Returns:
+        torch.Tensor: ``[batch, n_src, ...]``.
+
+    Example:
+        >>> import torch
+        >>> group_outputs(torch.arange(4.0).reshape(1, 4, 1), 2).flatten().tolist()
+        [1.0, 5.0]
+    """
+    if outputs.dim() < 2:
+        raise ValueError(f"outputs must be [batch, n_outputs, ...], got shape {tuple(outputs.shape)}.")
+    n_outputs = outputs.shape[1]
+    check_grouping(n_outputs, n_src)
+    if n_outputs == n_src:
+        return outputs
+    batch, rest = outputs.shape[0], outputs.shape[2:]
+    return outputs.reshape(batch, n_src, n_outputs // n_src, *rest).sum(dim=2)
+
+
+def _grouped_1x1(n_outputs, in_chan, out_chan):
+    """P independent 1x1 layers ``in_chan -> out_chan`` as one grouped convolution."""
+    return nn.Conv1d(n_outputs * in_chan, n_outputs * out_chan, 1, groups=n_outputs)
+
+
+class MaskerHead(nn.Module):
+    """Base class of the mask heads: per-output layers, mask activation, grouping P -> C.
+
+    Subclasses build ``self.layers`` with :meth:`_build_layers`; everything else is shared.
+
+    Args:
+        in_chan (int): feature size H of each trunk output.
+        n_src (int): number of sources C (masks returned by :meth:`forward`).
+        out_chan (int, optional): mask size N (the encoder's number of filters).
+            Defaults to ``in_chan``.
+        n_outputs (int, optional): number of outputs P before grouping; a multiple of
+            ``n_src``. Defaults to ``n_src`` (no overseparation).
+        mask_act (str, optional): mask activation f, see
+            :data:`~asteroid_deepmask.masknn.mask_activations.MASK_ACTIVATIONS`.
+    """
+
+    def __init__(self, in_chan, n_src, out_chan=None, n_outputs=None, mask_act="relu"):
+        super().__init__()
+        n_outputs = n_src if n_outputs is None else n_outputs
+        out_chan = in_chan if out_chan is None else out_chan
+        check_positive_int("in_chan", in_chan)
+        check_positive_int("out_chan", out_chan)
+        check_grouping(n_outputs, n_src)
+        self.in_chan, self.out_chan = in_chan, out_chan
+        self.n_src, self.n_outputs = n_src, n_outputs
+        self.activation = MaskActivation(mask_act)
+        self.mask_act = self.activation.mask_act
+        self.layers = self._build_layers(out_chan * self.activation.expansion)
+
+    def _build_layers(self, final_chan):
+        raise NotImplementedError
+
+    def forward_outputs(self, feats):
+        """All P masks before grouping.
+
+        Args:
+            feats (torch.Tensor): ``[batch, n_outputs, in_chan, frames]``.
+
+        Returns:
+            torch.Tensor: ``[batch, n_outputs, out_chan, frames]``.
+        """
+        if feats.dim() != 4 or feats.shape[1] != self.n_outputs or feats.shape[2] != self.in_chan:
+            raise ValueError(
+                f"{type(self).__name__} expects features [batch, n_outputs={self.n_outputs}, "
+                f"in_chan={self.in_chan}, frames], got shape {tuple(feats.shape)}."
+            )
+        batch, _, _, frames = feats.shape
+        masks = self.layers(feats.reshape(batch, self.n_outputs * self.in_chan, frames))
+        return self.activation(masks.reshape(batch, self.n_outputs, -1, frames))
+
+    def forward(self, feats):
+        """C source masks ``[batch, n_src, out_chan, frames]`` from ``[batch, n_outputs, in_chan, frames]``."""
+        return group_outputs(self.forward_outputs(feats), self.n_src)
+
+    def get_config(self):
+        """Arguments that rebuild this head through ``__init__``."""
+        return dict(
+            in_chan=self.in_chan,
+            n_src=self.n_src,
+            out_chan=self.out_chan,
+            n_outputs=self.n_outputs,
+            mask_act=self.mask_act,
+        )
+
+
+class LinearMaskerHead(MaskerHead):
+    """The shallow head of the paper: one 1x1 FC layer per output, then f (Eq. 1), then grouping (Eq. 2).
+
+    With ``n_outputs == n_src`` it is the usual single-layer mask estimator; with P > C and a
+    nonlinear f it is the overseparation-grouping head.
+
+    Args:
+        in_chan (int): feature size H of each trunk output.
+        n_src (int): number of sources C.
+        out_chan (int, optional): mask size N. Defaults to ``in_chan``.
+        n_outputs (int, optional): outputs P before grouping, a multiple of C. Defaults to C.
+        mask_act (str, optional): mask activation f. Defaults to ``"relu"``.
+
+    Shapes:
+        ``[batch, n_outputs, in_chan, frames] -> [batch, n_src, out_chan, frames]``.
+
+    Example:
+        >>> import torch
+        >>> head = LinearMaskerHead(in_chan=64, n_src=2, n_outputs=8)
+        >>> head(torch.randn(3, 8, 64, 50)).shape
+        torch.Size([3, 2, 64, 50])
+
+    References:
+        K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source
+        Separation Systems", Interspeech 2022.
+    """
+
+    def _build_layers(self, final_chan):
+        return _grouped_1x1(self.n_outputs, self.in_chan, final_chan)
+
+
+class MLPMaskerHead(MaskerHead):
+    """Deep mask head: a 3-layer MLP per output (Linear, tanh, Linear, tanh, Linear, f).
+
+    The paper uses one MLP per source (``n_outputs == n_src``), hidden width 16 ("MLP (S)") or
+    64 ("MLP (L)"); the MLPs are not shared between outputs.
+
+    Args:
+        in_chan (int): feature size H of each trunk output.
+        n_src (int): number of sources C.
+        out_chan (int, optional): mask size N. Defaults to ``in_chan``.
+        n_outputs (int, optional): outputs P before grouping, a multiple of C. Defaults to C.
+        mask_act (str, optional): mask activation f of the last layer. Defaults to ``"relu"``.
+        hidden (int, optional): width of the two hidden layers. Defaults to 64.
+
+    Shapes:
+        ``[batch, n_outputs, in_chan, frames] -> [batch, n_src, out_chan, frames]``.
+
+    Example:
+        >>> import torch
+        >>> head = MLPMaskerHead(in_chan=64, n_src=2, hidden=16)
+        >>> head(torch.randn(3, 2, 64, 50)).shape
+        torch.Size([3, 2, 64, 50])
+
+    References:
+        K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source
+        Separation Systems", Interspeech 2022.
+    """
+
+    def __init__(self, in_chan, n_src, out_chan=None, n_outputs=None, mask_act="relu", hidden=64):
+        self.hidden = check_positive_int("hidden", hidden)
+        super().__init__(in_chan, n_src, out_chan=out_chan, n_outputs=n_outputs, mask_act=mask_act)
+
+    def _build_layers(self, final_chan):
+        p, h = self.n_outputs, self.hidden
+        return nn.Sequential(
+            _grouped_1x1(p, self.in_chan, h),
+            nn.Tanh(),
+            _grouped_1x1(p, h, h),
+            nn.Tanh(),
+            _grouped_1x1(p, h, final_chan),
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "hidden": self.hidden}
+
+
+#: ``mask_head`` names accepted by :func:`make_head` and the models.
+MASK_HEADS = {"linear": LinearMaskerHead, "mlp": MLPMaskerHead}
+
+
+def make_head(mask_head, in_chan, n_src, out_chan=None, n_outputs=None, mask_act="relu", hidden=64):
+    """Build a head by name: ``"linear"`` (shallow, Eq. 1) or ``"mlp"`` (deep, 3 layers).
+
+    ``hidden`` is used by the MLP head only.
+
+    Example:
+        >>> make_head("mlp", in_chan=64, n_src=2, hidden=16).hidden
+        16
+    """
+    name = str(mask_head).lower()
+    if name not in MASK_HEADS:
+        raise ValueError(f"Unknown mask_head={mask_head!r}; choose one of {sorted(MASK_HEADS)}.")
+    kwargs = dict(out_chan=out_chan, n_outputs=n_outputs, mask_act=mask_act)
+    if name == "mlp":
+        kwargs["hidden"] = hidden
+    else:
+        check_positive_int("head_hidden", hidden)
+    return MASK_HEADS[name](in_chan, n_src, **kwargs)

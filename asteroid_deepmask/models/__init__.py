@@ -1,0 +1,13 @@
+"""Separation models, registered with ``asteroid.models`` on import."""
+from .base import DeepMaskEncoderMaskerDecoder, load_checkpoint
+from .dprnn_deepmask import DPRNNDeepMask
+from .registry import build_model, get_model_class, register_model
+
+__all__ = [
+    "DPRNNDeepMask",
+    "build_model",
+    "DeepMaskEncoderMaskerDecoder",
+    "get_model_class",
+    "load_checkpoint",
+    "register_model",
+]

@@ -1,0 +1,124 @@
+"""DPRNN-TasNet with a choice of mask head: the paper's baseline, overseparation or a deep MLP."""
+from asteroid_filterbanks import make_enc_dec
+
+from ..masknn import DPRNNTrunk, OverseparationMasker, make_head
+from .base import DeepMaskEncoderMaskerDecoder
+from .registry import register_model
+
+
+@register_model
+class DPRNNDeepMask(DeepMaskEncoderMaskerDecoder):
+    """DPRNN-TasNet whose mask estimator is a shallow, overseparation-grouping or deep MLP head.
+
+    Encoder -> :class:`~asteroid_deepmask.masknn.DPRNNTrunk` (P feature maps, no output gate)
+    -> mask head (P masks, activation f, contiguous sum into C masks) -> decoder.
+    ``mask_head="linear", n_outputs=n_src`` is the paper's baseline; ``n_outputs=16`` its
+    overseparation-grouping model; ``mask_head="mlp", head_hidden=16 / 64`` its MLP (S) / (L).
+    Defaults are the paper's configuration (N = 64, 2 ms window at 8 kHz, 6 blocks, 128 units).
+
+    Args:
+        n_src (int): number of sources C.
+        n_outputs (int, optional): outputs P before grouping, a multiple of ``n_src``.
+            Defaults to ``n_src``.
+        mask_head (str, optional): ``"linear"`` (one 1x1 FC layer per output) or ``"mlp"``
+            (3-layer MLP per output). Defaults to ``"linear"``.
+        head_hidden (int, optional): hidden width of the MLP head. Defaults to 64.
+        mask_act (str, optional): mask activation f: ``relu``, ``sigmoid``, ``none``,
+            ``prelu``, ``glu`` or ``softmax`` (over sources). Defaults to ``"relu"``.
+        bn_chan (int, optional): bottleneck size of the trunk. Defaults to 64.
+        hid_size (int, optional): LSTM units per direction. Defaults to 128.
+        chunk_size (int, optional): DPRNN chunk length in frames. Defaults to 100.
+        hop_size (int, optional): DPRNN hop in frames. Defaults to ``chunk_size // 2``.
+        n_repeats (int, optional): DPRNN blocks. Defaults to 6.
+        norm_type (str, optional): ``"gLN"`` or ``"cLN"``. Defaults to ``"gLN"``.
+        bidirectional (bool, optional): bidirectional inter-chunk RNN. Defaults to True.
+        rnn_type (str, optional): ``"LSTM"``, ``"GRU"`` or ``"RNN"``. Defaults to ``"LSTM"``.
+        num_layers (int, optional): layers per RNN. Defaults to 1.
+        dropout (float, optional): RNN dropout. Defaults to 0.
+        fb_name (str, optional): Asteroid filterbank (``"free"``, ``"stft"``, ...).
+            Defaults to ``"free"``.
+        kernel_size (int, optional): filter length in samples. Defaults to 16.
+        n_filters (int, optional): number of filters N. Defaults to 64.
+        stride (int, optional): filterbank hop in samples. Defaults to 8.
+        encoder_activation (str, optional): activation after the encoder. Defaults to None.
+        sample_rate (float, optional): sample rate of the model. Defaults to 8000.
+        **fb_kwargs: more filterbank arguments.
+
+    Shapes:
+        ``[batch, time]`` or ``[batch, 1, time] -> [batch, n_src, time]``;
+        :meth:`forward_outputs` gives ``[batch, n_outputs, time]``.
+
+    Example:
+        >>> import torch
+        >>> model = DPRNNDeepMask(n_src=2, mask_head="mlp", head_hidden=16, hid_size=16, n_repeats=1)
+        >>> model(torch.randn(1, 800)).shape
+        torch.Size([1, 2, 800])
+
+    References:
+        K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source
+        Separation Systems", Interspeech 2022.
+        Y. Luo, Z. Chen, T. Yoshioka, "Dual-path RNN", ICASSP 2020.
+    """
+
+    def __init__(
+        self,
+        n_src,
+        n_outputs=None,
+        mask_head="linear",
+        head_hidden=64,
+        mask_act="relu",
+        bn_chan=64,
+        hid_size=128,
+        chunk_size=100,
+        hop_size=None,
+        n_repeats=6,
+        norm_type="gLN",
+        bidirectional=True,
+        rnn_type="LSTM",
+        num_layers=1,
+        dropout=0.0,
+        fb_name="free",
+        kernel_size=16,
+        n_filters=64,
+        stride=8,
+        encoder_activation=None,
+        sample_rate=8000,
+        **fb_kwargs,
+    ):
+        n_outputs = n_src if n_outputs is None else n_outputs
+        hop_size = chunk_size // 2 if hop_size is None else hop_size
+        model_args = {k: v for k, v in locals().items() if k not in ("self", "fb_kwargs", "__class__")}
+        encoder, decoder = make_enc_dec(
+            fb_name,
+            kernel_size=kernel_size,
+            n_filters=n_filters,
+            stride=stride,
+            sample_rate=sample_rate,
+            **fb_kwargs,
+        )
+        n_feats = encoder.n_feats_out
+        head = make_head(
+            mask_head,
+            in_chan=bn_chan,
+            n_src=n_src,
+            out_chan=n_feats,
+            n_outputs=n_outputs,
+            mask_act=mask_act,
+            hidden=head_hidden,
+        )
+        trunk = DPRNNTrunk(
+            n_feats,
+            n_outputs,
+            bn_chan=bn_chan,
+            hid_size=hid_size,
+            chunk_size=chunk_size,
+            hop_size=hop_size,
+            n_repeats=n_repeats,
+            norm_type=norm_type,
+            bidirectional=bidirectional,
+            rnn_type=rnn_type,
+            num_layers=num_layers,
+            dropout=dropout,
+        )
+        super().__init__(encoder, OverseparationMasker(trunk, head), decoder, encoder_activation)
+        self._store_model_args(**model_args, **fb_kwargs)
