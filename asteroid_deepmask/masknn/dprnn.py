@@ -13,9 +13,9 @@ class DPRNNTrunk(nn.Module):
     """Dual-path RNN separator body that emits one feature map per output, for any mask head.
 
     Layer norm and a 1x1 bottleneck, ``n_repeats`` DPRNN blocks on overlapping chunks, PReLU,
-    a 1x1 Conv2d to ``n_outputs * bn_chan`` channels, overlap-add. Unlike Asteroid's and
-    SpeechBrain's DPRNN there is no tanh/sigmoid gate and no shared output layer: the mask
-    head that follows owns every per-output layer.
+    a 1x1 Conv2d to ``n_outputs * bn_chan`` channels (one projection per output), overlap-add.
+    Unlike Asteroid's and SpeechBrain's DPRNN there is no tanh/sigmoid gate and no output
+    layer: the mask head that follows maps each output's features to its mask.
 
     Args:
         in_chan (int): input features N (the encoder's filters).

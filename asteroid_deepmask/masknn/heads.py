@@ -1,9 +1,9 @@
 """Mask heads: turn P feature maps of a trunk into P masks, then sum them into C source masks.
 
 A head never sees the trunk that feeds it: its input is a stack of P feature maps
-``[batch, n_outputs, in_chan, frames]``, one per output. Each output has its own layers (a
-1x1 FC layer, or a 3-layer MLP); the P copies run as one grouped 1x1 convolution, so the cost
-of a forward pass does not depend on a Python loop over outputs.
+``[batch, n_outputs, in_chan, frames]``, one per output. Its layers (a 1x1 FC layer, or a
+3-layer MLP) are either one set shared by the outputs or one copy per output; P copies run
+as one grouped 1x1 convolution, never as a Python loop over outputs.
 """
 from torch import nn
 
@@ -49,15 +49,17 @@ def group_outputs(outputs, n_src):
     return outputs.reshape(batch, n_src, n_outputs // n_src, *rest).sum(dim=2)
 
 
-def _grouped_1x1(n_outputs, in_chan, out_chan):
-    """P independent 1x1 layers ``in_chan -> out_chan`` as one grouped convolution."""
-    return nn.Conv1d(n_outputs * in_chan, n_outputs * out_chan, 1, groups=n_outputs)
+def _pointwise(n_copies, in_chan, out_chan):
+    """``n_copies`` independent 1x1 layers ``in_chan -> out_chan`` as one grouped convolution."""
+    return nn.Conv1d(n_copies * in_chan, n_copies * out_chan, 1, groups=n_copies)
 
 
 class MaskerHead(nn.Module):
-    """Base class of the mask heads: per-output layers, mask activation, grouping P -> C.
+    """Base class of the mask heads: output layers, mask activation f, grouping P -> C.
 
-    Subclasses build ``self.layers`` with :meth:`_build_layers`; everything else is shared.
+    The layers either belong to each output (``shared=False``: P independent copies, run as
+    one grouped convolution) or are one set applied to every output (``shared=True``).
+    Subclasses build ``self.layers`` with :meth:`_build_layers`; everything else is common.
 
     Args:
         in_chan (int): feature size H of each trunk output.
@@ -68,9 +70,10 @@ class MaskerHead(nn.Module):
             ``n_src``. Defaults to ``n_src`` (no overseparation).
         mask_act (str, optional): mask activation f, see
             :data:`~asteroid_deepmask.masknn.mask_activations.MASK_ACTIVATIONS`.
+        shared (bool, optional): one set of layers for all outputs instead of one per output.
     """
 
-    def __init__(self, in_chan, n_src, out_chan=None, n_outputs=None, mask_act="relu"):
+    def __init__(self, in_chan, n_src, out_chan=None, n_outputs=None, mask_act="relu", shared=False):
         super().__init__()
         n_outputs = n_src if n_outputs is None else n_outputs
         out_chan = in_chan if out_chan is None else out_chan
@@ -79,11 +82,13 @@ class MaskerHead(nn.Module):
         check_grouping(n_outputs, n_src)
         self.in_chan, self.out_chan = in_chan, out_chan
         self.n_src, self.n_outputs = n_src, n_outputs
+        self.shared = bool(shared)
         self.activation = MaskActivation(mask_act)
         self.mask_act = self.activation.mask_act
-        self.layers = self._build_layers(out_chan * self.activation.expansion)
+        self.layers = self._build_layers(1 if self.shared else n_outputs, out_chan * self.activation.expansion)
 
-    def _build_layers(self, final_chan):
+    def _build_layers(self, n_copies, final_chan):
+        """Layers mapping ``[b, n_copies * in_chan, frames]`` to ``[b, n_copies * final_chan, frames]``."""
         raise NotImplementedError
 
     def forward_outputs(self, feats):
@@ -101,7 +106,9 @@ class MaskerHead(nn.Module):
                 f"in_chan={self.in_chan}, frames], got shape {tuple(feats.shape)}."
             )
         batch, _, _, frames = feats.shape
-        masks = self.layers(feats.reshape(batch, self.n_outputs * self.in_chan, frames))
+        # Shared layers see each output as a batch item; per-output layers see them as groups.
+        stacked = (batch * self.n_outputs, self.in_chan) if self.shared else (batch, self.n_outputs * self.in_chan)
+        masks = self.layers(feats.reshape(*stacked, frames))
         return self.activation(masks.reshape(batch, self.n_outputs, -1, frames))
 
     def forward(self, feats):
@@ -116,14 +123,19 @@ class MaskerHead(nn.Module):
             out_chan=self.out_chan,
             n_outputs=self.n_outputs,
             mask_act=self.mask_act,
+            shared=self.shared,
         )
 
 
 class LinearMaskerHead(MaskerHead):
-    """The shallow head of the paper: one 1x1 FC layer per output, then f (Eq. 1), then grouping (Eq. 2).
+    """The shallow head of the paper: a 1x1 FC layer on each output, then f (Eq. 1), then grouping (Eq. 2).
 
     With ``n_outputs == n_src`` it is the usual single-layer mask estimator; with P > C and a
-    nonlinear f it is the overseparation-grouping head.
+    nonlinear f it is the overseparation-grouping head. In DPRNN the P per-output projections
+    are the trunk's last 1x1 convolution, and this layer, which maps the ``in_chan`` features
+    to ``out_chan`` mask bins, is shared by all outputs (``shared=True``, the default): that is
+    the layout whose parameter counts match the paper's Table 1. ``shared=False`` gives every
+    output its own layer (4,160 more parameters for each extra output at H = N = 64).
 
     Args:
         in_chan (int): feature size H of each trunk output.
@@ -131,6 +143,7 @@ class LinearMaskerHead(MaskerHead):
         out_chan (int, optional): mask size N. Defaults to ``in_chan``.
         n_outputs (int, optional): outputs P before grouping, a multiple of C. Defaults to C.
         mask_act (str, optional): mask activation f. Defaults to ``"relu"``.
+        shared (bool, optional): one layer for all outputs. Defaults to True.
 
     Shapes:
         ``[batch, n_outputs, in_chan, frames] -> [batch, n_src, out_chan, frames]``.
@@ -146,15 +159,18 @@ class LinearMaskerHead(MaskerHead):
         Separation Systems", Interspeech 2022.
     """
 
-    def _build_layers(self, final_chan):
-        return _grouped_1x1(self.n_outputs, self.in_chan, final_chan)
+    def __init__(self, in_chan, n_src, out_chan=None, n_outputs=None, mask_act="relu", shared=True):
+        super().__init__(in_chan, n_src, out_chan=out_chan, n_outputs=n_outputs, mask_act=mask_act, shared=shared)
+
+    def _build_layers(self, n_copies, final_chan):
+        return _pointwise(n_copies, self.in_chan, final_chan)
 
 
 class MLPMaskerHead(MaskerHead):
     """Deep mask head: a 3-layer MLP per output (Linear, tanh, Linear, tanh, Linear, f).
 
-    The paper uses one MLP per source (``n_outputs == n_src``), hidden width 16 ("MLP (S)") or
-    64 ("MLP (L)"); the MLPs are not shared between outputs.
+    The paper gives each source its own MLP (``n_outputs == n_src``, ``shared=False``), with
+    hidden width 16 ("MLP (S)") or 64 ("MLP (L)").
 
     Args:
         in_chan (int): feature size H of each trunk output.
@@ -163,6 +179,7 @@ class MLPMaskerHead(MaskerHead):
         n_outputs (int, optional): outputs P before grouping, a multiple of C. Defaults to C.
         mask_act (str, optional): mask activation f of the last layer. Defaults to ``"relu"``.
         hidden (int, optional): width of the two hidden layers. Defaults to 64.
+        shared (bool, optional): one MLP for all outputs. Defaults to False.
 
     Shapes:
         ``[batch, n_outputs, in_chan, frames] -> [batch, n_src, out_chan, frames]``.
@@ -178,18 +195,17 @@ class MLPMaskerHead(MaskerHead):
         Separation Systems", Interspeech 2022.
     """
 
-    def __init__(self, in_chan, n_src, out_chan=None, n_outputs=None, mask_act="relu", hidden=64):
+    def __init__(self, in_chan, n_src, out_chan=None, n_outputs=None, mask_act="relu", hidden=64, shared=False):
         self.hidden = check_positive_int("hidden", hidden)
-        super().__init__(in_chan, n_src, out_chan=out_chan, n_outputs=n_outputs, mask_act=mask_act)
+        super().__init__(in_chan, n_src, out_chan=out_chan, n_outputs=n_outputs, mask_act=mask_act, shared=shared)
 
-    def _build_layers(self, final_chan):
-        p, h = self.n_outputs, self.hidden
+    def _build_layers(self, n_copies, final_chan):
         return nn.Sequential(
-            _grouped_1x1(p, self.in_chan, h),
+            _pointwise(n_copies, self.in_chan, self.hidden),
             nn.Tanh(),
-            _grouped_1x1(p, h, h),
+            _pointwise(n_copies, self.hidden, self.hidden),
             nn.Tanh(),
-            _grouped_1x1(p, h, final_chan),
+            _pointwise(n_copies, self.hidden, final_chan),
         )
 
     def get_config(self):
@@ -200,10 +216,11 @@ class MLPMaskerHead(MaskerHead):
 MASK_HEADS = {"linear": LinearMaskerHead, "mlp": MLPMaskerHead}
 
 
-def make_head(mask_head, in_chan, n_src, out_chan=None, n_outputs=None, mask_act="relu", hidden=64):
+def make_head(mask_head, in_chan, n_src, out_chan=None, n_outputs=None, mask_act="relu", hidden=64, shared=None):
     """Build a head by name: ``"linear"`` (shallow, Eq. 1) or ``"mlp"`` (deep, 3 layers).
 
-    ``hidden`` is used by the MLP head only.
+    ``hidden`` is used by the MLP head only; ``shared=None`` keeps the head's default (the
+    paper's layout: a shared linear layer, one MLP per output).
 
     Example:
         >>> make_head("mlp", in_chan=64, n_src=2, hidden=16).hidden
@@ -213,6 +230,8 @@ def make_head(mask_head, in_chan, n_src, out_chan=None, n_outputs=None, mask_act
     if name not in MASK_HEADS:
         raise ValueError(f"Unknown mask_head={mask_head!r}; choose one of {sorted(MASK_HEADS)}.")
     kwargs = dict(out_chan=out_chan, n_outputs=n_outputs, mask_act=mask_act)
+    if shared is not None:
+        kwargs["shared"] = shared
     if name == "mlp":
         kwargs["hidden"] = hidden
     else:

@@ -23,6 +23,9 @@ class DPRNNDeepMask(DeepMaskEncoderMaskerDecoder):
         mask_head (str, optional): ``"linear"`` (one 1x1 FC layer per output) or ``"mlp"``
             (3-layer MLP per output). Defaults to ``"linear"``.
         head_hidden (int, optional): hidden width of the MLP head. Defaults to 64.
+        shared_head (bool, optional): one set of head layers for all outputs (True) or one
+            per output (False). Defaults to None: the paper's layout, a shared 1x1 layer for
+            ``"linear"`` and one MLP per output for ``"mlp"``.
         mask_act (str, optional): mask activation f: ``relu``, ``sigmoid``, ``none``,
             ``prelu``, ``glu`` or ``softmax`` (over sources). Defaults to ``"relu"``.
         bn_chan (int, optional): bottleneck size of the trunk. Defaults to 64.
@@ -66,6 +69,7 @@ class DPRNNDeepMask(DeepMaskEncoderMaskerDecoder):
         n_outputs=None,
         mask_head="linear",
         head_hidden=64,
+        shared_head=None,
         mask_act="relu",
         bn_chan=64,
         hid_size=128,
@@ -105,6 +109,7 @@ class DPRNNDeepMask(DeepMaskEncoderMaskerDecoder):
             n_outputs=n_outputs,
             mask_act=mask_act,
             hidden=head_hidden,
+            shared=shared_head,
         )
         trunk = DPRNNTrunk(
             n_feats,
