@@ -135,3 +135,4 @@ def test_head_rejects_wrong_feature_shape():
     head = LinearMaskerHead(6, n_src=2, n_outputs=4)
     with pytest.raises(ValueError, match="n_outputs=4, in_chan=6"):
         head(torch.randn(1, 2, 6, 5))
+

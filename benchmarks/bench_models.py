@@ -1,0 +1,147 @@
+"""CPU speed and peak memory of our DPRNN models against Asteroid's DPRNNTasNet, in one run.
+
+Models (the paper's configuration: N = 64, kernel 16, bottleneck 64, 6 blocks, 128 units):
+Asteroid's ``DPRNNTasNet`` (bn_chan 64, ReLU masks) and our baseline, MLP (L) and P = 16 from
+``hparams/wsj0-2mix``. Tasks: separating 4 s of 8 kHz audio (batch 1, no gradient) and one
+training step (batch 4 x 4 s: forward, negative SNR, backward, Adam step).
+
+Each (model, task) runs in its own process so that its peak memory (max RSS above what the
+process held before the task) is its own; the models run in turn, in ``--rounds`` rounds of
+alternating order, and each time is the median over rounds of the median over ``--reps``.
+
+    python benchmarks/bench_models.py            # full run, about 10 minutes on 2 cores
+    python benchmarks/bench_models.py --reps 1 --rounds 1 --tasks separate   # a quick look
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+MODELS = ["asteroid_dprnn", "baseline", "mlp_l", "p16_relu"]
+LABELS = {
+    "asteroid_dprnn": "Asteroid DPRNNTasNet",
+    "baseline": "ours: baseline",
+    "mlp_l": "ours: MLP (L)",
+    "p16_relu": "ours: P = 16",
+}
+# (model, reference, target ratio): the targets of the core issue.
+TARGETS = [("baseline", "asteroid_dprnn", 1.00), ("mlp_l", "baseline", 1.03), ("p16_relu", "baseline", 1.05)]
+
+
+def build(name):
+    import torch  # noqa: F401  (imported before asteroid to keep start-up order fixed)
+
+    if name == "asteroid_dprnn":
+        from asteroid.models import DPRNNTasNet
+
+        return DPRNNTasNet(
+            n_src=2, bn_chan=64, hid_size=128, chunk_size=100, hop_size=50, n_repeats=6,
+            mask_act="relu", kernel_size=16, n_filters=64, stride=8, sample_rate=8000,
+        )
+    from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
+    from asteroid_deepmask.models import build_model
+
+    return build_model(load_hparams(os.path.join(hparams_dir(), "wsj0-2mix", f"{name}.yaml"))["model"])
+
+
+def _max_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(name, task, reps, seconds):
+    import torch
+
+    torch.manual_seed(0)
+    model = build(name)
+    n = int(seconds * 8000)
+    if task == "separate":
+        model.eval()
+        wav = torch.randn(1, n)
+
+        def step():
+            with torch.no_grad():
+                model(wav)
+
+    else:
+        model.train()
+        mix, refs = torch.randn(4, n), torch.randn(4, 2, n)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step():
+            est = model(mix)
+            snr = 10 * torch.log10(refs.pow(2).sum(-1) / ((refs - est).pow(2).sum(-1) + 1e-8) + 1e-8)
+            opt.zero_grad()
+            (-snr.mean()).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+
+    before = _max_rss_mib()
+    step()  # warm-up, and the run whose peak memory is reported
+    peak = _max_rss_mib() - before
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return {"time_s": statistics.median(times), "peak_mib": peak}
+
+
+def run_worker(name, task, reps, seconds):
+    cmd = [sys.executable, __file__, "--worker", name, task, "--reps", str(reps), "--seconds", str(seconds)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", nargs="+", default=["separate", "train_step"], choices=["separate", "train_step"])
+    parser.add_argument("--reps", type=int, default=3, help="timed repetitions per process")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds over all models, order alternating")
+    parser.add_argument("--seconds", type=float, default=4.0, help="clip length (s) at 8 kHz")
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--worker", nargs=2, metavar=("MODEL", "TASK"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(*args.worker, args.reps, args.seconds)))
+        return
+
+    import torch
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
+    results = {}
+    for task in args.tasks:
+        runs = {m: [] for m in MODELS}
+        for r in range(args.rounds):
+            for model in MODELS if r % 2 == 0 else MODELS[::-1]:
+                runs[model].append(run_worker(model, task, args.reps, args.seconds))
+        results[task] = {
+            m: {
+                "time_s": statistics.median(x["time_s"] for x in rs),
+                "peak_mib": statistics.median(x["peak_mib"] for x in rs),
+            }
+            for m, rs in runs.items()
+        }
+        batch = "1 x" if task == "separate" else "4 x"
+        print(f"\n## {task} ({batch} {args.seconds:g} s, 8 kHz)\n")
+        print("| model | time (s) | peak memory (MiB) |\n|---|---|---|")
+        for m in MODELS:
+            res = results[task][m]
+            print(f"| {LABELS[m]} | {res['time_s']:.3f} | {res['peak_mib']:.0f} |")
+        print("\n| ratio | time | peak memory | time target |\n|---|---|---|---|")
+        for model, ref, target in TARGETS:
+            a, b = results[task][model], results[task][ref]
+            t_ratio = a["time_s"] / b["time_s"]
+            m_ratio = a["peak_mib"] / b["peak_mib"] if b["peak_mib"] > 0 else float("nan")
+            verdict = "met" if t_ratio <= target else "MISSED"
+            print(f"| {LABELS[model]} / {LABELS[ref]} | {t_ratio:.3f}x | {m_ratio:.3f}x | <= {target:.2f}x {verdict} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
