@@ -5,12 +5,13 @@ Asteroid's ``DPRNNTasNet`` (bn_chan 64, ReLU masks) and our baseline, MLP (L) an
 ``hparams/wsj0-2mix``. Tasks: separating 4 s of 8 kHz audio (batch 1, no gradient) and one
 training step (batch 4 x 4 s: forward, negative SNR, backward, Adam step).
 
-Each (model, task) runs in its own process so that its peak memory (max RSS above what the
-process held before the task) is its own; the models run in turn, in ``--rounds`` rounds of
-alternating order, and each time is the median over rounds of the median over ``--reps``.
+Times: one process per task builds all four models and times them in turn, rotating the
+order every repetition, so that a slow spell of a shared machine falls on every model alike;
+each time is the median over ``--reps``. Peak memory: each (model, task) runs once in a fresh
+process, and its peak is the max RSS above what the process held before the task.
 
-    python benchmarks/bench_models.py            # full run, about 10 minutes on 2 cores
-    python benchmarks/bench_models.py --reps 1 --rounds 1 --tasks separate   # a quick look
+    python benchmarks/bench_models.py                      # about 6 minutes on 2 cores
+    python benchmarks/bench_models.py --reps 3 --tasks separate   # a quick look
 """
 import argparse
 import json
@@ -52,11 +53,10 @@ def _max_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker(name, task, reps, seconds):
+def make_step(model, task, seconds):
+    """A closure that runs ``task`` once on ``model``."""
     import torch
 
-    torch.manual_seed(0)
-    model = build(name)
     n = int(seconds * 8000)
     if task == "separate":
         model.eval()
@@ -66,32 +66,48 @@ def worker(name, task, reps, seconds):
             with torch.no_grad():
                 model(wav)
 
-    else:
-        model.train()
-        mix, refs = torch.randn(4, n), torch.randn(4, 2, n)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        return step
+    model.train()
+    mix, refs = torch.randn(4, n), torch.randn(4, 2, n)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
-        def step():
-            est = model(mix)
-            snr = 10 * torch.log10(refs.pow(2).sum(-1) / ((refs - est).pow(2).sum(-1) + 1e-8) + 1e-8)
-            opt.zero_grad()
-            (-snr.mean()).backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
+    def step():
+        est = model(mix)
+        snr = 10 * torch.log10(refs.pow(2).sum(-1) / ((refs - est).pow(2).sum(-1) + 1e-8) + 1e-8)
+        opt.zero_grad()
+        (-snr.mean()).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
 
+    return step
+
+
+def time_worker(task, reps, seconds):
+    import torch
+
+    torch.manual_seed(0)
+    steps = {m: make_step(build(m), task, seconds) for m in MODELS}
+    times = {m: [] for m in MODELS}
+    for m in MODELS:
+        steps[m]()  # warm-up
+    for rep in range(reps):
+        shift = rep % len(MODELS)
+        for m in MODELS[shift:] + MODELS[:shift]:
+            start = time.perf_counter()
+            steps[m]()
+            times[m].append(time.perf_counter() - start)
+    return {m: statistics.median(t) for m, t in times.items()}
+
+
+def memory_worker(name, task, seconds):
+    step = make_step(build(name), task, seconds)
     before = _max_rss_mib()
-    step()  # warm-up, and the run whose peak memory is reported
-    peak = _max_rss_mib() - before
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return {"time_s": statistics.median(times), "peak_mib": peak}
+    step()
+    return _max_rss_mib() - before
 
 
-def run_worker(name, task, reps, seconds):
-    cmd = [sys.executable, __file__, "--worker", name, task, "--reps", str(reps), "--seconds", str(seconds)]
+def run_worker(*args):
+    cmd = [sys.executable, __file__, "--worker", *map(str, args)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -99,14 +115,17 @@ def run_worker(name, task, reps, seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", nargs="+", default=["separate", "train_step"], choices=["separate", "train_step"])
-    parser.add_argument("--reps", type=int, default=3, help="timed repetitions per process")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds over all models, order alternating")
+    parser.add_argument("--reps", type=int, default=5, help="timed repetitions of each model")
     parser.add_argument("--seconds", type=float, default=4.0, help="clip length (s) at 8 kHz")
     parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("--worker", nargs=2, metavar=("MODEL", "TASK"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(*args.worker, args.reps, args.seconds)))
+        kind, *rest = args.worker
+        if kind == "time":
+            print(json.dumps(time_worker(rest[0], int(rest[1]), float(rest[2]))))
+        else:
+            print(json.dumps(memory_worker(rest[0], rest[1], float(rest[2]))))
         return
 
     import torch
@@ -114,16 +133,9 @@ def main():
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
     results = {}
     for task in args.tasks:
-        runs = {m: [] for m in MODELS}
-        for r in range(args.rounds):
-            for model in MODELS if r % 2 == 0 else MODELS[::-1]:
-                runs[model].append(run_worker(model, task, args.reps, args.seconds))
+        times = run_worker("time", task, args.reps, args.seconds)
         results[task] = {
-            m: {
-                "time_s": statistics.median(x["time_s"] for x in rs),
-                "peak_mib": statistics.median(x["peak_mib"] for x in rs),
-            }
-            for m, rs in runs.items()
+            m: {"time_s": times[m], "peak_mib": run_worker("memory", m, task, args.seconds)} for m in MODELS
         }
         batch = "1 x" if task == "separate" else "4 x"
         print(f"\n## {task} ({batch} {args.seconds:g} s, 8 kHz)\n")
