@@ -5,6 +5,12 @@ from ..masknn import DPRNNTrunk, OverseparationMasker, make_head
 from .base import DeepMaskEncoderMaskerDecoder
 from .registry import register_model
 
+# DPRNNDeepMask arguments passed through to DPRNNTrunk unchanged.
+_TRUNK_ARGS = (
+    "bn_chan", "hid_size", "chunk_size", "hop_size", "n_repeats", "norm_type",
+    "bidirectional", "rnn_type", "num_layers", "dropout",
+)
+
 
 @register_model
 class DPRNNDeepMask(DeepMaskEncoderMaskerDecoder):
@@ -111,19 +117,6 @@ class DPRNNDeepMask(DeepMaskEncoderMaskerDecoder):
             hidden=head_hidden,
             shared=shared_head,
         )
-        trunk = DPRNNTrunk(
-            n_feats,
-            n_outputs,
-            bn_chan=bn_chan,
-            hid_size=hid_size,
-            chunk_size=chunk_size,
-            hop_size=hop_size,
-            n_repeats=n_repeats,
-            norm_type=norm_type,
-            bidirectional=bidirectional,
-            rnn_type=rnn_type,
-            num_layers=num_layers,
-            dropout=dropout,
-        )
+        trunk = DPRNNTrunk(n_feats, n_outputs, **{k: model_args[k] for k in _TRUNK_ARGS})
         super().__init__(encoder, OverseparationMasker(trunk, head), decoder, encoder_activation)
         self._store_model_args(**model_args, **fb_kwargs)
