@@ -7,7 +7,8 @@ training step (batch 4 x 4 s: forward, negative SNR, backward, Adam step).
 
 Times: one process per task builds all four models and times them in turn, rotating the
 order every repetition, so that a slow spell of a shared machine falls on every model alike;
-each time is the median over ``--reps``. Peak memory: each (model, task) runs once in a fresh
+each time is the minimum over ``--reps`` (noise on a shared machine only ever adds time; the
+LSTM kernels alone vary by 10-20 % from one step to the next here). Peak memory: each (model, task) runs once in a fresh
 process, and its peak is the max RSS above what the process held before the task.
 
     python benchmarks/bench_models.py                      # about 6 minutes on 2 cores
@@ -17,7 +18,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -96,7 +96,7 @@ def time_worker(task, reps, seconds):
             start = time.perf_counter()
             steps[m]()
             times[m].append(time.perf_counter() - start)
-    return {m: statistics.median(t) for m, t in times.items()}
+    return {m: min(t) for m, t in times.items()}
 
 
 def memory_worker(name, task, seconds):
