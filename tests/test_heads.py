@@ -112,7 +112,7 @@ def test_head_config_round_trip(kind, shared):
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(n_outputs=5), "n_outputs=5 cannot be grouped into n_src=2"),
+        (dict(n_outputs=5), "n_outputs=5 cannot be grouped into n_src=2 .*allowed here: 2, 4, 6"),
         (dict(n_outputs=1), "n_outputs=1 cannot be grouped"),
         (dict(mask_act="tanhh"), "mask_act='tanhh'.*relu"),
         (dict(hidden=0), "hidden must be an integer >= 1"),

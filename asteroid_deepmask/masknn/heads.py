@@ -18,7 +18,7 @@ def check_grouping(n_outputs, n_src):
     if n_outputs < n_src or n_outputs % n_src:
         raise ValueError(
             f"n_outputs={n_outputs} cannot be grouped into n_src={n_src} sources: P must be a "
-            f"multiple of C (allowed here: {n_src}, {2 * n_src}, {4 * n_src}, ...)."
+            f"multiple of C (allowed here: {n_src}, {2 * n_src}, {3 * n_src}, ...)."
         )
 
 
