@@ -4,6 +4,8 @@ Importing the package registers its models with ``asteroid.models``.
 """
 __version__ = "0.1.0"
 
+from .data import mixtures_of_mixtures  # noqa: E402
+from .losses import MixITWrapper  # noqa: E402
 from .masknn import (  # noqa: E402
     DPRNNTrunk,
     LinearMaskerHead,
@@ -22,7 +24,9 @@ __all__ = [
     "LinearMaskerHead",
     "MLPMaskerHead",
     "MaskerHead",
+    "MixITWrapper",
     "OverseparationMasker",
     "group_outputs",
     "make_head",
+    "mixtures_of_mixtures",
 ]
