@@ -68,19 +68,19 @@ def test_identity_overseparation_model_equals_merged_baseline(shared_head):
     small = tiny(n_outputs=2, mask_act="none", shared_head=shared_head).eval()
     small_copies = 1 if shared_head else 2
     small.load_state_dict(
-        {k: v for k, v in big.state_dict().items() if "output.1" not in k and "head" not in k}, strict=False
+        {k: v for k, v in big.state_dict().items() if "dual_path.output.1" not in k and "head" not in k}, strict=False
     )
     bn, n, group = 16, 16, 4
-    w_trunk = big.masker.trunk.output[1].weight.reshape(8, bn, bn)
-    b_trunk = big.masker.trunk.output[1].bias.reshape(8, bn)
+    w_trunk = big.masker.trunk.dual_path.output[1].weight.reshape(8, bn, bn)
+    b_trunk = big.masker.trunk.dual_path.output[1].bias.reshape(8, bn)
     w_head = big.masker.head.layers.weight.reshape(-1, n, bn).expand(8, -1, -1)
     b_head = big.masker.head.layers.bias.reshape(-1, n).expand(8, -1)
     with torch.no_grad():
-        small.masker.trunk.output[0].weight.copy_(big.masker.trunk.output[0].weight)
+        small.masker.trunk.dual_path.output[0].weight.copy_(big.masker.trunk.dual_path.output[0].weight)
         merged_w = torch.einsum("pnh,phi->pni", w_head, w_trunk).reshape(2, group, n, bn).sum(1)
         merged_b = torch.einsum("pnh,ph->pn", w_head, b_trunk).reshape(2, group, n).sum(1)
-        small.masker.trunk.output[1].weight.copy_(merged_w.reshape(2 * n, bn, 1, 1))
-        small.masker.trunk.output[1].bias.copy_(merged_b.reshape(-1))
+        small.masker.trunk.dual_path.output[1].weight.copy_(merged_w.reshape(2 * n, bn, 1, 1))
+        small.masker.trunk.dual_path.output[1].bias.copy_(merged_b.reshape(-1))
         small.masker.head.layers.weight.copy_(torch.eye(n).reshape(n, n, 1).repeat(small_copies, 1, 1))
         small.masker.head.layers.bias.copy_(b_head.reshape(2, group, n).sum(1)[:small_copies].reshape(-1))
     wav = torch.randn(2, 640)
@@ -122,7 +122,7 @@ def test_save_load_identical_outputs(saved):
 
 def test_from_pretrained_kwargs_override(saved):
     _, path = saved
-    assert DPRNNDeepMask.from_pretrained(path, hop_size=4).masker.trunk.hop_size == 4
+    assert DPRNNDeepMask.from_pretrained(path, hop_size=4).masker.trunk.dual_path.hop_size == 4
 
 
 def test_corrupt_truncated_and_untrusted_checkpoints(saved, tmp_path):

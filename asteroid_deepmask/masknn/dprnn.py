@@ -1,4 +1,4 @@
-"""DPRNN trunk in the structure of the paper: no tanh/sigmoid output gate, P feature maps out."""
+"""DPRNN in the structure of the paper: no tanh/sigmoid output gate, P feature maps out."""
 from asteroid.masknn import norms
 from asteroid.masknn.recurrent import DPRNNBlock
 from torch import nn
@@ -9,18 +9,16 @@ from ..checks import check_positive_int
 RNN_TYPES = ("LSTM", "GRU", "RNN")
 
 
-class DPRNNTrunk(nn.Module):
-    """Dual-path RNN separator body that emits one feature map per output, for any mask head.
+class DualPathRNN(nn.Module):
+    """Dual-path RNN blocks on overlapping chunks, then one projection per output, then overlap-add.
 
-    Layer norm and a 1x1 bottleneck, ``n_repeats`` DPRNN blocks on overlapping chunks, PReLU,
-    a 1x1 Conv2d to ``n_outputs * bn_chan`` channels (one projection per output), overlap-add.
-    Unlike Asteroid's and SpeechBrain's DPRNN there is no tanh/sigmoid gate and no output
-    layer: the mask head that follows maps each output's features to its mask.
+    PReLU and a 1x1 Conv2d to ``n_outputs * chan`` channels on the chunks (the per-output
+    projections), then overlap-add back to frames. No tanh/sigmoid gate and no output layer:
+    the mask head that follows maps each output's features to its mask.
 
     Args:
-        in_chan (int): input features N (the encoder's filters).
-        n_outputs (int): feature maps P to emit.
-        bn_chan (int, optional): bottleneck and output feature size. Defaults to 64 (paper).
+        chan (int): feature size of input and outputs.
+        n_outputs (int): feature maps to emit.
         hid_size (int, optional): hidden units per LSTM direction. Defaults to 128.
         chunk_size (int, optional): chunk length in frames. Defaults to 100.
         hop_size (int, optional): hop between chunks. Defaults to ``chunk_size // 2``.
@@ -30,6 +28,94 @@ class DPRNNTrunk(nn.Module):
         rnn_type (str, optional): ``"LSTM"``, ``"GRU"`` or ``"RNN"``. Defaults to ``"LSTM"``.
         num_layers (int, optional): layers per RNN. Defaults to 1.
         dropout (float, optional): RNN dropout in [0, 1). Defaults to 0.
+
+    Shapes:
+        ``[batch, chan, frames] -> [batch, n_outputs, chan, frames]``.
+
+    References:
+        Y. Luo, Z. Chen, T. Yoshioka, "Dual-path RNN: efficient long sequence modeling for
+        time-domain single-channel speech separation", ICASSP 2020.
+    """
+
+    def __init__(
+        self,
+        chan,
+        n_outputs,
+        hid_size=128,
+        chunk_size=100,
+        hop_size=None,
+        n_repeats=6,
+        norm_type="gLN",
+        bidirectional=True,
+        rnn_type="LSTM",
+        num_layers=1,
+        dropout=0.0,
+    ):
+        super().__init__()
+        hop_size = chunk_size // 2 if hop_size is None else hop_size
+        for name, value in [
+            ("chan", chan),
+            ("n_outputs", n_outputs),
+            ("hid_size", hid_size),
+            ("chunk_size", chunk_size),
+            ("hop_size", hop_size),
+            ("n_repeats", n_repeats),
+            ("num_layers", num_layers),
+        ]:
+            check_positive_int(name, value)
+        if hop_size > chunk_size:
+            raise ValueError(
+                f"hop_size={hop_size} is larger than chunk_size={chunk_size}: frames would be "
+                "skipped; use hop_size <= chunk_size (default chunk_size // 2)."
+            )
+        if str(rnn_type).upper() not in RNN_TYPES:
+            raise ValueError(f"Unknown rnn_type={rnn_type!r}; choose one of {list(RNN_TYPES)}.")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout={dropout} must be in [0, 1).")
+        self.chan, self.n_outputs = chan, n_outputs
+        self.chunk_size, self.hop_size = chunk_size, hop_size
+        self.blocks = nn.Sequential(
+            *[
+                DPRNNBlock(
+                    chan,
+                    hid_size,
+                    norm_type=norm_type,
+                    bidirectional=bidirectional,
+                    rnn_type=rnn_type,
+                    num_layers=num_layers,
+                    dropout=dropout,
+                )
+                for _ in range(n_repeats)
+            ]
+        )
+        self.output = nn.Sequential(nn.PReLU(), nn.Conv2d(chan, n_outputs * chan, 1))
+
+    def forward(self, x):
+        batch, _, n_frames = x.shape
+        chunks = self.output(self.blocks(split_chunks(x, self.chunk_size, self.hop_size)))
+        feats = overlap_add(chunks, n_frames, self.hop_size)
+        return feats.reshape(batch, self.n_outputs, self.chan, n_frames)
+
+
+def bottleneck(in_chan, out_chan, norm_type="gLN"):
+    """Layer norm then a 1x1 convolution, ``[batch, in_chan, frames] -> [batch, out_chan, frames]``."""
+    return nn.Sequential(norms.get(norm_type)(in_chan), nn.Conv1d(in_chan, out_chan, 1))
+
+
+class DPRNNTrunk(nn.Module):
+    """Dual-path RNN separator body that emits one feature map per output, for any mask head.
+
+    Layer norm and a 1x1 bottleneck, then :class:`DualPathRNN` (``n_repeats`` DPRNN blocks,
+    PReLU, one projection per output, overlap-add). Unlike Asteroid's and SpeechBrain's DPRNN
+    there is no tanh/sigmoid gate and no output layer.
+
+    Args:
+        in_chan (int): input features N (the encoder's filters).
+        n_outputs (int): feature maps P to emit.
+        bn_chan (int, optional): bottleneck and output feature size. Defaults to 64 (paper).
+        **dual_path_kwargs: ``hid_size``, ``chunk_size``, ``hop_size``, ``n_repeats``,
+            ``norm_type``, ``bidirectional``, ``rnn_type``, ``num_layers``, ``dropout`` of
+            :class:`DualPathRNN` (defaults: 128, 100, 50, 6, gLN, True, LSTM, 1, 0).
 
     Shapes:
         ``[batch, in_chan, frames] -> [batch, n_outputs, bn_chan, frames]``.
@@ -63,70 +149,31 @@ class DPRNNTrunk(nn.Module):
         dropout=0.0,
     ):
         super().__init__()
+        check_positive_int("in_chan", in_chan)
+        check_positive_int("bn_chan", bn_chan)
         hop_size = chunk_size // 2 if hop_size is None else hop_size
-        for name, value in [
-            ("in_chan", in_chan),
-            ("n_outputs", n_outputs),
-            ("bn_chan", bn_chan),
-            ("hid_size", hid_size),
-            ("chunk_size", chunk_size),
-            ("hop_size", hop_size),
-            ("n_repeats", n_repeats),
-            ("num_layers", num_layers),
-        ]:
-            check_positive_int(name, value)
-        if hop_size > chunk_size:
-            raise ValueError(
-                f"hop_size={hop_size} is larger than chunk_size={chunk_size}: frames would be "
-                "skipped; use hop_size <= chunk_size (default chunk_size // 2)."
-            )
-        if str(rnn_type).upper() not in RNN_TYPES:
-            raise ValueError(f"Unknown rnn_type={rnn_type!r}; choose one of {list(RNN_TYPES)}.")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout={dropout} must be in [0, 1).")
-        self.in_chan, self.n_outputs, self.bn_chan = in_chan, n_outputs, bn_chan
-        self.hid_size, self.chunk_size, self.hop_size = hid_size, chunk_size, hop_size
-        self.n_repeats, self.norm_type, self.bidirectional = n_repeats, norm_type, bidirectional
-        self.rnn_type, self.num_layers, self.dropout = rnn_type, num_layers, dropout
-        self.out_chan = bn_chan
-
-        self.bottleneck = nn.Sequential(norms.get(norm_type)(in_chan), nn.Conv1d(in_chan, bn_chan, 1))
-        self.blocks = nn.Sequential(
-            *[
-                DPRNNBlock(
-                    bn_chan,
-                    hid_size,
-                    norm_type=norm_type,
-                    bidirectional=bidirectional,
-                    rnn_type=rnn_type,
-                    num_layers=num_layers,
-                    dropout=dropout,
-                )
-                for _ in range(n_repeats)
-            ]
+        self._config = dict(
+            in_chan=in_chan,
+            n_outputs=n_outputs,
+            bn_chan=bn_chan,
+            hid_size=hid_size,
+            chunk_size=chunk_size,
+            hop_size=hop_size,
+            n_repeats=n_repeats,
+            norm_type=norm_type,
+            bidirectional=bidirectional,
+            rnn_type=rnn_type,
+            num_layers=num_layers,
+            dropout=dropout,
         )
-        self.output = nn.Sequential(nn.PReLU(), nn.Conv2d(bn_chan, n_outputs * bn_chan, 1))
+        self.n_outputs, self.out_chan = n_outputs, bn_chan
+        self.bottleneck = bottleneck(in_chan, bn_chan, norm_type)
+        dual_path_args = {k: v for k, v in self._config.items() if k not in ("in_chan", "bn_chan", "n_outputs")}
+        self.dual_path = DualPathRNN(bn_chan, n_outputs, **dual_path_args)
 
     def forward(self, mix_rep):
-        batch, _, n_frames = mix_rep.shape
-        chunks = split_chunks(self.bottleneck(mix_rep), self.chunk_size, self.hop_size)
-        chunks = self.output(self.blocks(chunks))
-        feats = overlap_add(chunks, n_frames, self.hop_size)
-        return feats.reshape(batch, self.n_outputs, self.bn_chan, n_frames)
+        return self.dual_path(self.bottleneck(mix_rep))
 
     def get_config(self):
         """Arguments that rebuild this trunk through ``__init__``."""
-        return dict(
-            in_chan=self.in_chan,
-            n_outputs=self.n_outputs,
-            bn_chan=self.bn_chan,
-            hid_size=self.hid_size,
-            chunk_size=self.chunk_size,
-            hop_size=self.hop_size,
-            n_repeats=self.n_repeats,
-            norm_type=self.norm_type,
-            bidirectional=self.bidirectional,
-            rnn_type=self.rnn_type,
-            num_layers=self.num_layers,
-            dropout=self.dropout,
-        )
+        return dict(self._config)
