@@ -15,7 +15,13 @@ from .masknn import (  # noqa: E402
     group_outputs,
     make_head,
 )
-from .models import DeepMaskEncoderMaskerDecoder, DPRNNDeepMask  # noqa: E402
+from .masknn import SimoSisoDPRNN, SlicedAttentionMasker  # noqa: E402
+from .models import (  # noqa: E402
+    DeepMaskEncoderMaskerDecoder,
+    DPRNNDeepMask,
+    SimoSisoTasNet,
+    SlicedAttentionTasNet,
+)
 
 __all__ = [
     "DPRNNDeepMask",
@@ -26,6 +32,10 @@ __all__ = [
     "MaskerHead",
     "MixITWrapper",
     "OverseparationMasker",
+    "SimoSisoDPRNN",
+    "SimoSisoTasNet",
+    "SlicedAttentionMasker",
+    "SlicedAttentionTasNet",
     "group_outputs",
     "make_head",
     "mixtures_of_mixtures",

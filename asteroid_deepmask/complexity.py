@@ -3,7 +3,8 @@
 ``thop`` counts the layers it has rules for (convolutions, linear layers, RNNs, norms...); the
 filterbank encoder/decoder of asteroid_filterbanks run as functional convolutions, which thop
 does not see (about 0.004 G MACs and 2 k parameters for the paper's 64 x 16 filterbank), exactly
-as in the paper's numbers. ``params_total_m`` is the plain count of every parameter.
+as in the paper's numbers. The attention products of the sliced-attention masker are counted by
+a rule of ours (thop cannot see functional calls). ``params_total_m`` counts every parameter.
 """
 import contextlib
 import copy
@@ -15,7 +16,17 @@ import warnings
 import torch
 
 from .hparams_io import hparams_dir, load_hparams
+from .masknn import SlicedDotProductAttention
 from .models import build_model
+
+
+def _count_sliced_attention(module, inputs, output):
+    """thop rule for the attention products, which run as a functional call thop cannot see:
+    ``Q K^T`` and ``weights V``, each ``slice_len^2 * token size`` MACs per slice and head."""
+    q = inputs[0]
+    batch, chan, rows, n_frames = q.shape
+    length, count = module.layout(n_frames)
+    module.total_ops += torch.DoubleTensor([2 * batch * count * length * length * chan * rows])
 
 
 def count_complexity(model, seconds=4.0, sample_rate=None):
@@ -48,7 +59,12 @@ def count_complexity(model, seconds=4.0, sample_rate=None):
     probe = copy.deepcopy(model).cpu()
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        macs, params = thop.profile(probe, inputs=(torch.zeros(1, n_samples),), verbose=False)
+        macs, params = thop.profile(
+            probe,
+            inputs=(torch.zeros(1, n_samples),),
+            custom_ops={SlicedDotProductAttention: _count_sliced_attention},
+            verbose=False,
+        )
     return dict(
         params_m=params / 1e6,
         params_total_m=sum(p.numel() for p in model.parameters()) / 1e6,

@@ -5,11 +5,9 @@ Asteroid's ``DPRNNTasNet`` (bn_chan 64, ReLU masks) and our baseline, MLP (L) an
 ``hparams/wsj0-2mix``. Tasks: separating 4 s of 8 kHz audio (batch 1, no gradient) and one
 training step (batch 4 x 4 s: forward, negative SNR, backward, Adam step).
 
-Times: one process per task builds all four models and times them in turn, rotating the
-order every repetition, so that a slow spell of a shared machine falls on every model alike;
-each time is the minimum over ``--reps`` (noise on a shared machine only ever adds time; the
-LSTM kernels alone vary by 10-20 % from one step to the next here). Peak memory: each (model, task) runs once in a fresh
-process, and its peak is the max RSS above what the process held before the task.
+Times and peak memory are measured as ``benchmarks/harness.py`` describes (minimum over
+``--reps`` interleaved repetitions in one process; peak RSS of one step in a fresh process).
+The LSTM kernels alone vary by 10-20 % from one step to the next on a shared 2-core machine.
 
     python benchmarks/bench_models.py                      # about 6 minutes on 2 cores
     python benchmarks/bench_models.py --reps 3 --tasks separate   # a quick look
@@ -17,10 +15,8 @@ process, and its peak is the max RSS above what the process held before the task
 import argparse
 import json
 import os
-import resource
-import subprocess
-import sys
-import time
+
+from harness import interleaved_min_times, peak_mib, run_worker, separate_step
 
 MODELS = ["asteroid_dprnn", "baseline", "mlp_l", "p16_relu"]
 LABELS = {
@@ -49,24 +45,13 @@ def build(name):
     return build_model(load_hparams(os.path.join(hparams_dir(), "wsj0-2mix", f"{name}.yaml"))["model"])
 
 
-def _max_rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def make_step(model, task, seconds):
     """A closure that runs ``task`` once on ``model``."""
     import torch
 
     n = int(seconds * 8000)
     if task == "separate":
-        model.eval()
-        wav = torch.randn(1, n)
-
-        def step():
-            with torch.no_grad():
-                model(wav)
-
-        return step
+        return separate_step(model, n)
     model.train()
     mix, refs = torch.randn(4, n), torch.randn(4, 2, n)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -86,30 +71,11 @@ def time_worker(task, reps, seconds):
     import torch
 
     torch.manual_seed(0)
-    steps = {m: make_step(build(m), task, seconds) for m in MODELS}
-    times = {m: [] for m in MODELS}
-    for m in MODELS:
-        steps[m]()  # warm-up
-    for rep in range(reps):
-        shift = rep % len(MODELS)
-        for m in MODELS[shift:] + MODELS[:shift]:
-            start = time.perf_counter()
-            steps[m]()
-            times[m].append(time.perf_counter() - start)
-    return {m: min(t) for m, t in times.items()}
+    return interleaved_min_times({m: make_step(build(m), task, seconds) for m in MODELS}, reps)
 
 
 def memory_worker(name, task, seconds):
-    step = make_step(build(name), task, seconds)
-    before = _max_rss_mib()
-    step()
-    return _max_rss_mib() - before
-
-
-def run_worker(*args):
-    cmd = [sys.executable, __file__, "--worker", *map(str, args)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return peak_mib(make_step(build(name), task, seconds))
 
 
 def main():
@@ -133,9 +99,10 @@ def main():
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
     results = {}
     for task in args.tasks:
-        times = run_worker("time", task, args.reps, args.seconds)
+        times = run_worker(__file__, "time", task, args.reps, args.seconds)
         results[task] = {
-            m: {"time_s": times[m], "peak_mib": run_worker("memory", m, task, args.seconds)} for m in MODELS
+            m: {"time_s": times[m], "peak_mib": run_worker(__file__, "memory", m, task, args.seconds)}
+            for m in MODELS
         }
         batch = "1 x" if task == "separate" else "4 x"
         print(f"\n## {task} ({batch} {args.seconds:g} s, 8 kHz)\n")

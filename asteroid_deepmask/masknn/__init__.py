@@ -10,7 +10,9 @@ from .heads import (
     make_head,
 )
 from .mask_activations import MASK_ACTIVATIONS, MaskActivation
-from .overseparation import OverseparationMasker
+from .overseparation import ConfiguredMasker, OverseparationMasker
+from .simo_siso import SimoSisoDPRNN, SimoSisoTrunk
+from .sliced_attention import SlicedAttentionMasker, SlicedAttentionTrunk, SlicedDotProductAttention
 
 __all__ = [
     "DPRNNTrunk",
@@ -21,6 +23,12 @@ __all__ = [
     "MaskActivation",
     "MaskerHead",
     "OverseparationMasker",
+    "ConfiguredMasker",
+    "SimoSisoDPRNN",
+    "SimoSisoTrunk",
+    "SlicedAttentionMasker",
+    "SlicedAttentionTrunk",
+    "SlicedDotProductAttention",
     "check_grouping",
     "group_outputs",
     "make_head",

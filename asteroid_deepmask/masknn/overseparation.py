@@ -2,7 +2,7 @@
 from torch import nn
 
 from .dprnn import DPRNNTrunk
-from .heads import MASK_HEADS, MaskerHead
+from .heads import MASK_HEADS, MaskerHead, make_head
 
 #: Trunk classes that :meth:`OverseparationMasker.from_config` can rebuild, by class name.
 TRUNKS = {"DPRNNTrunk": DPRNNTrunk}
@@ -82,3 +82,33 @@ class OverseparationMasker(nn.Module):
                 raise ValueError(f"Unknown {part} class {name!r}; known: {sorted(registry)}.")
             parts.append(registry[name](**kwargs))
         return cls(*parts)
+
+
+class ConfiguredMasker(OverseparationMasker):
+    """An :class:`OverseparationMasker` built from plain arguments (trunk settings and head
+    choice), whose :meth:`get_config` round-trips through ``__init__``.
+
+    Subclasses build their trunk, then call :meth:`_assemble` with it and their arguments.
+    """
+
+    def _assemble(self, trunk, config):
+        head = make_head(
+            config["mask_head"],
+            in_chan=trunk.out_chan,
+            n_src=config["n_src"],
+            out_chan=config.get("out_chan") or config["in_chan"],
+            n_outputs=trunk.n_outputs,
+            mask_act=config["mask_act"],
+            hidden=config["head_hidden"],
+            shared=config["shared_head"],
+        )
+        OverseparationMasker.__init__(self, trunk, head)
+        self._config = dict(config)
+
+    def get_config(self):
+        """Arguments that rebuild this masker through ``__init__``."""
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

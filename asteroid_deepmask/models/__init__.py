@@ -2,6 +2,8 @@
 from .base import DeepMaskEncoderMaskerDecoder, load_checkpoint
 from .dprnn_deepmask import DPRNNDeepMask
 from .registry import build_model, get_model_class, register_model
+from .simo_siso_tasnet import SimoSisoTasNet
+from .sliced_attention_tasnet import SlicedAttentionTasNet
 
 __all__ = [
     "DPRNNDeepMask",
@@ -10,4 +12,6 @@ __all__ = [
     "get_model_class",
     "load_checkpoint",
     "register_model",
+    "SimoSisoTasNet",
+    "SlicedAttentionTasNet",
 ]

@@ -9,6 +9,7 @@ import pickle
 import zipfile
 
 import torch
+from asteroid_filterbanks import make_enc_dec
 from asteroid.models.base_models import BaseEncoderMaskerDecoder, _shape_reconstructed, _unsqueeze_to_3d
 from asteroid.utils.torch_utils import pad_x_to_y
 
@@ -65,11 +66,24 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
     """Base class of the package's models: an Asteroid ``BaseEncoderMaskerDecoder`` whose masker
     has ``forward_outputs`` (P masks before grouping).
 
-    Subclasses call ``self._store_model_args(...)`` with their ``__init__`` arguments so that
+    Subclasses call :meth:`_assemble` with their ``__init__`` arguments so that
     :meth:`get_model_args` round-trips through ``__init__``.
     """
 
-    def _store_model_args(self, **model_args):
+    def _assemble(self, make_masker, model_args, fb_kwargs):
+        """Build the filterbanks from ``model_args``, the masker with ``make_masker(n_feats)``,
+        and remember ``model_args`` (the subclass's ``__init__`` arguments) for round trips."""
+        encoder, decoder = make_enc_dec(
+            model_args["fb_name"],
+            kernel_size=model_args["kernel_size"],
+            n_filters=model_args["n_filters"],
+            stride=model_args["stride"],
+            sample_rate=model_args["sample_rate"],
+            **fb_kwargs,
+        )
+        masker = make_masker(encoder.n_feats_out)
+        BaseEncoderMaskerDecoder.__init__(self, encoder, masker, decoder, model_args["encoder_activation"])
+        model_args = {**model_args, **fb_kwargs}
         _check_plain(model_args, "model_args")
         self._model_args = model_args
 

@@ -1,6 +1,4 @@
 """DPRNN-TasNet with a choice of mask head: the paper's baseline, overseparation or a deep MLP."""
-from asteroid_filterbanks import make_enc_dec
-
 from ..masknn import DPRNNTrunk, OverseparationMasker, make_head
 from .base import DeepMaskEncoderMaskerDecoder
 from .registry import register_model
@@ -98,25 +96,18 @@ class DPRNNDeepMask(DeepMaskEncoderMaskerDecoder):
         n_outputs = n_src if n_outputs is None else n_outputs
         hop_size = chunk_size // 2 if hop_size is None else hop_size
         model_args = {k: v for k, v in locals().items() if k not in ("self", "fb_kwargs", "__class__")}
-        encoder, decoder = make_enc_dec(
-            fb_name,
-            kernel_size=kernel_size,
-            n_filters=n_filters,
-            stride=stride,
-            sample_rate=sample_rate,
-            **fb_kwargs,
-        )
-        n_feats = encoder.n_feats_out
-        head = make_head(
-            mask_head,
-            in_chan=bn_chan,
-            n_src=n_src,
-            out_chan=n_feats,
-            n_outputs=n_outputs,
-            mask_act=mask_act,
-            hidden=head_hidden,
-            shared=shared_head,
-        )
-        trunk = DPRNNTrunk(n_feats, n_outputs, **{k: model_args[k] for k in _TRUNK_ARGS})
-        super().__init__(encoder, OverseparationMasker(trunk, head), decoder, encoder_activation)
-        self._store_model_args(**model_args, **fb_kwargs)
+        def make_masker(n_feats):
+            head = make_head(
+                mask_head,
+                in_chan=bn_chan,
+                n_src=n_src,
+                out_chan=n_feats,
+                n_outputs=n_outputs,
+                mask_act=mask_act,
+                hidden=head_hidden,
+                shared=shared_head,
+            )
+            trunk = DPRNNTrunk(n_feats, n_outputs, **{k: model_args[k] for k in _TRUNK_ARGS})
+            return OverseparationMasker(trunk, head)
+
+        self._assemble(make_masker, model_args, fb_kwargs)

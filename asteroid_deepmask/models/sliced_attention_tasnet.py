@@ -1,0 +1,67 @@
+"""TasNet with a sliced-attention (Sams-Net) masker and any mask head."""
+from ..masknn.sliced_attention import SlicedAttentionMasker
+from .base import DeepMaskEncoderMaskerDecoder
+from .registry import register_model
+from .simo_siso_tasnet import _FILTERBANK_ARGS
+
+
+@register_model
+class SlicedAttentionTasNet(DeepMaskEncoderMaskerDecoder):
+    """Encoder -> :class:`~asteroid_deepmask.masknn.SlicedAttentionMasker` -> decoder.
+
+    Works with the learned filterbank (``fb_name="free"``, the default) and with an STFT
+    filterbank (``fb_name="stft"``, e.g. ``n_filters=256, kernel_size=256, stride=64``), whose
+    real and imaginary rows form the 2-D map.
+
+    Args:
+        n_src (int): number of sources C.
+        embed_chan (int, optional): channels d_k. Defaults to 64.
+        n_blocks (int, optional): attention modules M. Defaults to 3.
+        n_heads (int, optional): heads. Defaults to 2.
+        n_slices (int, optional): slices S (default 12 when ``slice_len`` is not given).
+        slice_len (int, optional): slice length in frames, instead of ``n_slices``: memory
+            then grows linearly with the input length.
+        n_outputs, mask_head, head_hidden, shared_head, mask_act: the mask head, as in
+            :class:`~asteroid_deepmask.DPRNNDeepMask`.
+        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
+        **fb_kwargs: the filterbank (defaults: free, 16, 64, 8, None, 8000).
+
+    Shapes:
+        ``[batch, time] -> [batch, n_src, time]``.
+
+    Example:
+        >>> import torch
+        >>> model = SlicedAttentionTasNet(n_src=2, embed_chan=8, n_blocks=1, slice_len=20, n_filters=16)
+        >>> model(torch.randn(1, 800)).shape
+        torch.Size([1, 2, 800])
+
+    References:
+        T. Li, J. Chen, H. Hou, M. Li, "Sams-Net: A Sliced Attention-based Neural Network
+        for Music Source Separation", arXiv:1909.05746.
+    """
+
+    def __init__(
+        self,
+        n_src,
+        embed_chan=64,
+        n_blocks=3,
+        n_heads=2,
+        n_slices=None,
+        slice_len=None,
+        n_outputs=None,
+        mask_head="linear",
+        head_hidden=64,
+        shared_head=None,
+        mask_act="relu",
+        fb_name="free",
+        kernel_size=16,
+        n_filters=64,
+        stride=8,
+        encoder_activation=None,
+        sample_rate=8000,
+        **fb_kwargs,
+    ):
+        n_outputs = n_src if n_outputs is None else n_outputs
+        model_args = {k: v for k, v in locals().items() if k not in ("self", "fb_kwargs", "__class__")}
+        masker_args = {k: v for k, v in model_args.items() if k not in _FILTERBANK_ARGS}
+        self._assemble(lambda n_feats: SlicedAttentionMasker(n_feats, **masker_args), model_args, fb_kwargs)

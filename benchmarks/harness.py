@@ -1,0 +1,60 @@
+"""Timing and memory helpers shared by the benchmark scripts.
+
+Times: every model is timed in one process, in turn, rotating the order each repetition, so a
+slow spell of a shared machine falls on every model alike; a model's time is its minimum over
+the repetitions (noise only ever adds time). Peak memory: a step runs once in a fresh process
+(a worker started by :func:`run_worker`), and its peak is the max RSS above what the process
+held before the step.
+"""
+import json
+import resource
+import subprocess
+import sys
+import time
+
+
+def max_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def separate_step(model, n_samples):
+    """A closure separating one random mono clip of ``n_samples`` without gradients."""
+    import torch
+
+    model.eval()
+    wav = torch.randn(1, n_samples)
+
+    def step():
+        with torch.no_grad():
+            model(wav)
+
+    return step
+
+
+def interleaved_min_times(steps, reps):
+    """Minimum time of each closure in ``steps`` (name -> closure) over ``reps`` rotating rounds."""
+    names = list(steps)
+    for name in names:
+        steps[name]()  # warm-up
+    times = {name: [] for name in names}
+    for rep in range(reps):
+        shift = rep % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            steps[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(t) for name, t in times.items()}
+
+
+def peak_mib(step):
+    """Peak memory of one call of ``step`` above what the process held before it (MiB)."""
+    before = max_rss_mib()
+    step()
+    return max_rss_mib() - before
+
+
+def run_worker(script, *args):
+    """Run ``script --worker ARGS`` in a fresh process; return the JSON of its last line."""
+    cmd = [sys.executable, script, "--worker", *map(str, args)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
