@@ -1,6 +1,7 @@
 """The ``asteroid-deepmask`` command."""
 import argparse
 import json
+import os
 import sys
 
 
@@ -14,6 +15,65 @@ def _complexity(args):
     rows = paper_table(seconds=args.seconds) if args.paper else []
     rows += [experiment_complexity(p, args.overrides, seconds=args.seconds) for p in args.hparams]
     print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+
+
+def _load_model(source, revision=None, device="cpu"):
+    from .models import DeepMaskEncoderMaskerDecoder
+
+    return DeepMaskEncoderMaskerDecoder.from_pretrained(source, revision=revision).to(device).eval()
+
+
+def _separate(args):
+    from tqdm import tqdm
+
+    from .separate import collect_inputs, n_windows, output_paths, probe, separate_file
+
+    if args.channel is not None and args.downmix:
+        raise ValueError("--channel and --downmix exclude each other; give one.")
+    if args.window <= 0 or not 0 <= args.overlap < args.window:
+        raise ValueError(f"--window {args.window} must be > 0 and 0 <= --overlap {args.overlap} < --window.")
+    files = collect_inputs(args.inputs)
+    model = _load_model(args.model, args.revision, args.device)
+    n_src = model.masker.n_src
+    targets = {f: output_paths(f, args.output, n_src) for f in files}
+    flat = [p for paths in targets.values() for p in paths]
+    clashes = sorted({p for p in flat if flat.count(p) > 1})
+    if clashes:
+        raise ValueError(f"Inputs with the same name would write the same outputs: {clashes}.")
+    existing = [p for p in flat if os.path.exists(p)]
+    if existing and not args.force:
+        raise ValueError(f"Refusing to overwrite {len(existing)} existing file(s), e.g. {existing[0]!r}; pass --force.")
+    rate = int(model.sample_rate)
+    lengths = {}
+    for f in files:  # every input is checked before anything is written
+        frames, file_rate = probe(f, args.channel, args.downmix)
+        lengths[f] = frames * rate // file_rate
+    os.makedirs(args.output, exist_ok=True)
+    total = sum(n_windows(n, int(args.window * rate), int(args.overlap * rate)) for n in lengths.values())
+    with tqdm(total=total, unit="window", desc="separating", disable=None) as bar:
+        for f in files:
+            separate_file(model, f, args.output, args.window, args.overlap, args.channel, args.downmix, args.device, bar.update)
+    print(f"Wrote {len(flat)} files ({n_src} sources x {len(files)} inputs, {rate} Hz) to {args.output}")
+
+
+def _publish(args):
+    from .hub import HUB_FILES, push_to_hub, save_pretrained
+    from .publishing import read_experiment
+
+    if not args.dry_run and not args.repo_id:
+        raise ValueError("give --repo-id user/name to upload, or --dry-run to only write the hub folder.")
+
+    model, card = read_experiment(args.exp_dir)
+    card["license"] = args.license
+    if args.dry_run:
+        out = args.out or os.path.join(args.exp_dir, "hub")
+        if os.path.exists(out) and os.listdir(out) and not args.force:
+            raise ValueError(f"{out!r} exists and is not empty; pass --force to overwrite it, or --out DIR.")
+        save_pretrained(model, out, **card)
+        print(f"Hub folder written to {out} ({', '.join(HUB_FILES)}); nothing uploaded (--dry-run).")
+        return
+    info = push_to_hub(model, args.repo_id, private=args.private, **card)
+    print(f"Uploaded to {getattr(info, 'commit_url', None) or args.repo_id}")
 
 
 def build_parser():
@@ -41,6 +101,41 @@ def build_parser():
         help="override a key of the hparams files, e.g. --set model.n_outputs=8",
     )
     comp.set_defaults(func=_complexity)
+
+    sep = sub.add_parser(
+        "separate",
+        help="separate audio files into one wav per source",
+        description="Separate files, folders and glob patterns into <output>/<name>_s<i>.wav at the "
+        "model's sample rate. Inputs are resampled to it; long files run in overlapping windows "
+        "joined by cross-fades, with the source order kept from window to window.",
+    )
+    sep.add_argument("inputs", nargs="+", help="audio files, folders or glob patterns")
+    sep.add_argument("--model", required=True, help="hub repository id, hub folder, or serialised .pth file")
+    sep.add_argument("--revision", help="hub revision (branch, tag or commit)")
+    sep.add_argument("-o", "--output", required=True, help="output folder")
+    sep.add_argument("--channel", type=int, help="channel of a multi-channel file to separate (0-based)")
+    sep.add_argument("--downmix", action="store_true", help="average the channels of a multi-channel file")
+    sep.add_argument("--window", type=float, default=8.0, help="window length in seconds (default 8)")
+    sep.add_argument("--overlap", type=float, default=1.0, help="overlap of windows in seconds (default 1)")
+    sep.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    sep.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    sep.set_defaults(func=_separate)
+
+    pub = sub.add_parser(
+        "publish",
+        help="publish a recipe's experiment folder to the Hugging Face hub",
+        description="Build a hub folder (safetensors weights, config, Asteroid package, model card) "
+        "from an experiment folder (best_model.pth, and results.json / hparams.yaml when present) "
+        "and upload it. The token is huggingface_hub's login (hf auth login or HF_TOKEN).",
+    )
+    pub.add_argument("exp_dir", help="experiment folder")
+    pub.add_argument("--repo-id", help="hub repository, user/name (required unless --dry-run)")
+    pub.add_argument("--dry-run", action="store_true", help="write the hub folder only; upload nothing")
+    pub.add_argument("--out", help="with --dry-run: where to write it (default EXP_DIR/hub)")
+    pub.add_argument("--private", action="store_true", help="create the repository as private")
+    pub.add_argument("--license", default="cc-by-sa-4.0", help="license of the weights (default cc-by-sa-4.0)")
+    pub.add_argument("--force", action="store_true", help="with --dry-run: overwrite a non-empty --out")
+    pub.set_defaults(func=_publish)
     return parser
 
 

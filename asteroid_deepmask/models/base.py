@@ -6,6 +6,7 @@ and serialisation that torch's weights-only loader accepts (Asteroid 0.7.0 store
 """
 import os
 import pickle
+import re
 import zipfile
 
 import torch
@@ -60,6 +61,16 @@ def load_checkpoint(path):
             f"Cannot read {path!r} as a torch checkpoint: the file is corrupt or truncated "
             f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'})."
         ) from err
+
+
+def _looks_like_repo_id(source):
+    """``user/name`` that is no local path: a hub repository id."""
+    source = os.fspath(source)
+    return (
+        not os.path.exists(source)
+        and re.fullmatch(r"[\w.-]+/[\w.-]+", source) is not None
+        and not source.endswith((".pth", ".pt", ".bin", ".ckpt"))
+    )
 
 
 class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
@@ -155,12 +166,29 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
             ),
         )
 
-    @classmethod
-    def from_pretrained(cls, pretrained_model_conf_or_path, *args, **kwargs):
-        """Build a model from :meth:`serialize`'s dict or a file holding it.
+    def save_pretrained(self, folder, **card):
+        """Write a hub folder (safetensors weights, config, Asteroid package, model card).
 
-        Called on a concrete class, the file must hold that class; called on this base class,
-        the class named in the file is used. ``kwargs`` override the stored model args.
+        ``card``: ``results``, ``training``, ``license``, ``complexity_seconds`` of
+        :func:`asteroid_deepmask.hub.save_pretrained`.
+        """
+        from ..hub import save_pretrained
+
+        return save_pretrained(self, folder, **card)
+
+    def push_to_hub(self, repo_id, **kwargs):
+        """Upload a hub folder of this model to ``repo_id``; see :func:`asteroid_deepmask.hub.push_to_hub`."""
+        from ..hub import push_to_hub
+
+        return push_to_hub(self, repo_id, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_conf_or_path, *args, revision=None, **kwargs):
+        """Build a model from a hub folder, a hub repository id, a serialised file or its dict.
+
+        Called on a concrete class, the source must hold that class; called on this base class,
+        the class named in the source is used. ``kwargs`` override the stored model args of a
+        serialised file or dict; ``revision`` picks a hub revision.
 
         Example:
             >>> import tempfile, os, torch
@@ -172,6 +200,11 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
             'DPRNNDeepMask'
         """
         conf = pretrained_model_conf_or_path
+        if isinstance(conf, (str, os.PathLike)) and (os.path.isdir(conf) or _looks_like_repo_id(conf)):
+            from ..hub import load_pretrained
+
+            expected = None if cls is DeepMaskEncoderMaskerDecoder else cls
+            return load_pretrained(os.fspath(conf), revision=revision, expected_class=expected)
         if isinstance(conf, (str, os.PathLike)):
             conf = load_checkpoint(conf)
         if not isinstance(conf, dict):

@@ -1,0 +1,235 @@
+"""Hugging Face hub folders: save, load and publish the package's models.
+
+A hub folder holds ``model.safetensors`` (the weights), ``config.json`` (class name, model
+arguments, measured complexity), ``pytorch_model.bin`` (Asteroid's model package, plain types
+only, for ``asteroid.models.BaseModel.from_pretrained``) and a model card ``README.md``.
+Loading reads the safetensors weights and the JSON config: nothing is unpickled.
+"""
+import json
+import os
+import tempfile
+
+import torch
+import yaml
+
+from . import __version__
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+ASTEROID_WEIGHTS_NAME = "pytorch_model.bin"
+CARD_NAME = "README.md"
+HUB_FILES = (CONFIG_NAME, WEIGHTS_NAME, ASTEROID_WEIGHTS_NAME, CARD_NAME)
+
+_DESCRIPTIONS = {
+    "DPRNNDeepMask": (
+        "DPRNN-TasNet whose mask estimator is chosen among the heads of Li, Hu and Luo: a shallow "
+        "1x1 layer per output, overseparation-grouping (P outputs summed into C sources) or a "
+        "per-source 3-layer MLP (the deep mask estimation module).",
+        'K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source '
+        'Separation Systems", Interspeech 2022.',
+    ),
+    "SimoSisoTasNet": (
+        "TasNet with a SIMO-SISO DPRNN separator: a multi-output stage makes one feature per "
+        "source, and a single-output stage shared by the sources refines each with the mixture.",
+        'Y. Luo, Z. Chen, C. Han, C. Li, T. Zhou, N. Mesgarani, "Rethinking the separation layers '
+        'in speech separation networks", ICASSP 2021.',
+    ),
+    "SlicedAttentionTasNet": (
+        "TasNet with a sliced-attention (Sams-Net) separator: multi-head attention inside time "
+        "slices of the encoder output seen as a 2-D map, and depthwise-separable convolutions.",
+        'T. Li, J. Chen, H. Hou, M. Li, "Sams-Net: A Sliced Attention-based Neural Network for '
+        'Music Source Separation", arXiv:1909.05746.',
+    ),
+}
+
+
+def _head_summary(args):
+    n_src, p = args.get("n_src"), args.get("n_outputs") or args.get("n_src")
+    if args.get("mask_head") == "mlp":
+        head = f"a 3-layer MLP per output (hidden width {args.get('head_hidden')})"
+    else:
+        head = "a 1x1 layer per output"
+    grouping = f", {p} outputs summed into {n_src} sources" if p != n_src else ""
+    return f"Mask head: {head}, mask activation {args.get('mask_act')}{grouping}."
+
+
+def model_card(config, results=None, training=None, license="cc-by-sa-4.0"):
+    """Model card text (YAML front matter + markdown) from measured facts only.
+
+    Args:
+        config (dict): the hub ``config.json`` content.
+        results (dict, optional): ``{"dataset": str, "metrics": {name: value}}`` from an
+            evaluation; without it the card has no results section and no metrics.
+        training (dict, optional): the experiment's hparams, shown as YAML.
+        license (str): license identifier of the weights.
+    """
+    name, args = config["model_name"], config["model_args"]
+    description, reference = _DESCRIPTIONS.get(name, ("", ""))
+    front = {
+        "library_name": "asteroid",
+        "license": license,
+        "tags": ["asteroid", "speechbrain", "audio", "audio-to-audio", "audio-source-separation",
+                 "asteroid-deepmask", name],
+    }
+    metrics = (results or {}).get("metrics", {})
+    if results:
+        front["datasets"] = [results["dataset"]]
+        front["metrics"] = sorted(metrics)
+        front["model-index"] = [
+            {
+                "name": name,
+                "results": [
+                    {
+                        "task": {"type": "audio-source-separation", "name": "Audio Source Separation"},
+                        "dataset": {"name": results["dataset"], "type": results["dataset"]},
+                        "metrics": [{"type": k, "name": k, "value": v} for k, v in sorted(metrics.items())],
+                    }
+                ],
+            }
+        ]
+    lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "", f"# {name}", ""]
+    lines += [description, "", _head_summary(args), "", f"Reference: {reference}", ""]
+    if results:
+        lines += [f"## Results on {results['dataset']}", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in sorted(metrics.items())] + [""]
+    complexity = config.get("complexity")
+    if complexity:
+        lines += [
+            "## Complexity",
+            "",
+            f"{complexity['params_m']:.3f} M parameters, {complexity['macs_g']:.2f} G MACs on a "
+            f"{complexity['seconds']:g} s input at {config['sample_rate']:g} Hz (thop, as in the paper).",
+            "",
+        ]
+    if training:
+        lines += ["## Training configuration", "", "```yaml", yaml.safe_dump(training, sort_keys=False).strip(), "```", ""]
+    lines += [
+        "## Usage",
+        "",
+        "```python",
+        f"from asteroid_deepmask import {name}",
+        "",
+        f'model = {name}.from_pretrained("<this repository or folder>")',
+        "estimates = model(mixture)  # mixture: [batch, time] at "
+        f"{config['sample_rate']:g} Hz -> [batch, {args.get('n_src')}, time]",
+        "```",
+        "",
+        "Or from the command line: `asteroid-deepmask separate --model <this repository> mix.wav -o out/`.",
+        "Plain Asteroid loads it too, once `asteroid_deepmask` is imported:",
+        "`asteroid.models.BaseModel.from_pretrained(\"<repository>\")`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def save_pretrained(model, folder, results=None, training=None, license="cc-by-sa-4.0", complexity_seconds=4.0):
+    """Write ``model`` as a hub folder (see the module docstring); returns the folder.
+
+    ``results`` and ``training`` go into the model card (see :func:`model_card`); parameters and
+    MACs are measured here, on a ``complexity_seconds`` input (None skips them).
+    """
+    from safetensors.torch import save_file
+
+    from .complexity import count_complexity
+
+    os.makedirs(folder, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, os.path.join(folder, WEIGHTS_NAME), metadata={"format": "pt"})
+    torch.save(model.serialize(), os.path.join(folder, ASTEROID_WEIGHTS_NAME))
+    config = dict(
+        model_name=type(model).__name__,
+        model_args=model.get_model_args(),
+        sample_rate=float(model.sample_rate),
+        asteroid_deepmask_version=__version__,
+    )
+    if complexity_seconds:
+        counts = count_complexity(model, seconds=complexity_seconds)
+        config["complexity"] = dict(
+            seconds=complexity_seconds, params_m=round(counts["params_total_m"], 4), macs_g=round(counts["macs_g"], 4)
+        )
+    if results is not None:
+        config["results"] = results
+    with open(os.path.join(folder, CONFIG_NAME), "w") as f:
+        json.dump(config, f, indent=2)
+    with open(os.path.join(folder, CARD_NAME), "w") as f:
+        f.write(model_card(config, results=results, training=training, license=license))
+    return folder
+
+
+def _read_config(folder):
+    path = os.path.join(folder, CONFIG_NAME)
+    try:
+        with open(path) as f:
+            config = json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{folder!r} has no {CONFIG_NAME}: it is not a hub folder written by save_pretrained()."
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is corrupt or truncated: {err}.") from err
+    if not isinstance(config, dict) or "model_name" not in config or "model_args" not in config:
+        raise ValueError(f"{path} lacks model_name / model_args: not a config written by save_pretrained().")
+    return config
+
+
+def load_pretrained(source, revision=None, expected_class=None):
+    """Build a model from a hub folder or a hub repository id (downloaded, then cached).
+
+    Args:
+        source (str): a local folder or ``"user/repo"``.
+        revision (str, optional): branch, tag or commit of a hub repository.
+        expected_class (type, optional): refuse a folder holding another class, naming it.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from .models.registry import get_model_class
+
+    if os.path.isdir(source):
+        folder = source
+    else:
+        from huggingface_hub import snapshot_download
+
+        folder = snapshot_download(
+            repo_id=source, revision=revision, allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, CARD_NAME],
+            library_name="asteroid-deepmask", library_version=__version__,
+        )
+    config = _read_config(folder)
+    name = config["model_name"]
+    if expected_class is not None and name != expected_class.__name__:
+        raise ValueError(
+            f"{source!r} holds a {name}, not a {expected_class.__name__}: load it with {name}.from_pretrained(...)."
+        )
+    weights = os.path.join(folder, WEIGHTS_NAME)
+    try:
+        state = load_file(weights)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{folder!r} has no {WEIGHTS_NAME}.") from None
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{weights} is corrupt or truncated ({err}).") from err
+    model = get_model_class(name)(**config["model_args"])
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"The weights in {weights} do not fit a {name} built from its config: {err}") from err
+    return model
+
+
+def push_to_hub(model, repo_id, private=None, revision=None, commit_message=None, **card):
+    """Save ``model`` as a hub folder and upload it to ``repo_id`` (created if missing).
+
+    The token is huggingface_hub's usual one (``hf auth login`` or ``HF_TOKEN``), never an
+    argument here. ``card`` goes to :func:`save_pretrained` (``results``, ``training``, ...).
+    """
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    with tempfile.TemporaryDirectory() as folder:
+        save_pretrained(model, folder, **card)
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        return api.upload_folder(
+            repo_id=repo_id,
+            folder_path=folder,
+            revision=revision,
+            commit_message=commit_message or f"Upload {type(model).__name__} with asteroid-deepmask {__version__}",
+        )

@@ -1,0 +1,153 @@
+"""Separating audio files of any length with bounded memory.
+
+A long input is cut into windows of ``window`` seconds that overlap by ``overlap`` seconds.
+Each window is separated on its own; its sources are put in the order of the previous
+window's by the permutation that best matches them on the overlap (largest summed inner
+product), and the two are cross-faded there with linear ramps. Output blocks are written as
+soon as they are final, so memory holds one window of activations whatever the file length.
+"""
+import glob
+import itertools
+import os
+
+import numpy as np
+import soundfile as sf
+import torch
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+
+
+def best_permutation(reference, estimate):
+    """Order of ``estimate``'s sources ``[n_src, time]`` that best matches ``reference``'s."""
+    n_src = reference.shape[0]
+    scores = reference @ estimate.T  # [n_src, n_src] inner products
+    return max(itertools.permutations(range(n_src)), key=lambda perm: sum(scores[i, p] for i, p in enumerate(perm)))
+
+
+def n_windows(n_samples, window, overlap):
+    """Number of windows :func:`separate_windows` uses for ``n_samples``."""
+    hop = window - overlap
+    return 1 if n_samples <= window else -(-(n_samples - overlap) // hop)
+
+
+def separate_windows(model, wav, window, overlap, progress=None):
+    """Separate a mono waveform ``[time]`` window by window; yield final blocks ``[n_src, n]``.
+
+    Args:
+        model: a separation model mapping ``[1, time]`` to ``[1, n_src, time]``.
+        wav (torch.Tensor): ``[time]`` on the model's device.
+        window (int): window length in samples.
+        overlap (int): overlap in samples, ``0 <= overlap < window``.
+        progress (callable, optional): called with 1 after each window.
+
+    The input is zero-padded at the end so that every window is full; the blocks,
+    concatenated, have the input's length.
+    """
+    if not 0 <= overlap < window:
+        raise ValueError(f"overlap={overlap} samples must be >= 0 and smaller than window={window}.")
+    n = wav.shape[-1]
+    hop, count = window - overlap, n_windows(n, window, overlap)
+    if count > 1:
+        wav = torch.nn.functional.pad(wav, (0, (count - 1) * hop + window - n))
+    fade_in = torch.linspace(0, 1, overlap + 2, device=wav.device)[1:-1]
+    tail, remaining = None, n  # tail: the previous window's overlap region, not yet written
+    with torch.no_grad():
+        for index in range(count):
+            est = model(wav[index * hop : index * hop + window].unsqueeze(0))[0]  # [n_src, window]
+            if tail is not None:
+                perm = best_permutation(tail.double().cpu().numpy(), est[:, :overlap].double().cpu().numpy())
+                est = est[list(perm)]
+                est[:, :overlap] = tail * (1 - fade_in) + est[:, :overlap] * fade_in
+            last = index == count - 1
+            block = est if last else est[:, : est.shape[1] - overlap]
+            tail = None if last else est[:, est.shape[1] - overlap :]
+            yield block[:, :remaining]
+            remaining -= min(block.shape[1], remaining)
+            if progress is not None:
+                progress(1)
+
+
+def collect_inputs(patterns):
+    """Audio files named by paths, folders (their audio files) and glob patterns, in order.
+
+    Raises:
+        FileNotFoundError: a path or pattern that names no audio file.
+    """
+    files = []
+    for pattern in patterns:
+        if os.path.isdir(pattern):
+            found = sorted(
+                os.path.join(pattern, f) for f in os.listdir(pattern) if f.lower().endswith(AUDIO_EXTENSIONS)
+            )
+        elif glob.has_magic(pattern):
+            found = sorted(f for f in glob.glob(pattern, recursive=True) if os.path.isfile(f))
+        else:
+            found = [pattern] if os.path.isfile(pattern) else []
+        if not found:
+            raise FileNotFoundError(f"{pattern!r} names no audio file ({', '.join(AUDIO_EXTENSIONS)}).")
+        files += [f for f in found if f not in files]
+    return files
+
+
+def probe(path, channel=None, downmix=False):
+    """Check that ``path`` is readable audio from which one channel can be taken; returns
+    ``(frames, sample_rate)`` of the file.
+
+    Multi-channel files need ``channel`` (0-based) or ``downmix``; a mono file ignores both.
+
+    Raises:
+        ValueError: unreadable file, or several channels and no way to pick one.
+    """
+    try:
+        info = sf.info(path)
+    except (RuntimeError, sf.LibsndfileError) as err:
+        raise ValueError(f"Cannot read {path!r} as audio: {str(err).rstrip('.')}.") from err
+    if info.channels > 1 and not downmix:
+        if channel is None:
+            raise ValueError(
+                f"{path!r} has {info.channels} channels; the model separates mono audio: pass "
+                "--channel N to pick one (0-based) or --downmix to average them."
+            )
+        if not 0 <= channel < info.channels:
+            raise ValueError(f"--channel {channel} does not exist in {path!r}, which has {info.channels} channels (0-based).")
+    return info.frames, info.samplerate
+
+
+def read_mono(path, sample_rate, channel=None, downmix=False):
+    """Read ``path`` as a mono float32 tensor at ``sample_rate`` (resampled if needed); see :func:`probe`."""
+    probe(path, channel, downmix)
+    data, rate = sf.read(path, dtype="float32", always_2d=True)
+    if data.shape[1] > 1:
+        data = data.mean(axis=1, keepdims=True) if downmix else data[:, channel : channel + 1]
+    wav = torch.from_numpy(np.ascontiguousarray(data[:, 0]))
+    if rate != sample_rate:
+        import torchaudio.functional as AF
+
+        wav = AF.resample(wav, int(rate), int(sample_rate))
+    return wav
+
+
+def output_paths(path, out_dir, n_src):
+    """``<out_dir>/<name>_s1.wav`` ... for an input ``path``."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return [os.path.join(out_dir, f"{stem}_s{i + 1}.wav") for i in range(n_src)]
+
+
+def separate_file(model, path, out_dir, window=8.0, overlap=1.0, channel=None, downmix=False, device="cpu", progress=None):
+    """Separate one file into ``out_dir``; returns the written paths.
+
+    ``window`` and ``overlap`` are in seconds; outputs are written at the model's sample rate.
+    """
+    rate = int(model.sample_rate)
+    wav = read_mono(path, rate, channel=channel, downmix=downmix).to(device)
+    n_src = model.masker.n_src
+    paths = output_paths(path, out_dir, n_src)
+    writers = [sf.SoundFile(p, "w", samplerate=rate, channels=1, subtype="FLOAT") for p in paths]
+    try:
+        for block in separate_windows(model, wav, int(window * rate), int(overlap * rate), progress):
+            for writer, source in zip(writers, block.cpu().numpy()):
+                writer.write(source)
+    finally:
+        for writer in writers:
+            writer.close()
+    return paths

@@ -1,0 +1,146 @@
+import json
+import os
+
+import asteroid.models
+import pytest
+import torch
+import yaml
+from conftest import TINY
+
+from asteroid_deepmask import DPRNNDeepMask, SimoSisoTasNet, SlicedAttentionTasNet
+from asteroid_deepmask.cli import main
+from asteroid_deepmask.hub import HUB_FILES, load_pretrained
+from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder
+
+RESULTS = {"dataset": "mini2mix", "metrics": {"si_sdri": 4.25, "sdri": 4.75}}
+MODELS = [
+    lambda: DPRNNDeepMask(n_src=2, n_outputs=4, mask_head="mlp", head_hidden=4, **TINY),
+    lambda: SimoSisoTasNet(n_src=2, n_simo=1, n_siso=1, n_filters=16, bn_chan=16, hid_size=8, chunk_size=10),
+    lambda: SlicedAttentionTasNet(n_src=2, embed_chan=4, n_blocks=1, slice_len=9, n_filters=16),
+]
+
+
+def front_matter(card):
+    _, front, body = card.split("---\n", 2)
+    return yaml.safe_load(front), body
+
+
+@pytest.mark.parametrize("make", MODELS)
+def test_save_and_load_every_model(make, tmp_path):
+    model = make().eval()
+    model.save_pretrained(tmp_path, results=RESULTS, complexity_seconds=0.25)
+    assert sorted(os.listdir(tmp_path)) == sorted(HUB_FILES)
+    wav = torch.randn(1, 640)
+    expected = model(wav)
+    cls = type(model)
+    for loaded in (
+        cls.from_pretrained(str(tmp_path)),
+        DeepMaskEncoderMaskerDecoder.from_pretrained(tmp_path),
+        asteroid.models.BaseModel.from_pretrained(str(tmp_path / "pytorch_model.bin")),
+    ):
+        assert type(loaded) is cls and torch.equal(loaded.eval()(wav), expected)
+    # The Asteroid package is plain types: torch's weights-only loader reads it.
+    assert torch.load(tmp_path / "pytorch_model.bin", weights_only=True)["model_name"] == cls.__name__
+
+
+def test_model_card_front_matter_and_numbers(tmp_path):
+    model = DPRNNDeepMask(n_src=2, **TINY)
+    model.save_pretrained(tmp_path, results=RESULTS, training={"optim": {"lr": 0.001}}, complexity_seconds=0.5)
+    front, body = front_matter((tmp_path / "README.md").read_text())
+    assert front["library_name"] == "asteroid" and front["datasets"] == ["mini2mix"]
+    assert {"asteroid", "speechbrain", "audio-to-audio", "audio-source-separation"} <= set(front["tags"])
+    metrics = front["model-index"][0]["results"][0]["metrics"]
+    assert {m["type"]: m["value"] for m in metrics} == RESULTS["metrics"]
+    assert "| si_sdri | 4.25 |" in body and "| sdri | 4.75 |" in body
+    config = json.loads((tmp_path / "config.json").read_text())
+    params = sum(p.numel() for p in model.parameters()) / 1e6
+    assert config["complexity"]["params_m"] == pytest.approx(params, abs=1e-4)
+    assert f"{config['complexity']['macs_g']:.2f} G MACs" in body and "lr: 0.001" in body
+
+
+def test_card_without_results_claims_none(tmp_path):
+    DPRNNDeepMask(n_src=2, **TINY).save_pretrained(tmp_path, complexity_seconds=None)
+    front, body = front_matter((tmp_path / "README.md").read_text())
+    assert "model-index" not in front and "metrics" not in front and "## Results" not in body
+
+
+def test_loading_refuses_other_classes_and_broken_folders(tmp_path):
+    DPRNNDeepMask(n_src=2, **TINY).save_pretrained(tmp_path, complexity_seconds=None)
+    with pytest.raises(ValueError, match="holds a DPRNNDeepMask, not a SimoSisoTasNet"):
+        SimoSisoTasNet.from_pretrained(str(tmp_path))
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(ValueError, match="corrupt or truncated"):
+        load_pretrained(str(tmp_path))
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="config.json is corrupt or truncated"):
+        load_pretrained(str(tmp_path))
+    (tmp_path / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        load_pretrained(str(tmp_path))
+
+
+@pytest.fixture
+def exp_dir(tmp_path):
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    torch.save(DPRNNDeepMask(n_src=2, **TINY).serialize(), exp / "best_model.pth")
+    (exp / "results.json").write_text(json.dumps(RESULTS))
+    (exp / "hparams.yaml").write_text("optim:\n  lr: 0.001\n")
+    return exp
+
+
+def test_publish_dry_run(exp_dir, capsys):
+    assert main(["publish", str(exp_dir), "--dry-run"]) == 0
+    hub = exp_dir / "hub"
+    assert sorted(os.listdir(hub)) == sorted(HUB_FILES)
+    front, _ = front_matter((hub / "README.md").read_text())
+    assert {m["type"]: m["value"] for m in front["model-index"][0]["results"][0]["metrics"]} == RESULTS["metrics"]
+    assert main(["publish", str(exp_dir), "--dry-run"]) == 2  # refuses to overwrite
+    assert "pass --force" in capsys.readouterr().err
+
+
+def test_publish_uploads_a_complete_folder(exp_dir, monkeypatch):
+    """Everything up to the network: the folder handed to huggingface_hub is complete."""
+    import huggingface_hub
+
+    sent = {}
+
+    def create_repo(self, repo_id, **kwargs):
+        sent["created"] = repo_id
+
+    def upload_folder(self, *, repo_id, folder_path, **kwargs):
+        sent["files"] = sorted(os.listdir(folder_path))
+        sent["card"] = open(os.path.join(folder_path, "README.md")).read()
+        sent["model"] = DPRNNDeepMask.from_pretrained(folder_path)
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(huggingface_hub.HfApi, "upload_folder", upload_folder)
+    assert main(["publish", str(exp_dir), "--repo-id", "someone/deepmask-test"]) == 0
+    assert sent["created"] == "someone/deepmask-test" and sent["files"] == sorted(HUB_FILES)
+    assert "| si_sdri | 4.25 |" in sent["card"] and isinstance(sent["model"], DPRNNDeepMask)
+
+
+def test_publish_errors(tmp_path, capsys):
+    assert main(["publish", str(tmp_path), "--dry-run"]) == 2
+    assert "No best_model.pth" in capsys.readouterr().err
+    assert main(["publish", str(tmp_path)]) == 2
+    assert "--repo-id" in capsys.readouterr().err
+
+
+def test_hub_repository_ids_are_downloaded_with_their_revision(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    model = DPRNNDeepMask(n_src=2, **TINY).eval()
+    model.save_pretrained(tmp_path, complexity_seconds=None)
+    calls = {}
+
+    def snapshot_download(repo_id, revision=None, allow_patterns=None, **kwargs):
+        calls.update(repo_id=repo_id, revision=revision, patterns=sorted(allow_patterns))
+        return str(tmp_path)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    loaded = DPRNNDeepMask.from_pretrained("someone/deepmask", revision="v1").eval()
+    assert calls == {"repo_id": "someone/deepmask", "revision": "v1", "patterns": ["README.md", "config.json", "model.safetensors"]}
+    wav = torch.randn(1, 400)
+    assert torch.equal(loaded(wav), model(wav))
