@@ -1,5 +1,5 @@
 """Mask estimation networks: trunks, mask heads and the maskers that join them."""
-from .dprnn import DPRNNTrunk
+from .dprnn import DPRNNMasker, DPRNNTrunk
 from .heads import (
     MASK_HEADS,
     LinearMaskerHead,
@@ -15,6 +15,7 @@ from .simo_siso import SimoSisoDPRNN, SimoSisoTrunk
 from .sliced_attention import SlicedAttentionMasker, SlicedAttentionTrunk, SlicedDotProductAttention
 
 __all__ = [
+    "DPRNNMasker",
     "DPRNNTrunk",
     "LinearMaskerHead",
     "MASK_ACTIVATIONS",

@@ -4,6 +4,7 @@ from asteroid.masknn.recurrent import DPRNNBlock
 from torch import nn
 
 from .dual_path import overlap_add, split_chunks
+from .overseparation import ConfiguredMasker
 from ..checks import check_positive_int
 
 RNN_TYPES = ("LSTM", "GRU", "RNN")
@@ -177,3 +178,71 @@ class DPRNNTrunk(nn.Module):
     def get_config(self):
         """Arguments that rebuild this trunk through ``__init__``."""
         return dict(self._config)
+
+
+class DPRNNMasker(ConfiguredMasker):
+    """The paper's masker: :class:`DPRNNTrunk` and any of the package's mask heads.
+
+    Args:
+        in_chan (int): input features N (the encoder's filters).
+        n_src (int): number of sources C.
+        n_outputs (int, optional): outputs P before grouping. Defaults to C.
+        mask_head (str, optional): ``"linear"`` or ``"mlp"``. Defaults to ``"linear"``.
+        head_hidden (int, optional): MLP hidden width. Defaults to 64.
+        shared_head (bool, optional): see :func:`~asteroid_deepmask.masknn.make_head`.
+        mask_act (str, optional): mask activation f. Defaults to ``"relu"``.
+        out_chan (int, optional): mask size. Defaults to ``in_chan``.
+        bn_chan, hid_size, chunk_size, hop_size, n_repeats, norm_type, bidirectional,
+        rnn_type, num_layers, dropout: as :class:`DPRNNTrunk`.
+
+    Shapes:
+        ``[batch, in_chan, frames] -> [batch, n_src, out_chan, frames]``.
+
+    Example:
+        >>> import torch
+        >>> masker = DPRNNMasker(64, n_src=2, n_outputs=4, hid_size=8, n_repeats=1)
+        >>> masker(torch.randn(1, 64, 90)).shape
+        torch.Size([1, 2, 64, 90])
+
+    References:
+        K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source
+        Separation Systems", Interspeech 2022.
+    """
+
+    def __init__(
+        self,
+        in_chan,
+        n_src,
+        n_outputs=None,
+        mask_head="linear",
+        head_hidden=64,
+        shared_head=None,
+        mask_act="relu",
+        out_chan=None,
+        bn_chan=64,
+        hid_size=128,
+        chunk_size=100,
+        hop_size=None,
+        n_repeats=6,
+        norm_type="gLN",
+        bidirectional=True,
+        rnn_type="LSTM",
+        num_layers=1,
+        dropout=0.0,
+    ):
+        config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
+        trunk = DPRNNTrunk(
+            in_chan,
+            n_src if n_outputs is None else n_outputs,
+            bn_chan=bn_chan,
+            hid_size=hid_size,
+            chunk_size=chunk_size,
+            hop_size=hop_size,
+            n_repeats=n_repeats,
+            norm_type=norm_type,
+            bidirectional=bidirectional,
+            rnn_type=rnn_type,
+            num_layers=num_layers,
+            dropout=dropout,
+        )
+        self._assemble(trunk, config)

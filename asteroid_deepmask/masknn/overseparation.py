@@ -1,12 +1,18 @@
 """A masker made of a trunk that emits P feature maps and a head that turns them into C masks."""
 from torch import nn
 
-from .dprnn import DPRNNTrunk
 from .heads import MASK_HEADS, MaskerHead, make_head
 
-#: Trunk classes that :meth:`OverseparationMasker.from_config` can rebuild, by class name.
-TRUNKS = {"DPRNNTrunk": DPRNNTrunk}
 _HEADS_BY_CLASS = {cls.__name__: cls for cls in MASK_HEADS.values()}
+
+
+def _trunk_classes():
+    """Trunk classes that :meth:`OverseparationMasker.from_config` can rebuild, by class name."""
+    from .dprnn import DPRNNTrunk
+    from .simo_siso import SimoSisoTrunk
+    from .sliced_attention import SlicedAttentionTrunk
+
+    return {cls.__name__: cls for cls in (DPRNNTrunk, SimoSisoTrunk, SlicedAttentionTrunk)}
 
 
 class OverseparationMasker(nn.Module):
@@ -75,7 +81,7 @@ class OverseparationMasker(nn.Module):
     def from_config(cls, config):
         """Rebuild a masker from :meth:`get_config`'s output."""
         parts = []
-        for part, registry in (("trunk", TRUNKS), ("head", _HEADS_BY_CLASS)):
+        for part, registry in (("trunk", _trunk_classes()), ("head", _HEADS_BY_CLASS)):
             kwargs = dict(config[part])
             name = kwargs.pop("class")
             if name not in registry:

@@ -18,6 +18,8 @@ from .. import __version__
 from .registry import get_model_class
 
 _PLAIN_TYPES = (str, int, float, bool, type(None))
+#: Model arguments that configure the filterbanks, not the masker.
+FILTERBANK_ARGS = ("fb_name", "kernel_size", "n_filters", "stride", "encoder_activation", "sample_rate")
 
 
 def _check_plain(value, where):
@@ -81,9 +83,10 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
     :meth:`get_model_args` round-trips through ``__init__``.
     """
 
-    def _assemble(self, make_masker, model_args, fb_kwargs):
-        """Build the filterbanks from ``model_args``, the masker with ``make_masker(n_feats)``,
-        and remember ``model_args`` (the subclass's ``__init__`` arguments) for round trips."""
+    def _assemble(self, masker_class, model_args, fb_kwargs):
+        """Build the filterbanks from ``model_args`` and ``masker_class(n_feats, **the other
+        args)``, and remember ``model_args`` (the subclass's ``__init__`` arguments) for round
+        trips."""
         encoder, decoder = make_enc_dec(
             model_args["fb_name"],
             kernel_size=model_args["kernel_size"],
@@ -92,7 +95,7 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
             sample_rate=model_args["sample_rate"],
             **fb_kwargs,
         )
-        masker = make_masker(encoder.n_feats_out)
+        masker = masker_class(encoder.n_feats_out, **{k: v for k, v in model_args.items() if k not in FILTERBANK_ARGS})
         BaseEncoderMaskerDecoder.__init__(self, encoder, masker, decoder, model_args["encoder_activation"])
         model_args = {**model_args, **fb_kwargs}
         _check_plain(model_args, "model_args")

@@ -1,14 +1,7 @@
 """DPRNN-TasNet with a choice of mask head: the paper's baseline, overseparation or a deep MLP."""
-from ..masknn import DPRNNTrunk, OverseparationMasker, make_head
+from ..masknn.dprnn import DPRNNMasker
 from .base import DeepMaskEncoderMaskerDecoder
 from .registry import register_model
-
-# DPRNNDeepMask arguments passed through to DPRNNTrunk unchanged.
-_TRUNK_ARGS = (
-    "bn_chan", "hid_size", "chunk_size", "hop_size", "n_repeats", "norm_type",
-    "bidirectional", "rnn_type", "num_layers", "dropout",
-)
-
 
 @register_model
 class DPRNNDeepMask(DeepMaskEncoderMaskerDecoder):
@@ -96,18 +89,4 @@ class DPRNNDeepMask(DeepMaskEncoderMaskerDecoder):
         n_outputs = n_src if n_outputs is None else n_outputs
         hop_size = chunk_size // 2 if hop_size is None else hop_size
         model_args = {k: v for k, v in locals().items() if k not in ("self", "fb_kwargs", "__class__")}
-        def make_masker(n_feats):
-            head = make_head(
-                mask_head,
-                in_chan=bn_chan,
-                n_src=n_src,
-                out_chan=n_feats,
-                n_outputs=n_outputs,
-                mask_act=mask_act,
-                hidden=head_hidden,
-                shared=shared_head,
-            )
-            trunk = DPRNNTrunk(n_feats, n_outputs, **{k: model_args[k] for k in _TRUNK_ARGS})
-            return OverseparationMasker(trunk, head)
-
-        self._assemble(make_masker, model_args, fb_kwargs)
+        self._assemble(DPRNNMasker, model_args, fb_kwargs)

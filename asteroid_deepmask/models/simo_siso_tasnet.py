@@ -67,8 +67,5 @@ class SimoSisoTasNet(DeepMaskEncoderMaskerDecoder):
         n_outputs = n_src if n_outputs is None else n_outputs
         hop_size = chunk_size // 2 if hop_size is None else hop_size
         model_args = {k: v for k, v in locals().items() if k not in ("self", "fb_kwargs", "__class__")}
-        masker_args = {k: v for k, v in model_args.items() if k not in _FILTERBANK_ARGS}
-        self._assemble(lambda n_feats: SimoSisoDPRNN(n_feats, **masker_args), model_args, fb_kwargs)
+        self._assemble(SimoSisoDPRNN, model_args, fb_kwargs)
 
-
-_FILTERBANK_ARGS = ("fb_name", "kernel_size", "n_filters", "stride", "encoder_activation", "sample_rate")

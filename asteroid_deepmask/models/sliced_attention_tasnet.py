@@ -2,7 +2,6 @@
 from ..masknn.sliced_attention import SlicedAttentionMasker
 from .base import DeepMaskEncoderMaskerDecoder
 from .registry import register_model
-from .simo_siso_tasnet import _FILTERBANK_ARGS
 
 
 @register_model
@@ -63,5 +62,4 @@ class SlicedAttentionTasNet(DeepMaskEncoderMaskerDecoder):
     ):
         n_outputs = n_src if n_outputs is None else n_outputs
         model_args = {k: v for k, v in locals().items() if k not in ("self", "fb_kwargs", "__class__")}
-        masker_args = {k: v for k, v in model_args.items() if k not in _FILTERBANK_ARGS}
-        self._assemble(lambda n_feats: SlicedAttentionMasker(n_feats, **masker_args), model_args, fb_kwargs)
+        self._assemble(SlicedAttentionMasker, model_args, fb_kwargs)
