@@ -92,7 +92,10 @@ def experiment_complexity(path, overrides=(), seconds=None):
 def paper_experiments():
     """Shipped experiment files that reproduce a row of the paper's tables, in table order."""
     rows = []
-    for path in glob.glob(os.path.join(hparams_dir(), "**", "*.yaml"), recursive=True):
+    # hparams/speechbrain/ holds HyperPyYAML files for SpeechBrain recipes, not our experiments.
+    for path in glob.glob(os.path.join(hparams_dir(), "*", "*.yaml")):
+        if os.path.basename(os.path.dirname(path)) == "speechbrain":
+            continue
         paper = load_hparams(path).get("paper")
         if paper and "macs_g" in paper:
             rows.append((paper["table"], paper["row"], path))
