@@ -1,0 +1,127 @@
+import glob
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from conftest import TINY
+from hyperpyyaml import load_hyperpyyaml
+from speechbrain.inference.separation import SepformerSeparation
+from speechbrain.lobes.models.dual_path import SBRNNBlock, SBTransformerBlock
+
+from asteroid_deepmask import DPRNNDeepMask, SimoSisoTasNet
+from asteroid_deepmask.hparams_io import hparams_dir
+from asteroid_deepmask.speechbrain import DualPathDeepMask, MaskNet, export_model, export_speechbrain
+from asteroid_deepmask.speechbrain.train import main as train_main
+
+SB_FILES = sorted(glob.glob(os.path.join(hparams_dir(), "speechbrain", "*.yaml")))
+
+
+def load(path, tmp_path, **overrides):
+    with open(path) as f:
+        return load_hyperpyyaml(f, {"data_folder": str(tmp_path / "data"), "output_folder": str(tmp_path / "out"), **overrides})
+
+
+@pytest.mark.parametrize("path", SB_FILES, ids=os.path.basename)
+def test_hparams_files_load_and_follow_the_contract(path, tmp_path):
+    hp = load(path, tmp_path)
+    for key in ("Encoder", "MaskNet", "Decoder", "modules", "checkpointer", "optimizer", "loss", "lr_scheduler",
+                "epoch_counter", "train_logger", "dataloader_opts", "train_data", "valid_data", "test_data",
+                "num_spks", "sample_rate", "clip_grad_norm", "threshold_byloss", "use_speedperturb", "use_wavedrop"):
+        assert key in hp, key
+    mix = torch.randn(2, 1200)
+    mix_w = hp["Encoder"](mix)
+    masks = hp["MaskNet"](mix_w)
+    assert masks.shape == (hp["num_spks"], *mix_w.shape)
+    assert hp["Decoder"](mix_w * masks[0]).shape[0] == 2
+
+
+def test_a_broken_reference_names_the_missing_class(tmp_path):
+    text = open(SB_FILES[0]).read().replace("asteroid_deepmask.speechbrain.MaskNet", "asteroid_deepmask.speechbrain.NoSuchNet")
+    with pytest.raises(ImportError, match="asteroid_deepmask.speechbrain.NoSuchNet"):
+        load_hyperpyyaml(text, {"data_folder": str(tmp_path)})
+
+
+@pytest.mark.parametrize(
+    "masker,kwargs",
+    [
+        ("DPRNNMasker", dict(hid_size=8, n_repeats=1, bn_chan=16, chunk_size=10)),
+        ("SimoSisoDPRNN", dict(n_simo=1, n_siso=1, hid_size=8, bn_chan=16, chunk_size=10)),
+        ("SlicedAttentionMasker", dict(embed_chan=4, n_blocks=1, slice_len=8)),
+    ],
+)
+def test_masknet_adapters(masker, kwargs):
+    net = MaskNet(masker, in_chan=16, n_src=2, n_outputs=4, mask_head="mlp", head_hidden=4, **kwargs)
+    x = torch.randn(3, 16, 40)
+    assert net(x).shape == (2, 3, 16, 40) and net.forward_outputs(x).shape == (4, 3, 16, 40)
+    with pytest.raises(ValueError, match="masker='Conv'"):
+        MaskNet("Conv", in_chan=16, n_src=2)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        lambda: SBRNNBlock(8, 4, num_layers=1),
+        lambda: SBTransformerBlock(num_layers=1, d_model=8, nhead=2, d_ffn=16),
+    ],
+)
+def test_dual_path_model_with_our_head(block):
+    net = DualPathDeepMask(block(), block(), in_channels=16, out_channels=8, K=10, n_src=2, n_outputs=4)
+    x = torch.randn(2, 16, 45)
+    masks = net(x)
+    assert masks.shape == (2, 2, 16, 45) and net.forward_outputs(x).shape == (4, 2, 16, 45)
+    masks.sum().backward()
+    for name, param in net.named_parameters():  # the removed gate left no dead parameters
+        assert param.grad is not None, name
+
+
+def test_export_of_our_model_loads_in_speechbrain(tmp_path):
+    for model in (DPRNNDeepMask(n_src=2, n_outputs=4, mask_head="mlp", **TINY),
+                  SimoSisoTasNet(n_src=2, n_simo=1, n_siso=1, n_filters=16, bn_chan=16, hid_size=8, chunk_size=10)):
+        folder = tmp_path / type(model).__name__
+        export_model(model.eval(), folder)
+        separator = SepformerSeparation.from_hparams(
+            source=str(folder), savedir=str(tmp_path / "saved" / folder.name), run_opts={"device": "cpu"}
+        )
+        mix = torch.randn(2, 1000)
+        torch.testing.assert_close(separator.separate_batch(mix), model(mix).transpose(1, 2))
+        with pytest.raises(ValueError, match="already holds an export"):
+            export_model(model, folder)
+
+
+def make_wsj0_mix(root, sizes=(("tr", 2), ("cv", 1), ("tt", 1))):
+    rng = np.random.default_rng(0)
+    for split, n in sizes:
+        for i in range(n):
+            s1, s2 = 0.1 * rng.standard_normal(1600), 0.1 * rng.standard_normal(1600)
+            for name, x in (("s1", s1), ("s2", s2), ("mix", s1 + s2)):
+                os.makedirs(root / "wav8k" / "min" / split / name, exist_ok=True)
+                sf.write(root / "wav8k" / "min" / split / name / f"u{i}.wav", x.astype("float32"), 8000)
+
+
+def test_brain_trains_resumes_and_exports(tmp_path):
+    make_wsj0_mix(tmp_path / "data")
+    path = os.path.join(hparams_dir(), "speechbrain", "dprnn_p16.yaml")
+    args = [path, "--data_folder", str(tmp_path / "data"), "--output_folder", str(tmp_path / "out"),
+            "--batch_size", "2", "--device", "cpu", "--noprogressbar"]
+    train_main(args + ["--N_epochs", "1"])
+    log = (tmp_path / "out" / "train_log.txt").read_text()
+    assert "epoch: 1" in log and "test loss" in log
+    brain = train_main(args + ["--N_epochs", "2"])  # resumes after epoch 1
+    log = (tmp_path / "out" / "train_log.txt").read_text()
+    assert log.count("epoch: 1,") == 1 and "epoch: 2," in log
+    folder = export_speechbrain(path, brain.modules, tmp_path / "export")
+    separator = SepformerSeparation.from_hparams(source=str(folder), savedir=str(tmp_path / "saved"), run_opts={"device": "cpu"})
+    mix = torch.randn(1, 1600)
+    modules = brain.modules.eval()
+    with torch.no_grad():
+        mix_w = modules.encoder(mix)
+        expected = torch.stack([modules.decoder(mix_w * mask) for mask in modules.masknet(mix_w)], -1)
+    torch.testing.assert_close(separator.separate_batch(mix), expected)
+
+
+def test_missing_data_folder_says_which_option(tmp_path):
+    path = os.path.join(hparams_dir(), "speechbrain", "dprnn_baseline.yaml")
+    with pytest.raises(FileNotFoundError, match="set --data_folder to a wsj0-mix folder"):
+        train_main([path, "--data_folder", str(tmp_path / "nowhere"), "--output_folder", str(tmp_path / "out")])
