@@ -35,8 +35,7 @@ def _separate(args):
     files = collect_inputs(args.inputs)
     model = _load_model(args.model, args.revision, args.device)
     n_src = model.masker.n_src
-    targets = {f: output_paths(f, args.output, n_src) for f in files}
-    flat = [p for paths in targets.values() for p in paths]
+    flat = [p for f in files for p in output_paths(f, args.output, n_src)]
     clashes = sorted({p for p in flat if flat.count(p) > 1})
     if clashes:
         raise ValueError(f"Inputs with the same name would write the same outputs: {clashes}.")

@@ -1,0 +1,150 @@
+"""Evaluation of a separation model on a test set: per-utterance metrics, a summary with 95 %
+confidence intervals, SI-SDRi by overlap ratio of the speakers, and the files a recipe keeps
+next to the model (``metrics.csv``, ``results.json``, ``results.md``).
+
+Metrics come from Asteroid's ``get_metrics`` (pb_bss_eval / mir_eval underneath), with the
+estimates put in the order of the references by the best permutation. Improvements (``si_sdri``,
+``sdri``, ...) are the metric of the estimates minus the metric of the mixture itself.
+"""
+import csv
+import json
+import math
+import os
+import warnings
+
+import numpy as np
+import torch
+
+#: Metrics that ``evaluate`` can compute; the first two are the papers'.
+METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi")
+#: Overlap-ratio bins of the SIMO-SISO paper's analysis (fraction of speech frames with two talkers).
+OVERLAP_BINS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
+
+
+def overlap_ratio(sources, sample_rate, frame_s=0.02, threshold_db=-30.0):
+    """Fraction of active frames (any source) in which at least two sources are active.
+
+    A source is active in a frame when its energy there is within ``threshold_db`` of its
+    loudest frame.
+
+    Args:
+        sources (np.ndarray): ``[n_src, time]``.
+
+    Example:
+        >>> s = np.zeros((2, 800)); s[0, :600] = 1; s[1, 400:] = 1
+        >>> round(overlap_ratio(s, 8000, frame_s=0.025), 2)
+        0.25
+    """
+    frame = max(1, int(frame_s * sample_rate))
+    n_frames = sources.shape[1] // frame
+    energy = (sources[:, : n_frames * frame].reshape(sources.shape[0], n_frames, frame) ** 2).sum(-1)
+    peak = energy.max(axis=1, keepdims=True)
+    active = (energy > 0) & (energy >= peak * 10 ** (threshold_db / 10))
+    any_active = active.any(0)
+    if not any_active.any():
+        return 0.0
+    return float((active.sum(0) >= 2)[any_active].mean())
+
+
+def utterance_metrics(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr")):
+    """Metrics of one utterance, their improvements over the mixture, and its overlap ratio.
+
+    Args:
+        mix (np.ndarray): ``[time]``; sources, estimates (np.ndarray): ``[n_src, time]``.
+    """
+    from asteroid.metrics import get_metrics
+
+    unknown = sorted(set(metrics) - set(METRICS))
+    if unknown:
+        raise ValueError(f"Unknown metrics {unknown}; choose among {list(METRICS)}.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        values = get_metrics(mix, sources, estimates, sample_rate=sample_rate, metrics_list=list(metrics),
+                             compute_permutation=True)
+    row = {}
+    for name in metrics:
+        row[name] = float(values[name])
+        row[f"{name}i"] = float(values[name] - values[f"input_{name}"])
+    row["overlap_ratio"] = overlap_ratio(sources, sample_rate)
+    return row
+
+
+def summarise(rows, keys):
+    """Mean and 95 % confidence half-width (normal approximation) of ``keys`` over ``rows``."""
+    summary = {}
+    for key in keys:
+        values = np.array([r[key] for r in rows], dtype=float)
+        half = 1.96 * values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else float("nan")
+        summary[key] = {"mean": float(values.mean()), "ci95": float(half), "n": int(len(values))}
+    return summary
+
+
+def by_overlap(rows, key="si_sdri"):
+    """Mean of ``key`` per overlap-ratio bin, ``[(low, high, n, mean), ...]`` (empty bins skipped)."""
+    table = []
+    for low, high in OVERLAP_BINS:
+        inside = [r[key] for r in rows if low <= r["overlap_ratio"] < high or (high == 1.0 and r["overlap_ratio"] == 1.0)]
+        if inside:
+            table.append((low, high, len(inside), float(np.mean(inside))))
+    return table
+
+
+def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), device="cpu"):
+    """Evaluate ``model`` on ``examples`` and write ``metrics.csv``, ``results.json`` and
+    ``results.md`` into ``out_dir``; returns the summary dict.
+
+    Args:
+        model: a waveform model ``[1, time] -> [1, n_src, time]`` with ``sample_rate``.
+        examples (iterable): ``(utterance id, mix [time], sources [n_src, time])`` tensors or arrays.
+        dataset (str): name written into ``results.json`` (and from there into model cards).
+
+    ``results.json`` is ``{"dataset", "metrics": {improvement: mean}, "summary", "by_overlap",
+    "complexity"}``: the format ``asteroid-deepmask publish`` reads.
+    """
+    from .complexity import count_complexity
+
+    rate = int(model.sample_rate)
+    model = model.to(device).eval()
+    rows = []
+    with torch.no_grad():
+        for utt_id, mix, sources in examples:
+            mix_t = torch.as_tensor(mix, dtype=torch.float32)
+            est = model(mix_t.unsqueeze(0).to(device))[0].cpu().numpy()
+            row = utterance_metrics(np.asarray(mix, dtype=float), np.asarray(sources, dtype=float), est.astype(float), rate, metrics)
+            rows.append({"id": utt_id, **row})
+    if not rows:
+        raise ValueError("No examples to evaluate: the test set is empty.")
+    keys = [k for m in metrics for k in (m, f"{m}i")]
+    summary = summarise(rows, keys)
+    overlap = by_overlap(rows)
+    counts = count_complexity(model.cpu())
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "metrics.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["id", *keys, "overlap_ratio"])
+        writer.writeheader()
+        writer.writerows(rows)
+    results = {
+        "dataset": dataset,
+        "metrics": {f"{m}i": round(summary[f"{m}i"]["mean"], 3) for m in metrics},
+        "summary": summary,
+        "by_overlap": [{"low": lo, "high": hi, "n": n, "si_sdri": round(v, 3)} for lo, hi, n, v in overlap],
+        "complexity": {"params_m": round(counts["params_total_m"], 4), "macs_g_4s": round(counts["macs_g"], 4)},
+    }
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write(results_markdown(results))
+    return results
+
+
+def results_markdown(results):
+    """The results table written next to a model."""
+    lines = [f"# Results on {results['dataset']}", "", "| metric | mean | 95% CI | utterances |", "|---|---|---|---|"]
+    for key, s in results["summary"].items():
+        lines.append(f"| {key} | {s['mean']:.2f} | +-{s['ci95']:.2f} | {s['n']} |")
+    c = results["complexity"]
+    lines += ["", f"Parameters: {c['params_m']:.3f} M; MACs on 4 s: {c['macs_g_4s']:.2f} G.", ""]
+    if results["by_overlap"]:
+        lines += ["## SI-SDRi by overlap ratio", "", "| overlap | utterances | SI-SDRi |", "|---|---|---|"]
+        lines += [f"| {b['low']:.0%}-{b['high']:.0%} | {b['n']} | {b['si_sdri']:.2f} |" for b in results["by_overlap"]]
+    return "\n".join(lines) + "\n"
