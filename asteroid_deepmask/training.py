@@ -1,0 +1,104 @@
+"""Training with PyTorch Lightning from an experiment file (``hparams/*.yaml``).
+
+:class:`SeparationModule` is our own LightningModule (Asteroid 0.7's ``System`` breaks on
+Lightning 2, see DESIGN.md). The objective follows the experiment file's ``training`` section:
+
+* ``grouping: deterministic`` (the paper's): the model's C outputs, PIT on the loss;
+* ``grouping: dynamic``: the P outputs before grouping, best assignment to the C sources
+  (:class:`~asteroid_deepmask.losses.MixITWrapper`);
+* ``unsupervised_mixit: true``: mixtures of mixtures from pairs of training mixtures, the model's
+  outputs remixed into the two mixtures (no sources used).
+
+:func:`fit` resumes from ``<exp_dir>/checkpoints/last.ckpt`` when it exists (loaded with
+``weights_only=True``) and keeps the best model by validation loss.
+"""
+import os
+
+import pytorch_lightning as pl
+import torch
+from asteroid.losses import PITLossWrapper, pairwise_neg_sisdr, pairwise_neg_snr
+
+from .data import mixtures_of_mixtures
+from .losses import MixITWrapper
+
+PAIRWISE = {"neg_snr": pairwise_neg_snr, "neg_sisdr": pairwise_neg_sisdr}
+
+
+class SeparationModule(pl.LightningModule):
+    """A separation model and its objective, optimiser and schedule, from an experiment's hparams.
+
+    Args:
+        model (torch.nn.Module): one of the package's models.
+        hparams (dict): the experiment file (``training``, ``optim``, ``scheduler`` sections).
+    """
+
+    def __init__(self, model, hparams):
+        super().__init__()
+        self.model = model
+        self.config = hparams
+        training = hparams["training"]
+        loss = training.get("loss", "neg_snr")
+        if loss not in PAIRWISE:
+            raise ValueError(f"training.loss={loss!r}; choose one of {sorted(PAIRWISE)}.")
+        grouping = training.get("grouping", "deterministic")
+        if grouping not in ("deterministic", "dynamic"):
+            raise ValueError(f"training.grouping={grouping!r}; choose 'deterministic' or 'dynamic'.")
+        self.grouping, self.unsupervised = grouping, bool(training.get("unsupervised_mixit", False))
+        self.pit = PITLossWrapper(PAIRWISE[loss], pit_from="pw_mtx")
+        self.mixit = MixITWrapper(loss)
+
+    def training_step(self, batch, batch_idx):
+        mix, sources = batch
+        if self.unsupervised:
+            moms, refs = mixtures_of_mixtures(mix)
+            loss = self.mixit(self.model(moms), refs)
+        elif self.grouping == "dynamic":
+            loss = self.mixit(self.model.forward_outputs(mix), sources)
+        else:
+            loss = self.pit(self.model(mix), sources)
+        self.log("loss", loss, on_epoch=True, prog_bar=True, batch_size=mix.shape[0])
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        mix, sources = batch
+        loss = self.pit(self.model(mix), sources)
+        self.log("val_loss", loss, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=mix.shape[0])
+
+    def configure_optimizers(self):
+        optim, sched = self.config["optim"], self.config["scheduler"]
+        if optim.get("optimizer", "adam") != "adam":
+            raise ValueError(f"optim.optimizer={optim['optimizer']!r}; only 'adam' is supported.")
+        optimizer = torch.optim.Adam(self.parameters(), lr=optim["lr"], weight_decay=optim.get("weight_decay", 0.0))
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=sched.get("factor", 0.5), patience=sched.get("patience", 3)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
+
+
+def make_trainer(hparams, exp_dir, **trainer_kwargs):
+    """A Trainer with the experiment's clipping, early stopping, checkpoints and CSV log."""
+    from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+    from pytorch_lightning.loggers import CSVLogger
+
+    training = hparams["training"]
+    checkpoints = ModelCheckpoint(
+        dirpath=os.path.join(exp_dir, "checkpoints"), monitor="val_loss", mode="min", save_top_k=1,
+        save_last=True, filename="best",
+    )
+    return pl.Trainer(
+        default_root_dir=exp_dir,
+        max_epochs=training["max_epochs"],
+        gradient_clip_val=training.get("gradient_clip_norm", 5.0),
+        callbacks=[checkpoints, EarlyStopping(monitor="val_loss", mode="min", patience=training["early_stop_patience"])],
+        logger=CSVLogger(exp_dir, name="logs"),  # a new version_N per run: a resumed run keeps the old logs
+        **trainer_kwargs,
+    )
+
+
+def fit(module, train_loader, valid_loader, exp_dir, **trainer_kwargs):
+    """Train ``module``, resuming from the last checkpoint of ``exp_dir`` if there is one; returns the trainer."""
+    trainer = make_trainer(module.config, exp_dir, **trainer_kwargs)
+    last = os.path.join(exp_dir, "checkpoints", "last.ckpt")
+    resume = last if os.path.isfile(last) else None
+    trainer.fit(module, train_loader, valid_loader, ckpt_path=resume, weights_only=True if resume else None)
+    return trainer
