@@ -75,7 +75,11 @@ def make_mini2mix(root, n_mixtures=(200, 50, 50), n_speakers=16, n_test_speakers
         raise ValueError(f"{root!r} is not empty and holds no {MARKER}: refusing to write into it.")
     rng = np.random.default_rng(seed)
     speakers = make_speakers(n_speakers, seed)
-    pools = {"tr": speakers[n_test_speakers:], "cv": speakers[n_test_speakers:], "tt": speakers[:n_test_speakers]}
+    # Test voices spread over the voice families (every k-th), the rest for training.
+    step = n_speakers // n_test_speakers
+    test = speakers[::step][:n_test_speakers]
+    train = [s for s in speakers if s not in test]
+    pools = {"tr": train, "cv": train, "tt": test}
     for split, count in zip(SPLITS, n_mixtures):
         folders = {k: os.path.join(root, "wav8k", "min", split, k) for k in ("mix", "s1", "s2")}
         for folder in folders.values():

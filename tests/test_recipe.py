@@ -1,0 +1,69 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN = os.path.join(ROOT, "egs", "mini2mix", "run.sh")
+
+
+def bash(script, *args):
+    return subprocess.run(["bash", "-c", script, "test", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+OPTIONS = 'alpha=1; beta_gamma=x; options="alpha beta_gamma"; help_message="usage"; . egs/tools/parse_options.sh; echo "$alpha|$beta_gamma"'
+
+
+def test_option_parsing():
+    assert bash(OPTIONS, "--alpha", "2", "--beta-gamma=y z").stdout.strip() == "2|y z"
+    out = bash(OPTIONS, "--help")
+    assert out.returncode == 0 and "usage" in out.stdout and "--beta-gamma x" in out.stdout
+    out = bash(OPTIONS, "--delta", "3")
+    assert out.returncode != 0 and "unknown option --delta" in out.stderr
+    out = bash(OPTIONS, "--alpha")
+    assert out.returncode != 0 and "needs a value" in out.stderr
+
+
+def run(tmp, *args):
+    env = {**os.environ, "PYTHON": sys.executable}
+    cmd = [RUN, "--data", str(tmp / "data"), "--manifests", str(tmp / "manifests"), "--exp", str(tmp / "exp"),
+           "--mixtures", "8 2 2", "--overrides", "training.max_epochs=1 training.batch_size=4", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mini2mix")
+    out = run(tmp)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return tmp, out
+
+
+def test_end_to_end(finished):
+    tmp, out = finished
+    exp = tmp / "exp"
+    results = json.loads((exp / "results.json").read_text())
+    assert results["dataset"] == "mini2mix" and set(results["metrics"]) == {"si_sdri", "sdri"}
+    assert sorted(os.listdir(exp / "hub")) == ["README.md", "config.json", "model.safetensors", "pytorch_model.bin"]
+    assert "| si_sdri |" in out.stdout and (exp / "checkpoints" / "last.ckpt").exists()
+    assert len(json.loads((tmp / "manifests" / "tr.json").read_text())) == 8
+
+
+def test_rerun_is_idempotent_and_stages_select(finished):
+    tmp, _ = finished
+    before = {p: os.stat(p).st_mtime_ns for p in (tmp / "exp").rglob("*") if p.is_file() and "hub" not in p.parts}
+    out = run(tmp, "--stage", "0", "--stop-stage", "3")
+    assert out.returncode == 0 and "skipping" in out.stdout and "== stage 4" not in out.stdout
+    after = {p: os.stat(p).st_mtime_ns for p in before}
+    assert after == before
+    out = run(tmp, "--stage", "4", "--stop-stage", "4")
+    assert out.returncode == 0 and "== stage 0" not in out.stdout and "Hub folder written" in out.stdout
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path):
+    env = {**os.environ, "PYTHON": sys.executable}
+    out = subprocess.run([RUN, "--stage", "1", "--data", str(tmp_path / "none"), "--manifests", str(tmp_path / "m")],
+                         capture_output=True, text=True, env=env, cwd=ROOT)
+    assert out.returncode != 0 and "--wsj0mix must hold wav8k/min" in out.stderr
