@@ -81,6 +81,9 @@ def train(hparams_file, manifests, exp_dir, overrides=()):
     from .training import SeparationModule, fit
 
     hp = load_hparams(hparams_file, overrides)
+    import pytorch_lightning as pl
+
+    pl.seed_everything(hp["training"].get("seed", 0), workers=True)
     rate, batch = hp["data"]["sample_rate"], hp["training"]["batch_size"]
     train_set = ManifestDataset(os.path.join(manifests, "tr.json"), segment=int(hp["data"]["segment"] * rate))
     valid_set = ManifestDataset(os.path.join(manifests, "cv.json"))
@@ -93,7 +96,8 @@ def train(hparams_file, manifests, exp_dir, overrides=()):
     with open(os.path.join(exp_dir, "hparams.yaml"), "w") as f:
         yaml.safe_dump(hp, f, sort_keys=False)
     module = SeparationModule(build_model(hp["model"]), hp)
-    trainer = fit(module, *loaders, exp_dir, accelerator="cpu", enable_model_summary=False)
+    trainer = fit(module, *loaders, exp_dir, accelerator="cpu", enable_model_summary=False,
+                  enable_progress_bar=sys.stderr.isatty())  # no bar redrawn line by line into logs
     best = trainer.checkpoint_callback.best_model_path or os.path.join(exp_dir, "checkpoints", "last.ckpt")
     state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
     module.load_state_dict(state)
