@@ -74,8 +74,13 @@ class ManifestDataset(torch.utils.data.Dataset):
         return torch.from_numpy(mix), torch.from_numpy(sources)
 
 
-def train(hparams_file, manifests, exp_dir, overrides=()):
-    """Stage 2: train from an experiment file; writes ``best_model.pth`` and ``hparams.yaml``."""
+def train(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num_nodes=1, cpu_processes=1):
+    """Stage 2: train from an experiment file; writes ``best_model.pth`` and ``hparams.yaml``.
+
+    ``gpus`` GPUs per node (0: CPU) and ``num_nodes`` nodes run Lightning's DDP (on SLURM,
+    Lightning reads the node layout from the job); ``cpu_processes > 1`` runs DDP on the CPU
+    with gloo, for testing.
+    """
     from .hparams_io import load_hparams
     from .models import build_model
     from .training import SeparationModule, fit
@@ -96,8 +101,13 @@ def train(hparams_file, manifests, exp_dir, overrides=()):
     with open(os.path.join(exp_dir, "hparams.yaml"), "w") as f:
         yaml.safe_dump(hp, f, sort_keys=False)
     module = SeparationModule(build_model(hp["model"]), hp)
-    trainer = fit(module, *loaders, exp_dir, accelerator="cpu", enable_model_summary=False,
-                  enable_progress_bar=sys.stderr.isatty())  # no bar redrawn line by line into logs
+    devices = dict(accelerator="gpu", devices=gpus) if gpus else dict(accelerator="cpu", devices=cpu_processes)
+    if gpus * num_nodes > 1 or cpu_processes > 1:
+        devices.update(strategy="ddp", num_nodes=num_nodes)
+    trainer = fit(module, *loaders, exp_dir, enable_model_summary=False,
+                  enable_progress_bar=sys.stderr.isatty(), **devices)  # no bar redrawn line by line into logs
+    if not trainer.is_global_zero:
+        return
     best = trainer.checkpoint_callback.best_model_path or os.path.join(exp_dir, "checkpoints", "last.ckpt")
     state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
     module.load_state_dict(state)
@@ -120,6 +130,9 @@ def main(argv=None):
     p.add_argument("--manifests", required=True)
     p.add_argument("--exp", required=True)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--gpus", type=int, default=0, help="GPUs per node (DDP when more than one in all)")
+    p.add_argument("--num-nodes", type=int, default=1, help="nodes for multi-node DDP (SLURM works through Lightning)")
+    p.add_argument("--cpu-processes", type=int, default=1, help="DDP processes on the CPU (gloo), for testing")
     p = sub.add_parser("evaluate", help="evaluate the best model on the test manifest")
     p.add_argument("--manifests", required=True)
     p.add_argument("--exp", required=True)
@@ -135,7 +148,7 @@ def main(argv=None):
         elif args.step == "manifests":
             write_manifests(args.wsj0mix, args.out, args.n_src, args.force)
         elif args.step == "train":
-            train(args.hparams, args.manifests, args.exp, args.overrides)
+            train(args.hparams, args.manifests, args.exp, args.overrides, args.gpus, args.num_nodes, args.cpu_processes)
         elif args.step == "evaluate":
             from .evaluation import evaluate
             from .models import DeepMaskEncoderMaskerDecoder

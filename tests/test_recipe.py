@@ -67,3 +67,64 @@ def test_missing_corpus_is_a_clear_error(tmp_path):
     out = subprocess.run([RUN, "--stage", "1", "--data", str(tmp_path / "none"), "--manifests", str(tmp_path / "m")],
                          capture_output=True, text=True, env=env, cwd=ROOT)
     assert out.returncode != 0 and "--wsj0mix must hold wav8k/min" in out.stderr
+
+
+@pytest.fixture(scope="module")
+def manifests(tmp_path_factory):
+    from asteroid_deepmask.data import make_mini2mix
+    from asteroid_deepmask.recipe import write_manifests
+
+    tmp = tmp_path_factory.mktemp("corpus")
+    make_mini2mix(tmp / "data", n_mixtures=(8, 2, 2), min_seconds=0.5)
+    write_manifests(tmp / "data", tmp / "manifests")
+    return tmp / "manifests"
+
+
+def train_cmd(manifests, exp, *extra):
+    return [sys.executable, "-m", "asteroid_deepmask.recipe", "train",
+            "--hparams", os.path.join(ROOT, "hparams", "mini2mix", "dprnn_mlp.yaml"),
+            "--manifests", str(manifests), "--exp", str(exp), "--set", "training.batch_size=2",
+            "--set", "data.segment=0.25", *extra]
+
+
+def logged_epochs(exp):
+    import csv
+    import glob
+
+    runs = []
+    for path in sorted(glob.glob(os.path.join(exp, "logs", "version_*", "metrics.csv"))):
+        runs.append(sorted({int(r["epoch"]) for r in csv.DictReader(open(path)) if r.get("val_loss")}))
+    return runs
+
+
+def test_ddp_on_two_cpu_processes(manifests, tmp_path):
+    out = subprocess.run(train_cmd(manifests, tmp_path / "exp", "--cpu-processes", "2", "--set", "training.max_epochs=1"),
+                         capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "GLOBAL_RANK: 1" in out.stderr + out.stdout or "MEMBER: 2/2" in out.stderr + out.stdout
+    assert (tmp_path / "exp" / "best_model.pth").exists() and logged_epochs(tmp_path / "exp") == [[0]]
+
+
+def test_training_resumes_after_being_killed(manifests, tmp_path):
+    import signal
+    import time
+
+    import torch
+
+    exp = tmp_path / "exp"
+    proc = subprocess.Popen(train_cmd(manifests, exp, "--set", "training.max_epochs=200"), cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = exp / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (last.exists() and torch.load(last, weights_only=True)["epoch"] >= 1):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    epoch = torch.load(last, weights_only=True)["epoch"]
+    assert epoch >= 1 and not (exp / "best_model.pth").exists()
+    out = subprocess.run(train_cmd(manifests, exp, "--set", f"training.max_epochs={epoch + 2}"),
+                         capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    runs = logged_epochs(exp)
+    assert runs[-1] and min(runs[-1]) >= epoch  # the second run picked up where the first stopped
+    assert (exp / "best_model.pth").exists()

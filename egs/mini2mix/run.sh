@@ -14,8 +14,10 @@ exp=exp/mini2mix/dprnn_mlp    # experiment folder: checkpoints, logs, best_model
 mixtures="400 50 50"          # mixtures in tr, cv and tt
 overrides=""                  # hparams overrides, e.g. "training.max_epochs=3 optim.lr=0.001"
 force=false                   # true: redo the selected stages' work (only what this recipe made)
+gpus=0                        # GPUs per node for training (Lightning DDP when more than one)
+num_nodes=1                   # nodes for multi-node training (SLURM works through Lightning)
 python=${PYTHON:-.venv/bin/python}
-options="stage stop_stage data manifests hparams exp mixtures overrides force python"
+options="stage stop_stage data manifests hparams exp mixtures overrides force gpus num_nodes python"
 help_message="Usage: $0 [--stage N] [--stop-stage M] [--option value ...]"
 . egs/tools/parse_options.sh
 
@@ -38,7 +40,8 @@ if run_stage 2; then
     [ "${force}" = true ] && rm -rf "${exp}/checkpoints" "${exp}/best_model.pth"
     echo "== stage 2: train ${hparams} into ${exp}"
     sets=(); for o in ${overrides}; do sets+=(--set "${o}"); done
-    step train --hparams "${hparams}" --manifests "${manifests}" --exp "${exp}" "${sets[@]}"
+    step train --hparams "${hparams}" --manifests "${manifests}" --exp "${exp}" --gpus "${gpus}" \
+      --num-nodes "${num_nodes}" "${sets[@]}"
   fi
 fi
 if run_stage 3; then
