@@ -97,7 +97,7 @@ def paper_experiments():
         if os.path.basename(os.path.dirname(path)) == "speechbrain":
             continue
         paper = load_hparams(path).get("paper")
-        if paper and "macs_g" in paper:
+        if paper and paper.get("macs_g") is not None:  # rows with complexity columns (Tables 1, 2)
             rows.append((paper["table"], paper["row"], path))
     return [path for _, _, path in sorted(rows)]
 

@@ -103,3 +103,22 @@ def test_count_complexity_needs_a_length():
     with pytest.raises(ValueError, match="seconds=0"):
         count_complexity(DPRNNDeepMask(n_src=2, **TINY), seconds=0)
     assert torch.is_grad_enabled()
+
+
+EXPERIMENTS = sorted(
+    os.path.relpath(p, hparams_dir())
+    for p in __import__("glob").glob(os.path.join(hparams_dir(), "*", "*.yaml"))
+    if not p.endswith("_base.yaml") and os.sep + "speechbrain" + os.sep not in p
+)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_file_builds_its_model(name):
+    from asteroid_deepmask.models import build_model
+
+    hp = load_hparams(os.path.join(hparams_dir(), name))
+    model = build_model(hp["model"])
+    assert model.masker.n_src == hp["data"].get("n_src", hp["model"]["n_src"]) == hp["model"]["n_src"]
+    assert {"training", "optim", "scheduler", "data"} <= set(hp)
+    if "paper" in hp:
+        assert hp["data"]["dataset"] in name.split(os.sep)[0]
