@@ -61,7 +61,7 @@ def main():
         return
     long = run_worker(__file__, "windowed", args.long_minutes)
     short = run_worker(__file__, "one_shot", args.short_minutes)
-    print(f"| run | time (s) | peak memory (MiB) |\n|---|---|---|")
+    print("| run | time (s) | peak memory (MiB) |\n|---|---|---|")
     print(f"| {args.long_minutes:g} min file, windowed | {long['time_s']:.1f} | {long['peak_mib']:.0f} |")
     print(f"| {args.short_minutes:g} min file, one shot | {short['time_s']:.1f} | {short['peak_mib']:.0f} |")
     print(

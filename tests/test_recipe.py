@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import logged_epochs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN = os.path.join(ROOT, "egs", "mini2mix", "run.sh")
@@ -85,16 +86,6 @@ def train_cmd(manifests, exp, *extra):
             "--hparams", os.path.join(ROOT, "hparams", "mini2mix", "dprnn_mlp.yaml"),
             "--manifests", str(manifests), "--exp", str(exp), "--set", "training.batch_size=2",
             "--set", "data.segment=0.25", *extra]
-
-
-def logged_epochs(exp):
-    import csv
-    import glob
-
-    runs = []
-    for path in sorted(glob.glob(os.path.join(exp, "logs", "version_*", "metrics.csv"))):
-        runs.append(sorted({int(r["epoch"]) for r in csv.DictReader(open(path)) if r.get("val_loss")}))
-    return runs
 
 
 def test_ddp_on_two_cpu_processes(manifests, tmp_path):

@@ -231,18 +231,5 @@ class DPRNNMasker(ConfiguredMasker):
         dropout=0.0,
     ):
         config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
-        trunk = DPRNNTrunk(
-            in_chan,
-            n_src if n_outputs is None else n_outputs,
-            bn_chan=bn_chan,
-            hid_size=hid_size,
-            chunk_size=chunk_size,
-            hop_size=hop_size,
-            n_repeats=n_repeats,
-            norm_type=norm_type,
-            bidirectional=bidirectional,
-            rnn_type=rnn_type,
-            num_layers=num_layers,
-            dropout=dropout,
-        )
+        trunk = DPRNNTrunk(in_chan, n_src if n_outputs is None else n_outputs, **self._trunk_args(config))
         self._assemble(trunk, config)

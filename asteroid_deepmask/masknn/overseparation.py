@@ -97,6 +97,14 @@ class ConfiguredMasker(OverseparationMasker):
     Subclasses build their trunk, then call :meth:`_assemble` with it and their arguments.
     """
 
+    #: Arguments that configure the head or the masker's shape, not the trunk.
+    HEAD_ARGS = ("in_chan", "n_src", "n_outputs", "mask_head", "head_hidden", "shared_head", "mask_act", "out_chan")
+
+    @classmethod
+    def _trunk_args(cls, config):
+        """The trunk's keyword arguments among the masker's ``config``."""
+        return {k: v for k, v in config.items() if k not in cls.HEAD_ARGS}
+
     def _assemble(self, trunk, config):
         head = make_head(
             config["mask_head"],

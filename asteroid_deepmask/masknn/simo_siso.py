@@ -141,20 +141,5 @@ class SimoSisoDPRNN(ConfiguredMasker):
         dropout=0.0,
     ):
         config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
-        trunk = SimoSisoTrunk(
-            in_chan,
-            n_src,
-            n_outputs=n_outputs,
-            n_simo=n_simo,
-            n_siso=n_siso,
-            bn_chan=bn_chan,
-            norm_type=norm_type,
-            hid_size=hid_size,
-            chunk_size=chunk_size,
-            hop_size=hop_size,
-            bidirectional=bidirectional,
-            rnn_type=rnn_type,
-            num_layers=num_layers,
-            dropout=dropout,
-        )
+        trunk = SimoSisoTrunk(in_chan, n_src, n_outputs=n_outputs, **self._trunk_args(config))
         self._assemble(trunk, config)
