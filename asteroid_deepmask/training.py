@@ -76,9 +76,9 @@ class SeparationModule(pl.LightningModule):
 
 
 def make_trainer(hparams, exp_dir, **trainer_kwargs):
-    """A Trainer with the experiment's clipping, early stopping, checkpoints and CSV log."""
+    """A Trainer with the experiment's clipping, early stopping, checkpoints, and CSV and TensorBoard logs."""
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
-    from pytorch_lightning.loggers import CSVLogger
+    from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
     training = hparams["training"]
     checkpoints = ModelCheckpoint(
@@ -90,7 +90,8 @@ def make_trainer(hparams, exp_dir, **trainer_kwargs):
         max_epochs=training["max_epochs"],
         gradient_clip_val=training.get("gradient_clip_norm", 5.0),
         callbacks=[checkpoints, EarlyStopping(monitor="val_loss", mode="min", patience=training["early_stop_patience"])],
-        logger=CSVLogger(exp_dir, name="logs"),  # a new version_N per run: a resumed run keeps the old logs
+        # a new version_N per run: a resumed run keeps the old logs (`tensorboard --logdir EXP/tensorboard`)
+        logger=[CSVLogger(exp_dir, name="logs"), TensorBoardLogger(exp_dir, name="tensorboard", default_hp_metric=False)],
         **trainer_kwargs,
     )
 

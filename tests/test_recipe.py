@@ -29,7 +29,7 @@ def test_option_parsing():
 
 def run(tmp, *args):
     env = {**os.environ, "PYTHON": sys.executable}
-    cmd = [RUN, "--data", str(tmp / "data"), "--manifests", str(tmp / "manifests"), "--exp", str(tmp / "exp"),
+    cmd = [RUN, "--corpus", str(tmp / "data"), "--manifests", str(tmp / "manifests"), "--exp", str(tmp / "exp"),
            "--mixtures", "8 2 2", "--overrides", "training.max_epochs=1 training.batch_size=4", *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
 
@@ -65,19 +65,20 @@ def test_rerun_is_idempotent_and_stages_select(finished):
 
 def test_missing_corpus_is_a_clear_error(tmp_path):
     env = {**os.environ, "PYTHON": sys.executable}
-    out = subprocess.run([RUN, "--stage", "1", "--data", str(tmp_path / "none"), "--manifests", str(tmp_path / "m")],
+    out = subprocess.run([RUN, "--stage", "1", "--corpus", str(tmp_path / "none"), "--manifests", str(tmp_path / "m")],
                          capture_output=True, text=True, env=env, cwd=ROOT)
-    assert out.returncode != 0 and "--wsj0mix must hold wav8k/min" in out.stderr
+    assert out.returncode != 0 and "must hold wav8k/min/{tr,cv,tt}/mix" in out.stderr
 
 
 @pytest.fixture(scope="module")
 def manifests(tmp_path_factory):
     from asteroid_deepmask.data import make_mini2mix
+    from asteroid_deepmask.hparams_io import load_hparams
     from asteroid_deepmask.recipe import write_manifests
 
     tmp = tmp_path_factory.mktemp("corpus")
     make_mini2mix(tmp / "data", n_mixtures=(8, 2, 2), min_seconds=0.5)
-    write_manifests(tmp / "data", tmp / "manifests")
+    write_manifests(tmp / "data", tmp / "manifests", load_hparams(os.path.join(ROOT, "hparams", "mini2mix", "dprnn_mlp.yaml"))["data"])
     return tmp / "manifests"
 
 

@@ -6,13 +6,13 @@ the training speakers and ``tt`` from speakers never seen in training. As in wsj
 utterances are cut to the shorter one ("min"), brought to the same RMS, set apart by a relative
 level drawn uniformly from [-5, 5] dB, and scaled together to keep the mixture below 0.9.
 """
-import json
 import os
 
 import numpy as np
 import soundfile as sf
 import torch
 
+from .corpus_folder import claim_folder, mark_complete
 from .synthetic_speech import make_speakers, random_sentence, synthesise
 
 SPLITS = ("tr", "cv", "tt")
@@ -48,7 +48,8 @@ def make_mini2mix(root, n_mixtures=(200, 50, 50), n_speakers=16, n_test_speakers
         n_test_speakers (int): voices kept for ``tt`` only.
         min_seconds (float): least duration of each utterance before the "min" cut.
 
-    Re-running with the same arguments changes nothing (``root/mini2mix.json`` records them).
+    Re-running with the same arguments changes nothing once the corpus is complete, and writes an
+    interrupted one again (``root/mini2mix.json`` records them; see :mod:`.corpus_folder`).
 
     Raises:
         ValueError: ``root`` holds other files (never overwritten), or a corpus made with
@@ -61,18 +62,8 @@ def make_mini2mix(root, n_mixtures=(200, 50, 50), n_speakers=16, n_test_speakers
         )
     description = dict(n_mixtures=list(n_mixtures), n_speakers=n_speakers, n_test_speakers=n_test_speakers,
                        sample_rate=sample_rate, min_seconds=min_seconds, seed=seed)
-    marker = os.path.join(root, MARKER)
-    if os.path.exists(marker):
-        with open(marker) as f:
-            existing = json.load(f)
-        if existing != description:
-            raise ValueError(
-                f"{root!r} holds a mini2mix corpus made with other settings ({existing}); choose another "
-                "folder, or delete that one to remake it."
-            )
+    if claim_folder(root, MARKER, description):
         return description
-    if os.path.isdir(root) and os.listdir(root):
-        raise ValueError(f"{root!r} is not empty and holds no {MARKER}: refusing to write into it.")
     rng = np.random.default_rng(seed)
     speakers = make_speakers(n_speakers, seed)
     # Test voices spread over the voice families (every k-th), the rest for training.
@@ -96,6 +87,5 @@ def make_mini2mix(root, n_mixtures=(200, 50, 50), n_speakers=16, n_test_speakers
             name = f"{i:05d}_{a.name}_{level:.2f}_{b.name}_{-level:.2f}.wav"
             for key, wav in (("s1", s1 * scale), ("s2", s2 * scale), ("mix", (s1 + s2) * scale)):
                 sf.write(os.path.join(folders[key], name), wav.astype(np.float32), sample_rate, subtype="FLOAT")
-    with open(marker, "w") as f:  # written last: a corpus cut short by an interruption has none
-        json.dump(description, f, indent=2)
+    mark_complete(root, MARKER, description)
     return description

@@ -1,0 +1,85 @@
+"""WHAMR! (noisy, reverberant wsj0-2mix): made by the official WHAMR! scripts, read in its layout.
+
+WHAMR! is simulated from WSJ0 and the WHAM! noise corpus by the scripts its authors publish
+(``whamr_scripts.tar.gz``, with the room, noise and level metadata of every mixture). We run those
+scripts as they are, so the corpus is the published one, and read its layout:
+``<root>/wav8k/min/{tr,cv,tt}/<folder>/<name>.wav`` with the folders below.
+"""
+import os
+import subprocess
+import sys
+import tarfile
+
+from .corpus_folder import claim_folder, mark_complete
+from .download import download
+
+WHAMR_SCRIPTS_URL = "https://my-bucket-a8b4b49c25c811ee9a7e8bba05fa24c7.s3.amazonaws.com/whamr_scripts.tar.gz"
+ENTRY_POINT = "create_wham_from_scratch.py"
+MARKER = "whamr.json"
+
+#: ``data.mixture`` of an experiment file -> WHAMR! folder of the input mixtures.
+MIXTURES = {
+    "clean_anechoic": "mix_clean_anechoic",
+    "noisy_anechoic": "mix_both_anechoic",
+    "clean_reverberant": "mix_clean_reverb",
+    "noisy_reverberant": "mix_both_reverb",
+}
+#: ``data.targets`` -> WHAMR! folders of the sources ({i} is 1, 2).
+TARGETS = {"anechoic": "s{i}_anechoic", "reverberant": "s{i}_reverb"}
+
+
+def layout(mixture, targets):
+    """``(mixture folder, source folder pattern)`` of an experiment's ``data.mixture`` and ``data.targets``."""
+    if mixture not in MIXTURES or targets not in TARGETS:
+        raise ValueError(
+            f"data.mixture={mixture!r}, data.targets={targets!r}: WHAMR! has mixtures {sorted(MIXTURES)} "
+            f"and targets {sorted(TARGETS)}."
+        )
+    return MIXTURES[mixture], TARGETS[targets]
+
+
+def fetch_scripts(dest):
+    """Download and unpack the official scripts into ``dest/whamr`` (once); returns their folder."""
+    unpacked = os.path.join(dest, "whamr")
+    if not os.path.isdir(unpacked):
+        archive = download(WHAMR_SCRIPTS_URL, dest, "Get the WHAMR! scripts from http://wham.whisper.ai, unpack "
+                           "them and pass the folder with --whamr-scripts.")
+        with tarfile.open(archive) as tar:
+            tar.extractall(unpacked + ".part", filter="data")  # no absolute paths, links out, or device files
+        os.replace(unpacked + ".part", unpacked)
+    for here, _, files in os.walk(unpacked):
+        if ENTRY_POINT in files:
+            return here
+    raise FileNotFoundError(f"{WHAMR_SCRIPTS_URL} unpacked into {unpacked!r} holds no {ENTRY_POINT}.")
+
+
+def make_whamr(wsj0, wham_noise, scripts, out):
+    """Run the official WHAMR! scripts in ``scripts`` to write the corpus into ``out``.
+
+    Args:
+        wsj0 (str): the WSJ0 root, the folder that holds ``wsj0/`` as ``.wav`` files.
+        wham_noise (str): the unpacked WHAM! noise corpus (``wham_noise/{tr,cv,tt}``).
+        scripts (str): the unpacked ``whamr_scripts`` folder (see :func:`fetch_scripts`).
+
+    Does nothing when ``out`` already holds the corpus it made; refuses a folder that is not ours.
+    """
+    for option, path in (("--wsj0", wsj0), ("--wham-noise", wham_noise)):
+        if not os.path.isdir(path):
+            raise FileNotFoundError(
+                f"{option} {path!r} is not a folder: WHAMR! is made from WSJ0 (LDC93S6A, converted to wav) "
+                "and the WHAM! noise corpus (http://wham.whisper.ai)."
+            )
+    missing = [s for s in ("tr", "cv", "tt") if not os.path.isdir(os.path.join(wham_noise, s))]
+    if missing:
+        raise FileNotFoundError(f"--wham-noise {wham_noise!r} lacks {missing}: pass the unpacked wham_noise folder.")
+    if not os.path.isfile(os.path.join(scripts, ENTRY_POINT)):
+        raise FileNotFoundError(f"No {ENTRY_POINT} in {scripts!r}: pass the unpacked whamr_scripts folder.")
+    settings = {"wsj0": os.path.abspath(wsj0), "wham_noise": os.path.abspath(wham_noise)}
+    if claim_folder(out, MARKER, settings):
+        return
+    command = [sys.executable, ENTRY_POINT, "--wsj0-root", os.path.abspath(wsj0),
+               "--wham-noise-root", os.path.abspath(wham_noise), "--output-dir", os.path.abspath(out)]
+    result = subprocess.run(command, cwd=scripts)
+    if result.returncode:
+        raise RuntimeError(f"The WHAMR! scripts failed (exit {result.returncode}): {' '.join(command)} in {scripts}")
+    mark_complete(out, MARKER, settings)

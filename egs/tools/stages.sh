@@ -1,0 +1,65 @@
+# Stages 1-5 of every recipe, sourced by egs/<dataset>/run.sh after its stage 0. It uses the
+# recipe's variables: stage stop_stage python corpus manifests hparams exp dataset overrides force
+# gpus num_nodes metrics compare; an empty manifests or exp means data/<dataset>/manifests or
+# exp/<dataset>/<hparams file name>.
+#   1 manifests of ${corpus}, in the layout ${hparams} asks for
+#   2 train ${hparams} into ${exp}          (resumes from its last checkpoint)
+#   3 evaluate ${exp} on the test set       (results.md, results.json, metrics.csv)
+#   4 hub folder ${exp}/hub
+#   5 compare: stages 2-3 for every file in ${compare}, then a Table-2-style markdown table
+manifests=${manifests:-data/${dataset}/manifests}
+exp=${exp:-exp/${dataset}/$(basename "${hparams}" .yaml)}
+step() { "${python}" -m asteroid_deepmask.recipe "$@"; }
+run_stage() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }
+
+train_experiment() {  # hparams file, experiment folder
+  if [ -f "$2/best_model.pth" ] && [ "${force}" != true ]; then
+    echo "== train: $2/best_model.pth exists; skipping (--force true retrains)"
+    return
+  fi
+  [ "${force}" = true ] && rm -rf "$2/checkpoints" "$2/best_model.pth"  # files training itself writes
+  echo "== train: $1 into $2"
+  local sets=(); for o in ${overrides}; do sets+=(--set "${o}"); done
+  step train --hparams "$1" --manifests "${manifests}" --exp "$2" --gpus "${gpus}" --num-nodes "${num_nodes}" "${sets[@]}"
+}
+
+evaluate_experiment() {  # experiment folder
+  if [ -f "$1/results.json" ] && [ "${force}" != true ]; then
+    echo "== evaluate: $1/results.json exists; skipping (--force true re-evaluates)"
+    cat "$1/results.md"
+  else
+    echo "== evaluate: $1 on the test set"
+    step evaluate --manifests "${manifests}" --exp "$1" --dataset "${dataset}" --metrics ${metrics}
+  fi
+}
+
+if run_stage 1; then
+  echo "== stage 1: manifests of ${corpus} in ${manifests}"
+  extra=(); [ "${force}" = true ] && extra=(--force)
+  step manifests --corpus "${corpus}" --hparams "${hparams}" --out "${manifests}" "${extra[@]}"
+fi
+if run_stage 2; then
+  echo "== stage 2"
+  train_experiment "${hparams}" "${exp}"
+fi
+if run_stage 3; then
+  echo "== stage 3"
+  evaluate_experiment "${exp}"
+fi
+if run_stage 4; then
+  echo "== stage 4: hub folder in ${exp}/hub"
+  step package --exp "${exp}"
+fi
+if run_stage 5; then
+  [ -n "${compare}" ] || { echo "$0: stage 5 needs --compare 'hparams/a.yaml hparams/b.yaml ...'" >&2; exit 1; }
+  exps=()
+  for file in ${compare}; do
+    name=$(basename "${file}" .yaml)
+    echo "== stage 5: ${name}"
+    train_experiment "${file}" "$(dirname "${exp}")/${name}"
+    evaluate_experiment "$(dirname "${exp}")/${name}"
+    exps+=("$(dirname "${exp}")/${name}")
+  done
+  echo "== stage 5: comparison (also in $(dirname "${exp}")/comparison.md)"
+  step compare --exps "${exps[@]}" --out "$(dirname "${exp}")/comparison.md"
+fi

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# WHAMR! (noisy and reverberant two-speaker mixtures): make the corpus with the official WHAMR!
+# scripts from your WSJ0 copy and the WHAM! noise (or use a WHAMR! folder you have), train an
+# experiment of hparams/whamr/, evaluate it, build its hub folder; stage 5 compares experiments.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+# Options (defaults); each can be given as --name value (--help lists them all).
+. egs/tools/common_options.sh
+wsj0=""                       # WSJ0 root (LDC93S6A): the folder holding wsj0/, converted from .wv1 to .wav
+wham_noise=""                 # the unpacked WHAM! noise corpus (wham_noise/{tr,cv,tt}, http://wham.whisper.ai)
+whamr_scripts=""              # the unpacked official whamr_scripts; empty: downloaded
+whamr=""                      # or: a WHAMR! folder you already have (holding wav8k/min/{tr,cv,tt})
+dataset=whamr
+corpus=""                     # generated corpus (default data/whamr/corpus; --whamr when given)
+manifests=""                  # default data/whamr/manifests
+hparams=hparams/whamr/baseline.yaml
+exp=""                        # experiment folder (default exp/whamr/<hparams file name>)
+compare="hparams/whamr/baseline.yaml hparams/whamr/p16_relu.yaml hparams/whamr/mlp_s.yaml hparams/whamr/mlp_l.yaml hparams/whamr/baseline_9blocks.yaml hparams/whamr/baseline_12blocks.yaml"
+options="${options} wsj0 wham_noise whamr_scripts whamr dataset corpus manifests hparams exp compare"
+help_message="Usage: $0 --wsj0 /path/to/wsj0_wav --wham-noise /path/to/wham_noise [--stage N] [--stop-stage M] ...
+       $0 --whamr /path/to/whamr ...   (a corpus you already have)"
+. egs/tools/parse_options.sh
+
+corpus=${whamr:-${corpus:-data/${dataset}/corpus}}
+
+if [ "${stage}" -le 0 ] && [ "${stop_stage}" -ge 0 ]; then
+  if [ -n "${whamr}" ]; then
+    echo "== stage 0: using the existing corpus ${whamr}"
+  elif [ -z "${wsj0}" ] || [ -z "${wham_noise}" ]; then
+    cat >&2 <<MSG
+$0: stage 0 needs the data. Either
+  --wsj0 DIR --wham-noise DIR   your WSJ0 copy (LDC93S6A, the folder holding wsj0/ converted to .wav)
+                                and the WHAM! noise (wham_noise.zip from http://wham.whisper.ai, unpacked);
+                                WHAMR! is then made by its official scripts, or
+  --whamr DIR                   a WHAMR! folder you already have (holding wav8k/min/{tr,cv,tt}).
+MSG
+    exit 1
+  else
+    echo "== stage 0: make WHAMR! from ${wsj0} and ${wham_noise} into ${corpus}"
+    "${python}" -m asteroid_deepmask.recipe whamr --wsj0 "${wsj0}" --wham-noise "${wham_noise}" \
+      --scripts "${whamr_scripts}" --out "${corpus}"
+  fi
+fi
+. egs/tools/stages.sh
