@@ -98,3 +98,17 @@ def test_training_refuses_manifests_of_another_layout(tmp_path):
     check_manifests(tmp_path, load_hparams(os.path.join(ROOT, "hparams", "wsj0-2mix", "mlp_l.yaml"))["data"])
     with pytest.raises(ValueError, match="remake them"):
         check_manifests(tmp_path, load_hparams(os.path.join(ROOT, "hparams", "wsj0-3mix", "mlp_l.yaml"))["data"])
+
+
+def test_evaluation_adds_sir_sar_and_stoi_on_request(wsj0_2mix, tmp_path):
+    import shutil
+
+    from asteroid_deepmask.recipe import main
+
+    tmp, _, _ = wsj0_2mix
+    shutil.copy(tmp / "exp" / "baseline" / "best_model.pth", tmp_path)
+    assert main(["evaluate", "--manifests", str(tmp / "manifests"), "--exp", str(tmp_path), "--dataset", "wsj0-2mix",
+                 "--metrics", "si_sdr", "sir", "sar", "stoi"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results["metrics"]) == {"si_sdri", "siri", "sari", "stoii"}
+    assert "| stoii |" in (tmp_path / "results.md").read_text()

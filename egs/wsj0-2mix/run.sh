@@ -12,13 +12,15 @@ wsj0mix=""                    # or: a wsj0-mix folder you already have (holding 
 mix_lists=""                  # folder with MERL's mix_N_spk_{tr,cv,tt}.txt; empty: downloaded from MERL
 active_levels=""              # folder of precomputed active levels (optional; see asteroid_deepmask.data.wsj0mix)
 n_src=2                       # speakers per mixture
+sample_rates=8000             # stage 0 output rates: 8000 and/or 16000 (the experiment's data.sample_rate)
+modes=min                     # stage 0 lengths: min and/or max (the experiment's data.mode)
 dataset=wsj0-2mix             # name of the corpus, its folders and its results
 corpus=""                     # generated corpus (default data/<dataset>/corpus; --wsj0mix when given)
 manifests=""                  # default data/<dataset>/manifests
 hparams=hparams/wsj0-2mix/baseline.yaml
 exp=""                        # experiment folder (default exp/<dataset>/<hparams file name>)
 compare="hparams/wsj0-2mix/baseline.yaml hparams/wsj0-2mix/p16_relu.yaml hparams/wsj0-2mix/mlp_s.yaml hparams/wsj0-2mix/mlp_l.yaml hparams/wsj0-2mix/baseline_9blocks.yaml hparams/wsj0-2mix/baseline_12blocks.yaml"
-options="${options} wsj0 wsj0mix mix_lists active_levels n_src dataset corpus manifests hparams exp compare"
+options="${options} wsj0 wsj0mix mix_lists active_levels n_src sample_rates modes dataset corpus manifests hparams exp compare"
 help_message="Usage: $0 --wsj0 /path/to/wsj0_wav [--stage N] [--stop-stage M] [--option value ...]
        $0 --wsj0mix /path/to/wsj0-Nmix ...   (a corpus you already have)"
 . egs/tools/parse_options.sh
@@ -41,7 +43,7 @@ MSG
     echo "== stage 0: generate ${dataset} from ${wsj0} into ${corpus}"
     extra=(); [ -n "${active_levels}" ] && extra=(--active-levels "${active_levels}")
     "${python}" -m asteroid_deepmask.recipe wsj0mix --wsj0 "${wsj0}" --mix-lists "${mix_lists}" \
-      --out "${corpus}" --n-src "${n_src}" "${extra[@]}"
+      --out "${corpus}" --n-src "${n_src}" --sample-rates ${sample_rates} --modes ${modes} "${extra[@]}"
   fi
 fi
 . egs/tools/stages.sh
