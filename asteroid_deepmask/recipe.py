@@ -216,6 +216,7 @@ def _parser():
     p.add_argument("--wsj0", required=True)
     p.add_argument("--wham-noise", required=True)
     p.add_argument("--scripts", default="", help="unpacked whamr_scripts folder; empty: download it")
+    p.add_argument("--python", default=sys.executable, help="interpreter of an environment that runs those scripts")
     p.add_argument("--download-to", default="data/downloads")
     p.add_argument("--out", required=True)
     p = sub.add_parser("manifests", help="manifests of a corpus folder, in the layout an experiment asks for")
@@ -259,7 +260,7 @@ def _run(args):
     elif args.step == "whamr":
         from .data.whamr import fetch_scripts, make_whamr
 
-        make_whamr(args.wsj0, args.wham_noise, args.scripts or fetch_scripts(args.download_to), args.out)
+        make_whamr(args.wsj0, args.wham_noise, args.scripts or fetch_scripts(args.download_to), args.out, args.python)
     elif args.step == "manifests":
         from .hparams_io import load_hparams
 

@@ -66,12 +66,16 @@ FAKE_WHAMR_SCRIPT = textwrap.dedent('''
 
 
 def make_fake_whamr_inputs(root):
-    """``(wsj0, wham_noise, scripts)`` folders: enough for the recipe to call the 'official' script."""
-    wsj0, noise, scripts = (os.path.join(root, n) for n in ("wsj0_wav", "wham_noise", "whamr_scripts"))
+    """``(wsj0, wham_noise, scripts, site)`` folders: enough for the recipe to call the 'official' script;
+    ``site`` (for PYTHONPATH) holds a stand-in pyroomacoustics with the 2019 room API the scripts need."""
+    wsj0, noise, scripts, site = (os.path.join(root, n) for n in ("wsj0_wav", "wham_noise", "whamr_scripts", "site"))
+    os.makedirs(os.path.join(site, "pyroomacoustics"))
+    with open(os.path.join(site, "pyroomacoustics", "__init__.py"), "w") as f:
+        f.write('__version__ = "0.3.1"\n\n\nclass ShoeBox:\n    def __init__(self, p, fs=8000, t0=0.0, absorption=0.0):\n        pass\n')
     os.makedirs(os.path.join(wsj0, "wsj0"))
     for split in ("tr", "cv", "tt"):
         os.makedirs(os.path.join(noise, split))
     os.makedirs(scripts)
     with open(os.path.join(scripts, "create_wham_from_scratch.py"), "w") as f:
         f.write(FAKE_WHAMR_SCRIPT)
-    return wsj0, noise, scripts
+    return wsj0, noise, scripts, site

@@ -15,8 +15,8 @@ TINY = ("model.n_repeats=1 model.hid_size=16 model.bn_chan=16 model.chunk_size=2
         "data.segment=0.5 training.max_epochs=1 training.batch_size=2")
 
 
-def recipe(name, *args):
-    env = {**os.environ, "PYTHON": sys.executable}
+def recipe(name, *args, **env_vars):
+    env = {**os.environ, "PYTHON": sys.executable, **env_vars}
     return subprocess.run([os.path.join(ROOT, "egs", name, "run.sh"), *map(str, args)], capture_output=True,
                           text=True, env=env, cwd=ROOT, timeout=900)
 
@@ -77,11 +77,14 @@ def test_wsj0_3mix_generates_three_sources(tmp_path):
 
 
 def test_whamr_runs_the_official_scripts_once_and_reads_their_layout(tmp_path):
-    wsj0, noise, scripts = make_fake_whamr_inputs(tmp_path)
+    wsj0, noise, scripts, site = make_fake_whamr_inputs(tmp_path)
     args = ["--wsj0", wsj0, "--wham-noise", noise, "--whamr-scripts", scripts, "--corpus", tmp_path / "corpus",
             "--manifests", tmp_path / "manifests", "--stage", 0, "--stop-stage", 1]
+    out = recipe("whamr", *args)  # this environment cannot run the 2019 scripts: said before anything is written
+    assert out.returncode != 0 and "--whamr-python" in out.stderr and "pyroomacoustics 0.3.1" in out.stderr
+    assert not (tmp_path / "corpus").exists()
     for _ in range(2):
-        out = recipe("whamr", *args)
+        out = recipe("whamr", *args, PYTHONPATH=site)
         assert out.returncode == 0, out.stderr[-2000:]
     assert (tmp_path / "corpus" / "calls.txt").read_text().count("\n") == 1  # the second run did not redo it
     entry = json.loads((tmp_path / "manifests" / "cv.json").read_text())[0]

@@ -4,6 +4,10 @@ WHAMR! is simulated from WSJ0 and the WHAM! noise corpus by the scripts its auth
 (``whamr_scripts.tar.gz``, with the room, noise and level metadata of every mixture). We run those
 scripts as they are, so the corpus is the published one, and read its layout:
 ``<root>/wav8k/min/{tr,cv,tt}/<folder>/<name>.wav`` with the folders below.
+
+The scripts use pyroomacoustics' room API of 2019 (``ShoeBox(absorption=...)``, removed in later
+releases), so they run in an environment of their own, given by its Python interpreter;
+:func:`check_scripts_python` says what is missing before anything is written.
 """
 import os
 import subprocess
@@ -53,13 +57,36 @@ def fetch_scripts(dest):
     raise FileNotFoundError(f"{WHAMR_SCRIPTS_URL} unpacked into {unpacked!r} holds no {ENTRY_POINT}.")
 
 
-def make_whamr(wsj0, wham_noise, scripts, out):
+# Exit 3: pyroomacoustics is there but has not the room API the scripts use.
+_PROBE = ("import inspect, pandas, scipy, soundfile, pyroomacoustics as pra; print(pra.__version__); "
+          "raise SystemExit(0 if 'absorption' in inspect.signature(pra.ShoeBox.__init__).parameters else 3)")
+
+
+def check_scripts_python(python):
+    """Raise a RuntimeError naming the fix unless ``python`` can run the official WHAMR! scripts."""
+    probe = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True)
+    if probe.returncode == 0:
+        return
+    if probe.returncode == 3:
+        reason = f"its pyroomacoustics {probe.stdout.strip()} no longer has ShoeBox(absorption=...)"
+    else:
+        lines = (probe.stderr or "it does not start").strip().splitlines()
+        reason = lines[-1] if lines else f"exit {probe.returncode}"
+    raise RuntimeError(
+        f"{python} cannot run the official WHAMR! scripts: {reason}. They need pyroomacoustics 0.3.1 (the "
+        "room API of WHAMR!'s release, 2019), pandas, scipy and soundfile: make an environment with those "
+        "(Python 3.7 was current then) and pass its interpreter with --whamr-python."
+    )
+
+
+def make_whamr(wsj0, wham_noise, scripts, out, python=sys.executable):
     """Run the official WHAMR! scripts in ``scripts`` to write the corpus into ``out``.
 
     Args:
         wsj0 (str): the WSJ0 root, the folder that holds ``wsj0/`` as ``.wav`` files.
         wham_noise (str): the unpacked WHAM! noise corpus (``wham_noise/{tr,cv,tt}``).
         scripts (str): the unpacked ``whamr_scripts`` folder (see :func:`fetch_scripts`).
+        python (str): the interpreter of an environment that runs the scripts (see :func:`check_scripts_python`).
 
     Does nothing when ``out`` already holds the corpus it made; refuses a folder that is not ours.
     """
@@ -75,9 +102,11 @@ def make_whamr(wsj0, wham_noise, scripts, out):
     if not os.path.isfile(os.path.join(scripts, ENTRY_POINT)):
         raise FileNotFoundError(f"No {ENTRY_POINT} in {scripts!r}: pass the unpacked whamr_scripts folder.")
     settings = {"wsj0": os.path.abspath(wsj0), "wham_noise": os.path.abspath(wham_noise)}
-    if claim_folder(out, MARKER, settings):
+    if os.path.isfile(os.path.join(out, MARKER)) and claim_folder(out, MARKER, settings):
         return
-    command = [sys.executable, ENTRY_POINT, "--wsj0-root", os.path.abspath(wsj0),
+    check_scripts_python(python)
+    claim_folder(out, MARKER, settings)
+    command = [python, ENTRY_POINT, "--wsj0-root", os.path.abspath(wsj0),
                "--wham-noise-root", os.path.abspath(wham_noise), "--output-dir", os.path.abspath(out)]
     result = subprocess.run(command, cwd=scripts)
     if result.returncode:

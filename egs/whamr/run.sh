@@ -10,6 +10,7 @@ cd "$(dirname "$0")/../.."
 wsj0=""                       # WSJ0 root (LDC93S6A): the folder holding wsj0/, converted from .wv1 to .wav
 wham_noise=""                 # the unpacked WHAM! noise corpus (wham_noise/{tr,cv,tt}, http://wham.whisper.ai)
 whamr_scripts=""              # the unpacked official whamr_scripts; empty: downloaded
+whamr_python=""               # Python of an environment that runs them (pyroomacoustics 0.3.1, pandas, scipy, soundfile)
 whamr=""                      # or: a WHAMR! folder you already have (holding wav8k/min/{tr,cv,tt})
 dataset=whamr
 corpus=""                     # generated corpus (default data/whamr/corpus; --whamr when given)
@@ -17,8 +18,8 @@ manifests=""                  # default data/whamr/manifests
 hparams=hparams/whamr/baseline.yaml
 exp=""                        # experiment folder (default exp/whamr/<hparams file name>)
 compare="hparams/whamr/baseline.yaml hparams/whamr/p16_relu.yaml hparams/whamr/mlp_s.yaml hparams/whamr/mlp_l.yaml hparams/whamr/baseline_9blocks.yaml hparams/whamr/baseline_12blocks.yaml"
-options="${options} wsj0 wham_noise whamr_scripts whamr dataset corpus manifests hparams exp compare"
-help_message="Usage: $0 --wsj0 /path/to/wsj0_wav --wham-noise /path/to/wham_noise [--stage N] [--stop-stage M] ...
+options="${options} wsj0 wham_noise whamr_scripts whamr_python whamr dataset corpus manifests hparams exp compare"
+help_message="Usage: $0 --wsj0 /path/to/wsj0_wav --wham-noise /path/to/wham_noise --whamr-python /path/to/env/bin/python [--stage N] [--stop-stage M] ...
        $0 --whamr /path/to/whamr ...   (a corpus you already have)"
 . egs/tools/parse_options.sh
 
@@ -39,7 +40,7 @@ MSG
   else
     echo "== stage 0: make WHAMR! from ${wsj0} and ${wham_noise} into ${corpus}"
     "${python}" -m asteroid_deepmask.recipe whamr --wsj0 "${wsj0}" --wham-noise "${wham_noise}" \
-      --scripts "${whamr_scripts}" --out "${corpus}"
+      --scripts "${whamr_scripts}" --python "${whamr_python:-${python}}" --out "${corpus}"
   fi
 fi
 . egs/tools/stages.sh
