@@ -17,6 +17,23 @@ def test_speakers_are_distinct_and_speak():
     assert len(other) != len(wav) or not np.allclose(other, wav)
 
 
+SYNTHESISE_ALL = """
+import hashlib
+from asteroid_deepmask.data.synthetic_speech import make_speakers, synthesise
+for s in make_speakers(16):
+    print(s.name, hashlib.md5(synthesise("seven green islands", s)[0].tobytes()).hexdigest())
+"""
+
+
+def test_every_voice_speaks_the_same_in_every_run():
+    import subprocess
+    import sys
+
+    runs = [subprocess.run([sys.executable, "-c", SYNTHESISE_ALL], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)]
+    assert runs[0] == runs[1] and len(runs[0].splitlines()) == 16
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("mini2mix") / "corpus"
