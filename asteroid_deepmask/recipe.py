@@ -23,7 +23,7 @@ import soundfile as sf
 import torch
 import yaml
 
-SPLITS = ("tr", "cv", "tt")
+from .data.corpus_folder import SPLITS
 
 
 def corpus_layout(data):
@@ -223,6 +223,7 @@ def _parser():
     p.add_argument("--corpus", required=True, help="folder holding wav8k/ (or wav16k/)")
     p.add_argument("--hparams", required=True, help="experiment file; its data section gives the layout")
     p.add_argument("--out", required=True)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--force", action="store_true")
     p = sub.add_parser("train", help="train from an experiment file")
     p.add_argument("--hparams", required=True)
@@ -264,7 +265,7 @@ def _run(args):
     elif args.step == "manifests":
         from .hparams_io import load_hparams
 
-        write_manifests(args.corpus, args.out, load_hparams(args.hparams)["data"], args.force)
+        write_manifests(args.corpus, args.out, load_hparams(args.hparams, args.overrides)["data"], args.force)
     elif args.step == "train":
         train(args.hparams, args.manifests, args.exp, args.overrides, args.gpus, args.num_nodes, args.cpu_processes)
     elif args.step == "evaluate":

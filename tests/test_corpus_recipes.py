@@ -89,10 +89,12 @@ def test_whamr_runs_the_official_scripts_once_and_reads_their_layout(tmp_path):
     assert (tmp_path / "corpus" / "calls.txt").read_text().count("\n") == 1  # the second run did not redo it
     entry = json.loads((tmp_path / "manifests" / "cv.json").read_text())[0]
     assert "/mix_both_reverb/" in entry["mix"] and ["/s1_reverb/" in entry["sources"][0], "/s2_reverb/" in entry["sources"][1]] == [True, True]
-    # an existing WHAMR! folder, and another experiment's layout (anechoic targets)
+    # an existing WHAMR! folder, and the layout of anechoic targets, set by an override
     out = recipe("whamr", "--whamr", tmp_path / "corpus", "--manifests", tmp_path / "anechoic", "--stage", 0,
-                 "--stop-stage", 1, "--overrides", "", "--hparams", "hparams/whamr/baseline.yaml")
-    assert out.returncode == 0 and "using the existing corpus" in out.stdout
+                 "--stop-stage", 1, "--overrides", "data.targets=anechoic")
+    assert out.returncode == 0 and "using the existing corpus" in out.stdout, out.stderr[-2000:]
+    entry = json.loads((tmp_path / "anechoic" / "tt.json").read_text())[0]
+    assert "/mix_both_reverb/" in entry["mix"] and "/s2_anechoic/" in entry["sources"][1]
 
 
 def test_training_refuses_manifests_of_another_layout(tmp_path):

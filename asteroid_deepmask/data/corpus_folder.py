@@ -8,6 +8,9 @@ holding files but no marker, are refused, so a generator never touches data it d
 import json
 import os
 
+#: The splits of every corpus: training, validation (cross-validation) and test.
+SPLITS = ("tr", "cv", "tt")
+
 
 def claim_folder(root, marker, settings):
     """Claim ``root`` for a corpus made with ``settings``; True when that corpus is already complete.

@@ -12,10 +12,9 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from .corpus_folder import claim_folder, mark_complete
+from .corpus_folder import SPLITS, claim_folder, mark_complete
 from .synthetic_speech import make_speakers, random_sentence, synthesise
 
-SPLITS = ("tr", "cv", "tt")
 MARKER = "mini2mix.json"
 
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tarfile
 
-from .corpus_folder import claim_folder, mark_complete
+from .corpus_folder import SPLITS, claim_folder, mark_complete
 from .download import download
 
 WHAMR_SCRIPTS_URL = "https://my-bucket-a8b4b49c25c811ee9a7e8bba05fa24c7.s3.amazonaws.com/whamr_scripts.tar.gz"
@@ -96,15 +96,15 @@ def make_whamr(wsj0, wham_noise, scripts, out, python=sys.executable):
                 f"{option} {path!r} is not a folder: WHAMR! is made from WSJ0 (LDC93S6A, converted to wav) "
                 "and the WHAM! noise corpus (http://wham.whisper.ai)."
             )
-    missing = [s for s in ("tr", "cv", "tt") if not os.path.isdir(os.path.join(wham_noise, s))]
+    missing = [s for s in SPLITS if not os.path.isdir(os.path.join(wham_noise, s))]
     if missing:
         raise FileNotFoundError(f"--wham-noise {wham_noise!r} lacks {missing}: pass the unpacked wham_noise folder.")
     if not os.path.isfile(os.path.join(scripts, ENTRY_POINT)):
         raise FileNotFoundError(f"No {ENTRY_POINT} in {scripts!r}: pass the unpacked whamr_scripts folder.")
     settings = {"wsj0": os.path.abspath(wsj0), "wham_noise": os.path.abspath(wham_noise)}
     if os.path.isfile(os.path.join(out, MARKER)) and claim_folder(out, MARKER, settings):
-        return
-    check_scripts_python(python)
+        return  # made before: the scripts' environment is not needed
+    check_scripts_python(python)  # before claiming: a failed check leaves no folder behind
     claim_folder(out, MARKER, settings)
     command = [python, ENTRY_POINT, "--wsj0-root", os.path.abspath(wsj0),
                "--wham-noise-root", os.path.abspath(wham_noise), "--output-dir", os.path.abspath(out)]

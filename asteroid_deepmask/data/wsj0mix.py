@@ -24,10 +24,9 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from .active_level import active_power
-from .corpus_folder import claim_folder, mark_complete
+from .corpus_folder import SPLITS, claim_folder, mark_complete
 from .download import download
 
-SPLITS = ("tr", "cv", "tt")
 SOURCE_RATE = 16000
 MIX_LISTS_URL = "http://www.merl.com/demos/deep-clustering/create-speaker-mixtures.zip"
 MARKER = "wsj0mix.json"
@@ -49,18 +48,23 @@ def read_mix_list(path, n_src):
             fields = line.split()
             if not fields:
                 continue
-            try:
-                if len(fields) != 2 * n_src:
-                    raise ValueError
-                levels = [float(v) for v in fields[1::2]]
-            except ValueError:
+            levels = _levels(fields[1::2]) if len(fields) == 2 * n_src else None
+            if levels is None:
                 raise ValueError(
                     f"{path}, line {number}: expected {n_src} pairs '<path> <level dB>', found {line.strip()!r}. "
                     f"Is this a mix_{n_src}_spk list?"
-                ) from None
+                )
             name = "_".join(f"{_utterance_id(p)}_{v}" for p, v in zip(fields[0::2], fields[1::2]))
             entries.append((name, fields[0::2], levels))
     return entries
+
+
+def _levels(tokens):
+    """The tokens as floats, or None when one is not a number."""
+    try:
+        return [float(t) for t in tokens]
+    except ValueError:
+        return None
 
 
 def find_mix_lists(folder, n_src, splits=SPLITS):

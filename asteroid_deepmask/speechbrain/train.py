@@ -17,6 +17,8 @@ import speechbrain as sb
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
+from ..data.corpus_folder import SPLITS
+
 
 class Separation(sb.Brain):
     """Encoder -> MaskNet -> Decoder trained with a PIT loss from the hparams
@@ -66,7 +68,7 @@ def prepare_manifests(data_folder, save_folder, num_spks):
         FileNotFoundError: ``data_folder`` lacks ``wav8k/min/{tr,cv,tt}/mix``.
     """
     os.makedirs(save_folder, exist_ok=True)
-    for split in ("tr", "cv", "tt"):
+    for split in SPLITS:
         path = os.path.join(save_folder, f"wsj_{split}.csv")
         if os.path.exists(path):
             continue

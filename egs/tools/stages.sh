@@ -9,6 +9,7 @@
 #   5 compare: stages 2-3 for every file in ${compare}, then a Table-2-style markdown table
 manifests=${manifests:-data/${dataset}/manifests}
 exp=${exp:-exp/${dataset}/$(basename "${hparams}" .yaml)}
+sets=(); for o in ${overrides}; do sets+=(--set "${o}"); done  # the experiment's overrides, for stages 1 and 2
 step() { "${python}" -m asteroid_deepmask.recipe "$@"; }
 run_stage() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }
 
@@ -19,7 +20,6 @@ train_experiment() {  # hparams file, experiment folder
   fi
   [ "${force}" = true ] && rm -rf "$2/checkpoints" "$2/best_model.pth"  # files training itself writes
   echo "== train: $1 into $2"
-  local sets=(); for o in ${overrides}; do sets+=(--set "${o}"); done
   step train --hparams "$1" --manifests "${manifests}" --exp "$2" --gpus "${gpus}" --num-nodes "${num_nodes}" "${sets[@]}"
 }
 
@@ -36,7 +36,7 @@ evaluate_experiment() {  # experiment folder
 if run_stage 1; then
   echo "== stage 1: manifests of ${corpus} in ${manifests}"
   extra=(); [ "${force}" = true ] && extra=(--force)
-  step manifests --corpus "${corpus}" --hparams "${hparams}" --out "${manifests}" "${extra[@]}"
+  step manifests --corpus "${corpus}" --hparams "${hparams}" --out "${manifests}" "${sets[@]}" "${extra[@]}"
 fi
 if run_stage 2; then
   echo "== stage 2"
