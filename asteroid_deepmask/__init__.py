@@ -1,42 +1,56 @@
 """Deep mask estimation modules for Asteroid and SpeechBrain separation models.
 
-Importing the package registers its models with ``asteroid.models``.
+Importing the package registers its models with ``asteroid.models``, and its trunks and mask
+heads with :func:`register_trunk` / :func:`register_head`.
 """
-__version__ = "0.1.0"
-
-from .data import mixtures_of_mixtures  # noqa: E402
-from .losses import MixITWrapper  # noqa: E402
-from .masknn import (  # noqa: E402
+from .version import __version__
+from .data import mixtures_of_mixtures
+from .losses import MixITWrapper
+from .masknn import (
     DPRNNTrunk,
     LinearMaskerHead,
     MaskerHead,
     MLPMaskerHead,
     OverseparationMasker,
+    SimoSisoTrunk,
+    SlicedAttentionTrunk,
+    TCNTrunk,
+    Trunk,
     group_outputs,
     make_head,
+    register_head,
+    register_trunk,
 )
-from .masknn import SimoSisoDPRNN, SlicedAttentionMasker  # noqa: E402
-from .models import (  # noqa: E402
+from .models import (
+    ConvTasNetDeepMask,
     DeepMaskEncoderMaskerDecoder,
+    DeepMaskTasNet,
     DPRNNDeepMask,
     SimoSisoTasNet,
     SlicedAttentionTasNet,
 )
 
 __all__ = [
+    "ConvTasNetDeepMask",
     "DPRNNDeepMask",
     "DPRNNTrunk",
     "DeepMaskEncoderMaskerDecoder",
+    "DeepMaskTasNet",
     "LinearMaskerHead",
     "MLPMaskerHead",
     "MaskerHead",
     "MixITWrapper",
     "OverseparationMasker",
-    "SimoSisoDPRNN",
     "SimoSisoTasNet",
-    "SlicedAttentionMasker",
+    "SimoSisoTrunk",
     "SlicedAttentionTasNet",
+    "SlicedAttentionTrunk",
+    "TCNTrunk",
+    "Trunk",
+    "__version__",
     "group_outputs",
     "make_head",
     "mixtures_of_mixtures",
+    "register_head",
+    "register_trunk",
 ]

@@ -3,7 +3,8 @@
 A hub folder holds ``model.safetensors`` (the weights), ``config.json`` (class name, model
 arguments, measured complexity), ``pytorch_model.bin`` (Asteroid's model package, plain types
 only, for ``asteroid.models.BaseModel.from_pretrained``) and a model card ``README.md``.
-Loading reads the safetensors weights and the JSON config: nothing is unpickled.
+Loading (``from_pretrained``, :mod:`asteroid_deepmask.models.pretrained`) reads the safetensors
+weights and the JSON config: nothing is unpickled.
 """
 import json
 import os
@@ -12,19 +13,30 @@ import tempfile
 import torch
 import yaml
 
-from . import __version__
+from .complexity import count_complexity
+from .models.pretrained import ASTEROID_WEIGHTS_NAME, CARD_NAME, CONFIG_NAME, HUB_FILES, WEIGHTS_NAME
+from .version import __version__
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-ASTEROID_WEIGHTS_NAME = "pytorch_model.bin"
-CARD_NAME = "README.md"
-HUB_FILES = (CONFIG_NAME, WEIGHTS_NAME, ASTEROID_WEIGHTS_NAME, CARD_NAME)
+__all__ = ["HUB_FILES", "model_card", "push_to_hub", "save_pretrained"]
 
 _DESCRIPTIONS = {
     "DPRNNDeepMask": (
         "DPRNN-TasNet whose mask estimator is chosen among the heads of Li, Hu and Luo: a shallow "
         "1x1 layer per output, overseparation-grouping (P outputs summed into C sources) or a "
         "per-source 3-layer MLP (the deep mask estimation module).",
+        'K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source '
+        'Separation Systems", Interspeech 2022.',
+    ),
+    "ConvTasNetDeepMask": (
+        "Conv-TasNet (a temporal convolutional network separator) whose mask estimator is chosen "
+        "among the heads of Li, Hu and Luo: a shallow 1x1 layer per output, overseparation-grouping "
+        "(P outputs summed into C sources) or a per-source 3-layer MLP.",
+        'Y. Luo, N. Mesgarani, "Conv-TasNet: Surpassing ideal time-frequency magnitude masking for '
+        'speech separation", IEEE/ACM TASLP 2019; K. Li, X. Hu, Y. Luo, Interspeech 2022.',
+    ),
+    "DeepMaskTasNet": (
+        "An encoder-masker-decoder separation model whose masker is a trunk emitting P feature maps "
+        "followed by a mask head that turns them into C masks (Li, Hu and Luo's heads or others).",
         'K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source '
         'Separation Systems", Interspeech 2022.',
     ),
@@ -44,13 +56,17 @@ _DESCRIPTIONS = {
 
 
 def _head_summary(args):
+    """One sentence on the mask head, from flat (presets) or general (``DeepMaskTasNet``) model args."""
     n_src, p = args.get("n_src"), args.get("n_outputs") or args.get("n_src")
-    if args.get("mask_head") == "mlp":
-        head = f"a 3-layer MLP per output (hidden width {args.get('head_hidden')})"
-    else:
-        head = "a 1x1 layer per output"
+    head_args = args.get("head_args") or {}
+    name = args.get("head", args.get("mask_head"))
+    hidden = head_args.get("hidden", args.get("head_hidden"))
+    mask_act = head_args.get("mask_act", args.get("mask_act"))
+    trunk = f"Trunk: {args['trunk']}. " if "trunk" in args else ""
+    head = {"mlp": f"a 3-layer MLP per output (hidden width {hidden})", "linear": "a 1x1 layer per output"}.get(
+        name, f"{name!r}")
     grouping = f", {p} outputs summed into {n_src} sources" if p != n_src else ""
-    return f"Mask head: {head}, mask activation {args.get('mask_act')}{grouping}."
+    return f"{trunk}Mask head: {head}, mask activation {mask_act}{grouping}."
 
 
 def model_card(config, results=None, training=None, license="cc-by-sa-4.0"):
@@ -130,8 +146,6 @@ def save_pretrained(model, folder, results=None, training=None, license="cc-by-s
     """
     from safetensors.torch import save_file
 
-    from .complexity import count_complexity
-
     os.makedirs(folder, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, os.path.join(folder, WEIGHTS_NAME), metadata={"format": "pt"})
@@ -154,65 +168,6 @@ def save_pretrained(model, folder, results=None, training=None, license="cc-by-s
     with open(os.path.join(folder, CARD_NAME), "w") as f:
         f.write(model_card(config, results=results, training=training, license=license))
     return folder
-
-
-def _read_config(folder):
-    path = os.path.join(folder, CONFIG_NAME)
-    try:
-        with open(path) as f:
-            config = json.load(f)
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"{folder!r} has no {CONFIG_NAME}: it is not a hub folder written by save_pretrained()."
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} is corrupt or truncated: {err}.") from err
-    if not isinstance(config, dict) or "model_name" not in config or "model_args" not in config:
-        raise ValueError(f"{path} lacks model_name / model_args: not a config written by save_pretrained().")
-    return config
-
-
-def load_pretrained(source, revision=None, expected_class=None):
-    """Build a model from a hub folder or a hub repository id (downloaded, then cached).
-
-    Args:
-        source (str): a local folder or ``"user/repo"``.
-        revision (str, optional): branch, tag or commit of a hub repository.
-        expected_class (type, optional): refuse a folder holding another class, naming it.
-    """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    from .models.registry import get_model_class
-
-    if os.path.isdir(source):
-        folder = source
-    else:
-        from huggingface_hub import snapshot_download
-
-        folder = snapshot_download(
-            repo_id=source, revision=revision, allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, CARD_NAME],
-            library_name="asteroid-deepmask", library_version=__version__,
-        )
-    config = _read_config(folder)
-    name = config["model_name"]
-    if expected_class is not None and name != expected_class.__name__:
-        raise ValueError(
-            f"{source!r} holds a {name}, not a {expected_class.__name__}: load it with {name}.from_pretrained(...)."
-        )
-    weights = os.path.join(folder, WEIGHTS_NAME)
-    try:
-        state = load_file(weights)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{folder!r} has no {WEIGHTS_NAME}.") from None
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ValueError(f"{weights} is corrupt or truncated ({err}).") from err
-    model = get_model_class(name)(**config["model_args"])
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise ValueError(f"The weights in {weights} do not fit a {name} built from its config: {err}") from err
-    return model
 
 
 def push_to_hub(model, repo_id, private=None, revision=None, commit_message=None, **card):

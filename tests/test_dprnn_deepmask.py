@@ -95,7 +95,8 @@ def test_config_round_trip():
     assert {k: v.shape for k, v in again.state_dict().items()} == {
         k: v.shape for k, v in model.state_dict().items()
     }
-    assert args["n_outputs"] == 4 and args["hop_size"] == 5 and args["sample_rate"] == 8000
+    assert args["n_outputs"] == 4 and args["hop_size"] is None and args["sample_rate"] == 8000
+    assert model.masker.trunk.dual_path.hop_size == 5  # None: half the chunk
     masker_conf = model.masker.get_config()
     assert type(model.masker).from_config(masker_conf).get_config() == masker_conf
 

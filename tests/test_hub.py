@@ -9,7 +9,8 @@ from conftest import TINY
 
 from asteroid_deepmask import DPRNNDeepMask, SimoSisoTasNet, SlicedAttentionTasNet
 from asteroid_deepmask.cli import main
-from asteroid_deepmask.hub import HUB_FILES, load_pretrained
+from asteroid_deepmask.hub import HUB_FILES, save_pretrained
+from asteroid_deepmask.models import load_pretrained
 from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder
 
 RESULTS = {"dataset": "mini2mix", "metrics": {"si_sdri": 4.25, "sdri": 4.75}}
@@ -28,7 +29,7 @@ def front_matter(card):
 @pytest.mark.parametrize("make", MODELS)
 def test_save_and_load_every_model(make, tmp_path):
     model = make().eval()
-    model.save_pretrained(tmp_path, results=RESULTS, complexity_seconds=0.25)
+    save_pretrained(model, tmp_path, results=RESULTS, complexity_seconds=0.25)
     assert sorted(os.listdir(tmp_path)) == sorted(HUB_FILES)
     wav = torch.randn(1, 640)
     expected = model(wav)
@@ -45,7 +46,7 @@ def test_save_and_load_every_model(make, tmp_path):
 
 def test_model_card_front_matter_and_numbers(tmp_path):
     model = DPRNNDeepMask(n_src=2, **TINY)
-    model.save_pretrained(tmp_path, results=RESULTS, training={"optim": {"lr": 0.001}}, complexity_seconds=0.5)
+    save_pretrained(model, tmp_path, results=RESULTS, training={"optim": {"lr": 0.001}}, complexity_seconds=0.5)
     front, body = front_matter((tmp_path / "README.md").read_text())
     assert front["library_name"] == "asteroid" and front["datasets"] == ["mini2mix"]
     assert {"asteroid", "speechbrain", "audio-to-audio", "audio-source-separation"} <= set(front["tags"])
@@ -59,13 +60,13 @@ def test_model_card_front_matter_and_numbers(tmp_path):
 
 
 def test_card_without_results_claims_none(tmp_path):
-    DPRNNDeepMask(n_src=2, **TINY).save_pretrained(tmp_path, complexity_seconds=None)
+    save_pretrained(DPRNNDeepMask(n_src=2, **TINY), tmp_path, complexity_seconds=None)
     front, body = front_matter((tmp_path / "README.md").read_text())
     assert "model-index" not in front and "metrics" not in front and "## Results" not in body
 
 
 def test_loading_refuses_other_classes_and_broken_folders(tmp_path):
-    DPRNNDeepMask(n_src=2, **TINY).save_pretrained(tmp_path, complexity_seconds=None)
+    save_pretrained(DPRNNDeepMask(n_src=2, **TINY), tmp_path, complexity_seconds=None)
     with pytest.raises(ValueError, match="holds a DPRNNDeepMask, not a SimoSisoTasNet"):
         SimoSisoTasNet.from_pretrained(str(tmp_path))
     weights = tmp_path / "model.safetensors"
@@ -132,7 +133,7 @@ def test_hub_repository_ids_are_downloaded_with_their_revision(tmp_path, monkeyp
     import huggingface_hub
 
     model = DPRNNDeepMask(n_src=2, **TINY).eval()
-    model.save_pretrained(tmp_path, complexity_seconds=None)
+    save_pretrained(model, tmp_path, complexity_seconds=None)
     calls = {}
 
     def snapshot_download(repo_id, revision=None, allow_patterns=None, **kwargs):

@@ -5,7 +5,7 @@ import asteroid.models
 import pytest
 import torch
 
-from asteroid_deepmask import SimoSisoDPRNN, SimoSisoTasNet, SlicedAttentionMasker, SlicedAttentionTasNet
+from asteroid_deepmask import OverseparationMasker, SimoSisoTasNet, SlicedAttentionTasNet
 from asteroid_deepmask.cli import main
 from asteroid_deepmask.complexity import count_complexity
 from asteroid_deepmask.hparams_io import hparams_dir
@@ -19,12 +19,19 @@ HEADS = [
     dict(mask_head="linear", n_outputs=4),
     dict(mask_head="mlp", head_hidden=4, n_outputs=4, mask_act="sigmoid"),
 ]
+#: The same heads in the general form: (head, head_args, n_outputs).
+GENERAL_HEADS = [
+    ("linear", {}, None),
+    ("mlp", dict(hidden=4), None),
+    ("linear", {}, 4),
+    ("mlp", dict(hidden=4, mask_act="sigmoid"), 4),
+]
 MASKERS = [
-    (SimoSisoDPRNN, dict(n_simo=1, n_siso=1, **DPRNN_TINY)),
-    (SimoSisoDPRNN, dict(n_simo=0, n_siso=2, **DPRNN_TINY)),
-    (SimoSisoDPRNN, dict(n_simo=2, n_siso=0, **DPRNN_TINY)),
-    (SlicedAttentionMasker, dict(n_slices=3, **SA_TINY)),
-    (SlicedAttentionMasker, dict(slice_len=7, **SA_TINY)),
+    ("simo_siso", dict(n_simo=1, n_siso=1, **DPRNN_TINY)),
+    ("simo_siso", dict(n_simo=0, n_siso=2, **DPRNN_TINY)),
+    ("simo_siso", dict(n_simo=2, n_siso=0, **DPRNN_TINY)),
+    ("sliced_attention", dict(n_slices=3, **SA_TINY)),
+    ("sliced_attention", dict(slice_len=7, **SA_TINY)),
 ]
 MODELS = [
     (SimoSisoTasNet, dict(n_simo=1, n_siso=1, n_filters=16, **DPRNN_TINY)),
@@ -34,15 +41,14 @@ MODELS = [
 ]
 
 
-@pytest.mark.parametrize("cls,kwargs", MASKERS)
-@pytest.mark.parametrize("head", HEADS)
-def test_masker_shapes_and_config(cls, kwargs, head):
-    masker = cls(16, n_src=2, **kwargs, **head)
+@pytest.mark.parametrize("trunk,trunk_args", MASKERS)
+@pytest.mark.parametrize("head,head_args,n_outputs", GENERAL_HEADS)
+def test_masker_shapes_and_config(trunk, trunk_args, head, head_args, n_outputs):
+    masker = OverseparationMasker.build(16, 2, trunk, trunk_args, head, head_args, n_outputs)
     x = torch.randn(2, 16, 45)
-    p = head.get("n_outputs", 2)
     assert masker(x).shape == (2, 2, 16, 45)
-    assert masker.forward_outputs(x).shape == (2, p, 16, 45)
-    again = cls.from_config(masker.get_config())
+    assert masker.forward_outputs(x).shape == (2, n_outputs or 2, 16, 45)
+    again = OverseparationMasker.from_config(masker.get_config())
     assert again.get_config() == masker.get_config()
     assert [q.shape for q in again.parameters()] == [q.shape for q in masker.parameters()]
 
@@ -114,25 +120,35 @@ def test_attention_macs_follow_the_slices():
     assert frames == 99 and (b["macs_g"] - a["macs_g"]) * 1e9 == pytest.approx(expected)
 
 
-def test_complexity_reports_both_maskers(capsys):
-    files = [os.path.join(hparams_dir(), "wsj0-2mix", f) for f in ("simo_siso.yaml", "sliced_attention_stft.yaml")]
-    code = main(["complexity", *files, "--json", "--seconds", "0.5", "--set", "model.hid_size=8",
-                 "--set", "model.embed_chan=4", "--set", "model.n_simo=1", "--set", "model.n_siso=1"])
+@pytest.mark.parametrize(
+    "name,overrides",
+    [("simo_siso", ["model.hid_size=8", "model.n_simo=1", "model.n_siso=1"]), ("sliced_attention_stft", ["model.embed_chan=4"])],
+)
+def test_complexity_reports_both_maskers(capsys, name, overrides):
+    path = os.path.join(hparams_dir(), "wsj0-2mix", f"{name}.yaml")
+    code = main(["complexity", path, "--json", "--seconds", "0.5", *[a for o in overrides for a in ("--set", o)]])
     rows = json.loads(capsys.readouterr().out)
-    assert code == 0 and [r["name"] for r in rows] == ["simo_siso", "sliced_attention_stft"]
+    assert code == 0 and [r["name"] for r in rows] == [name]
     assert all(r["macs_g"] > 0 and r["params_m"] > 0 for r in rows)
+
+
+def test_an_argument_no_part_takes_is_refused():
+    with pytest.raises(TypeError, match="embed_chan"):
+        SimoSisoTasNet(n_src=2, embed_chan=4)
 
 
 @pytest.mark.parametrize(
     "build,match",
     [
-        (lambda: SimoSisoDPRNN(16, 2, n_simo=0, n_siso=0), "n_simo \\+ n_siso = 0"),
-        (lambda: SimoSisoDPRNN(16, 2, n_simo=-1), "n_simo must be an integer >= 0"),
-        (lambda: SimoSisoDPRNN(16, 2, n_outputs=3), "n_outputs=3 cannot be grouped"),
-        (lambda: SlicedAttentionMasker(16, 2, n_slices=4, slice_len=5), "exactly one of n_slices"),
-        (lambda: SlicedAttentionMasker(16, 2, slice_len=0), "slice_len must be an integer >= 1"),
-        (lambda: SlicedAttentionMasker(16, 2, embed_chan=6, n_heads=4), "multiple of n_heads=4"),
-        (lambda: SlicedAttentionMasker(16, 2, mask_head="conv"), "mask_head='conv'"),
+        (lambda: SimoSisoTasNet(2, n_simo=0, n_siso=0), "n_simo \\+ n_siso = 0"),
+        (lambda: SimoSisoTasNet(2, n_simo=-1), "n_simo must be an integer >= 0"),
+        (lambda: SimoSisoTasNet(2, n_outputs=3), "n_outputs=3 cannot be grouped"),
+        (lambda: SlicedAttentionTasNet(2, n_slices=4, slice_len=5), "exactly one of n_slices"),
+        (lambda: SlicedAttentionTasNet(2, slice_len=0), "slice_len must be an integer >= 1"),
+        (lambda: SlicedAttentionTasNet(2, embed_chan=6, n_heads=4), "multiple of n_heads=4"),
+        (lambda: SlicedAttentionTasNet(2, mask_head="conv"), "mask_head='conv'"),
+        (lambda: OverseparationMasker.build(16, 2, trunk="conv"), "Unknown trunk='conv'"),
+        (lambda: OverseparationMasker.build(16, 2, head="conv"), "Unknown head='conv'"),
     ],
 )
 def test_bad_arguments(build, match):

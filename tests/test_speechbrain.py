@@ -44,19 +44,20 @@ def test_a_broken_reference_names_the_missing_class(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "masker,kwargs",
+    "trunk,trunk_args",
     [
-        ("DPRNNMasker", dict(hid_size=8, n_repeats=1, bn_chan=16, chunk_size=10)),
-        ("SimoSisoDPRNN", dict(n_simo=1, n_siso=1, hid_size=8, bn_chan=16, chunk_size=10)),
-        ("SlicedAttentionMasker", dict(embed_chan=4, n_blocks=1, slice_len=8)),
+        ("dprnn", dict(hid_size=8, n_repeats=1, bn_chan=16, chunk_size=10)),
+        ("simo_siso", dict(n_simo=1, n_siso=1, hid_size=8, bn_chan=16, chunk_size=10)),
+        ("sliced_attention", dict(embed_chan=4, n_blocks=1, slice_len=8)),
+        ("tcn", dict(n_blocks=2, n_repeats=1, bn_chan=8, hid_chan=8, skip_chan=8)),
     ],
 )
-def test_masknet_adapters(masker, kwargs):
-    net = MaskNet(masker, in_chan=16, n_src=2, n_outputs=4, mask_head="mlp", head_hidden=4, **kwargs)
+def test_masknet_adapters(trunk, trunk_args):
+    net = MaskNet(16, n_src=2, trunk=trunk, trunk_args=trunk_args, head="mlp", head_args=dict(hidden=4), n_outputs=4)
     x = torch.randn(3, 16, 40)
     assert net(x).shape == (2, 3, 16, 40) and net.forward_outputs(x).shape == (4, 3, 16, 40)
-    with pytest.raises(ValueError, match="masker='Conv'"):
-        MaskNet("Conv", in_chan=16, n_src=2)
+    with pytest.raises(ValueError, match="trunk='Conv'"):
+        MaskNet(16, n_src=2, trunk="Conv")
 
 
 @pytest.mark.parametrize(

@@ -1,36 +1,50 @@
-"""Mask estimation networks: trunks, mask heads and the maskers that join them."""
-from .dprnn import DPRNNMasker, DPRNNTrunk
+"""Mask estimation networks: trunks, mask heads and the masker that joins them.
+
+Importing this package registers the built-in trunks (``dprnn``, ``simo_siso``,
+``sliced_attention``, ``tcn``) and heads (``linear``, ``mlp``).
+"""
+from .dprnn import DPRNNTrunk, DualPathRNN
 from .heads import (
-    MASK_HEADS,
+    HEADS,
     LinearMaskerHead,
     MaskerHead,
     MLPMaskerHead,
+    build_head,
     check_grouping,
+    flat_head_args,
     group_outputs,
     make_head,
+    register_head,
 )
 from .mask_activations import MASK_ACTIVATIONS, MaskActivation
-from .overseparation import ConfiguredMasker, OverseparationMasker
-from .simo_siso import SimoSisoDPRNN, SimoSisoTrunk
-from .sliced_attention import SlicedAttentionMasker, SlicedAttentionTrunk, SlicedDotProductAttention
+from .overseparation import OverseparationMasker
+from .simo_siso import SimoSisoTrunk
+from .sliced_attention import SlicedAttentionTrunk, SlicedDotProductAttention
+from .tcn import TCNTrunk
+from .trunk import TRUNKS, Trunk, build_trunk, register_trunk
 
 __all__ = [
-    "DPRNNMasker",
     "DPRNNTrunk",
+    "DualPathRNN",
+    "HEADS",
     "LinearMaskerHead",
     "MASK_ACTIVATIONS",
-    "MASK_HEADS",
     "MLPMaskerHead",
     "MaskActivation",
     "MaskerHead",
     "OverseparationMasker",
-    "ConfiguredMasker",
-    "SimoSisoDPRNN",
     "SimoSisoTrunk",
-    "SlicedAttentionMasker",
     "SlicedAttentionTrunk",
     "SlicedDotProductAttention",
+    "TCNTrunk",
+    "TRUNKS",
+    "Trunk",
+    "build_head",
+    "build_trunk",
     "check_grouping",
+    "flat_head_args",
     "group_outputs",
     "make_head",
+    "register_head",
+    "register_trunk",
 ]

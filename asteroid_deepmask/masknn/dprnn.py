@@ -4,7 +4,7 @@ from asteroid.masknn.recurrent import DPRNNBlock
 from torch import nn
 
 from .dual_path import overlap_add, split_chunks
-from .overseparation import ConfiguredMasker
+from .trunk import Trunk, register_trunk
 from ..checks import check_positive_int
 
 RNN_TYPES = ("LSTM", "GRU", "RNN")
@@ -103,20 +103,21 @@ def bottleneck(in_chan, out_chan, norm_type="gLN"):
     return nn.Sequential(norms.get(norm_type)(in_chan), nn.Conv1d(in_chan, out_chan, 1))
 
 
-class DPRNNTrunk(nn.Module):
+@register_trunk("dprnn")
+class DPRNNTrunk(Trunk):
     """Dual-path RNN separator body that emits one feature map per output, for any mask head.
 
     Layer norm and a 1x1 bottleneck, then :class:`DualPathRNN` (``n_repeats`` DPRNN blocks,
     PReLU, one projection per output, overlap-add). Unlike Asteroid's and SpeechBrain's DPRNN
-    there is no tanh/sigmoid gate and no output layer.
+    there is no tanh/sigmoid gate and no output layer. Registered as ``"dprnn"``.
 
     Args:
         in_chan (int): input features N (the encoder's filters).
         n_outputs (int): feature maps P to emit.
         bn_chan (int, optional): bottleneck and output feature size. Defaults to 64 (paper).
-        **dual_path_kwargs: ``hid_size``, ``chunk_size``, ``hop_size``, ``n_repeats``,
-            ``norm_type``, ``bidirectional``, ``rnn_type``, ``num_layers``, ``dropout`` of
-            :class:`DualPathRNN` (defaults: 128, 100, 50, 6, gLN, True, LSTM, 1, 0).
+        hid_size, chunk_size, hop_size, n_repeats, norm_type, bidirectional, rnn_type,
+        num_layers, dropout: as :class:`DualPathRNN` (defaults: 128, 100, 50, 6, gLN, True,
+            LSTM, 1, 0: the paper's).
 
     Shapes:
         ``[batch, in_chan, frames] -> [batch, n_outputs, bn_chan, frames]``.
@@ -134,102 +135,15 @@ class DPRNNTrunk(nn.Module):
         Separation Systems", Interspeech 2022.
     """
 
-    def __init__(
-        self,
-        in_chan,
-        n_outputs,
-        bn_chan=64,
-        hid_size=128,
-        chunk_size=100,
-        hop_size=None,
-        n_repeats=6,
-        norm_type="gLN",
-        bidirectional=True,
-        rnn_type="LSTM",
-        num_layers=1,
-        dropout=0.0,
-    ):
+    def __init__(self, in_chan, n_outputs, bn_chan=64, hid_size=128, chunk_size=100, hop_size=None, n_repeats=6,
+                 norm_type="gLN", bidirectional=True, rnn_type="LSTM", num_layers=1, dropout=0.0):
         super().__init__()
         check_positive_int("in_chan", in_chan)
         check_positive_int("bn_chan", bn_chan)
-        hop_size = chunk_size // 2 if hop_size is None else hop_size
-        self._config = dict(
-            in_chan=in_chan,
-            n_outputs=n_outputs,
-            bn_chan=bn_chan,
-            hid_size=hid_size,
-            chunk_size=chunk_size,
-            hop_size=hop_size,
-            n_repeats=n_repeats,
-            norm_type=norm_type,
-            bidirectional=bidirectional,
-            rnn_type=rnn_type,
-            num_layers=num_layers,
-            dropout=dropout,
-        )
         self.n_outputs, self.out_chan = n_outputs, bn_chan
         self.bottleneck = bottleneck(in_chan, bn_chan, norm_type)
-        dual_path_args = {k: v for k, v in self._config.items() if k not in ("in_chan", "bn_chan", "n_outputs")}
-        self.dual_path = DualPathRNN(bn_chan, n_outputs, **dual_path_args)
+        self.dual_path = DualPathRNN(bn_chan, n_outputs, hid_size, chunk_size, hop_size, n_repeats, norm_type,
+                                     bidirectional, rnn_type, num_layers, dropout)
 
     def forward(self, mix_rep):
         return self.dual_path(self.bottleneck(mix_rep))
-
-    def get_config(self):
-        """Arguments that rebuild this trunk through ``__init__``."""
-        return dict(self._config)
-
-
-class DPRNNMasker(ConfiguredMasker):
-    """The paper's masker: :class:`DPRNNTrunk` and any of the package's mask heads.
-
-    Args:
-        in_chan (int): input features N (the encoder's filters).
-        n_src (int): number of sources C.
-        n_outputs (int, optional): outputs P before grouping. Defaults to C.
-        mask_head (str, optional): ``"linear"`` or ``"mlp"``. Defaults to ``"linear"``.
-        head_hidden (int, optional): MLP hidden width. Defaults to 64.
-        shared_head (bool, optional): see :func:`~asteroid_deepmask.masknn.make_head`.
-        mask_act (str, optional): mask activation f. Defaults to ``"relu"``.
-        out_chan (int, optional): mask size. Defaults to ``in_chan``.
-        bn_chan, hid_size, chunk_size, hop_size, n_repeats, norm_type, bidirectional,
-        rnn_type, num_layers, dropout: as :class:`DPRNNTrunk`.
-
-    Shapes:
-        ``[batch, in_chan, frames] -> [batch, n_src, out_chan, frames]``.
-
-    Example:
-        >>> import torch
-        >>> masker = DPRNNMasker(64, n_src=2, n_outputs=4, hid_size=8, n_repeats=1)
-        >>> masker(torch.randn(1, 64, 90)).shape
-        torch.Size([1, 2, 64, 90])
-
-    References:
-        K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source
-        Separation Systems", Interspeech 2022.
-    """
-
-    def __init__(
-        self,
-        in_chan,
-        n_src,
-        n_outputs=None,
-        mask_head="linear",
-        head_hidden=64,
-        shared_head=None,
-        mask_act="relu",
-        out_chan=None,
-        bn_chan=64,
-        hid_size=128,
-        chunk_size=100,
-        hop_size=None,
-        n_repeats=6,
-        norm_type="gLN",
-        bidirectional=True,
-        rnn_type="LSTM",
-        num_layers=1,
-        dropout=0.0,
-    ):
-        config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
-        trunk = DPRNNTrunk(in_chan, n_src if n_outputs is None else n_outputs, **self._trunk_args(config))
-        self._assemble(trunk, config)

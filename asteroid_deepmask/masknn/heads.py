@@ -5,10 +5,13 @@ A head never sees the trunk that feeds it: its input is a stack of P feature map
 3-layer MLP) are either one set shared by the outputs or one copy per output; P copies run
 as one grouped 1x1 convolution, never as a Python loop over outputs.
 """
+import abc
+
 from torch import nn
 
 from ..checks import check_positive_int
 from .mask_activations import MaskActivation
+from .registry import Registry
 
 
 def check_grouping(n_outputs, n_src):
@@ -54,7 +57,7 @@ def _pointwise(n_copies, in_chan, out_chan):
     return nn.Conv1d(n_copies * in_chan, n_copies * out_chan, 1, groups=n_copies)
 
 
-class MaskerHead(nn.Module):
+class MaskerHead(nn.Module, metaclass=abc.ABCMeta):
     """Base class of the mask heads: output layers, mask activation f, grouping P -> C.
 
     The layers either belong to each output (``shared=False``: P independent copies, run as
@@ -87,9 +90,9 @@ class MaskerHead(nn.Module):
         self.mask_act = self.activation.mask_act
         self.layers = self._build_layers(1 if self.shared else n_outputs, out_chan * self.activation.expansion)
 
+    @abc.abstractmethod
     def _build_layers(self, n_copies, final_chan):
         """Layers mapping ``[b, n_copies * in_chan, frames]`` to ``[b, n_copies * final_chan, frames]``."""
-        raise NotImplementedError
 
     def forward_outputs(self, feats):
         """All P masks before grouping.
@@ -212,28 +215,60 @@ class MLPMaskerHead(MaskerHead):
         return {**super().get_config(), "hidden": self.hidden}
 
 
-#: ``mask_head`` names accepted by :func:`make_head` and the models.
-MASK_HEADS = {"linear": LinearMaskerHead, "mlp": MLPMaskerHead}
+#: The mask heads by name; see :func:`register_head`.
+HEADS = Registry("head", MaskerHead, ("in_chan", "n_src", "out_chan", "n_outputs"),
+                 "register one with asteroid_deepmask.register_head(name, cls)")
+HEADS.register("linear", LinearMaskerHead)
+HEADS.register("mlp", MLPMaskerHead)
+
+
+def register_head(name, cls=None):
+    """Register a :class:`MaskerHead` subclass under ``name`` (also a class decorator).
+
+    Its ``__init__`` takes ``in_chan``, ``n_src``, ``out_chan`` and ``n_outputs`` (the model
+    sets them) and its own arguments, which come from a model's ``head_args``.
+    """
+    return HEADS.register(name, cls)
+
+
+def build_head(name, in_chan, n_src, out_chan=None, n_outputs=None, head_args=None):
+    """Build the head registered as ``name``; ``head_args`` are its own arguments."""
+    kwargs = dict(head_args or {})
+    clashes = sorted({"in_chan", "n_src", "out_chan", "n_outputs"} & set(kwargs))
+    if clashes:
+        raise ValueError(f"head_args must not set {clashes}: the model sets them.")
+    return HEADS.get(name)(in_chan=in_chan, n_src=n_src, out_chan=out_chan, n_outputs=n_outputs, **kwargs)
+
+
+def flat_head_args(mask_head="linear", mask_act="relu", head_hidden=64, shared_head=None):
+    """The head name and ``head_args`` that the flat arguments of the presets stand for.
+
+    ``head_hidden`` goes to heads that take ``hidden`` (the MLP); ``shared_head=None`` keeps the
+    head's default (the paper's layout: a shared linear layer, one MLP per output).
+
+    Example:
+        >>> flat_head_args("mlp", head_hidden=16)
+        ('mlp', {'mask_act': 'relu', 'hidden': 16})
+    """
+    name = str(mask_head).lower()
+    if name not in HEADS.names():
+        raise ValueError(f"Unknown mask_head={mask_head!r}; choose one of {HEADS.names()}.")
+    head_args = {"mask_act": mask_act}
+    if HEADS.accepts(name, "hidden"):
+        head_args["hidden"] = head_hidden
+    else:
+        check_positive_int("head_hidden", head_hidden)
+    if shared_head is not None:
+        head_args["shared"] = shared_head
+    return name, head_args
 
 
 def make_head(mask_head, in_chan, n_src, out_chan=None, n_outputs=None, mask_act="relu", hidden=64, shared=None):
-    """Build a head by name: ``"linear"`` (shallow, Eq. 1) or ``"mlp"`` (deep, 3 layers).
-
-    ``hidden`` is used by the MLP head only; ``shared=None`` keeps the head's default (the
-    paper's layout: a shared linear layer, one MLP per output).
+    """Build a head from the flat arguments: ``"linear"`` (shallow, Eq. 1) or ``"mlp"`` (deep, 3 layers).
 
     Example:
         >>> make_head("mlp", in_chan=64, n_src=2, hidden=16).hidden
         16
     """
-    name = str(mask_head).lower()
-    if name not in MASK_HEADS:
-        raise ValueError(f"Unknown mask_head={mask_head!r}; choose one of {sorted(MASK_HEADS)}.")
-    kwargs = dict(out_chan=out_chan, n_outputs=n_outputs, mask_act=mask_act)
-    if shared is not None:
-        kwargs["shared"] = shared
-    if name == "mlp":
-        kwargs["hidden"] = hidden
-    else:
-        check_positive_int("head_hidden", hidden)
-    return MASK_HEADS[name](in_chan, n_src, **kwargs)
+    name, head_args = flat_head_args(mask_head, mask_act, hidden, shared)
+    return build_head(name, in_chan, n_src, out_chan, n_outputs, head_args)

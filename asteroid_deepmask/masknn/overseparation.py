@@ -1,18 +1,12 @@
 """A masker made of a trunk that emits P feature maps and a head that turns them into C masks."""
 from torch import nn
 
-from .heads import MASK_HEADS, MaskerHead, make_head
+from .heads import HEADS, MaskerHead, build_head, check_grouping
+from .trunk import TRUNKS, build_trunk
 
-_HEADS_BY_CLASS = {cls.__name__: cls for cls in MASK_HEADS.values()}
-
-
-def _trunk_classes():
-    """Trunk classes that :meth:`OverseparationMasker.from_config` can rebuild, by class name."""
-    from .dprnn import DPRNNTrunk
-    from .simo_siso import SimoSisoTrunk
-    from .sliced_attention import SlicedAttentionTrunk
-
-    return {cls.__name__: cls for cls in (DPRNNTrunk, SimoSisoTrunk, SlicedAttentionTrunk)}
+#: Arguments of a part's config that the masker sets, not the part.
+_TRUNK_SET = ("in_chan", "n_outputs", "n_src")
+_HEAD_SET = ("in_chan", "n_src", "out_chan", "n_outputs")
 
 
 class OverseparationMasker(nn.Module):
@@ -20,11 +14,11 @@ class OverseparationMasker(nn.Module):
 
     :meth:`forward` returns the C masks after the head's deterministic contiguous grouping;
     :meth:`forward_outputs` returns all P masks, for a loss that chooses the grouping itself
-    (MixIT-style best assignment).
+    (MixIT-style best assignment). :meth:`build` makes one from registered names.
 
     Args:
-        trunk (nn.Module): maps ``[batch, n_filters, frames]`` to
-            ``[batch, n_outputs, trunk.out_chan, frames]``; has ``n_outputs`` and ``out_chan``.
+        trunk (Trunk): maps ``[batch, n_filters, frames]`` to
+            ``[batch, n_outputs, trunk.out_chan, frames]``.
         head (MaskerHead): a head with ``head.n_outputs == trunk.n_outputs`` and
             ``head.in_chan == trunk.out_chan``.
 
@@ -62,6 +56,34 @@ class OverseparationMasker(nn.Module):
         self.n_src = head.n_src
         self.n_outputs = head.n_outputs
 
+    @classmethod
+    def build(cls, in_chan, n_src, trunk="dprnn", trunk_args=None, head="linear", head_args=None, n_outputs=None,
+              out_chan=None):
+        """A masker from a registered trunk and head.
+
+        Args:
+            in_chan (int): input features N (the encoder's filters).
+            n_src (int): number of sources C.
+            trunk (str): registered trunk name (``"dprnn"``, ``"simo_siso"``, ``"tcn"``,
+                ``"sliced_attention"`` or one of yours).
+            trunk_args (dict, optional): the trunk's own arguments.
+            head (str): registered head name (``"linear"``, ``"mlp"`` or one of yours).
+            head_args (dict, optional): the head's own arguments (``mask_act``, ``hidden``...).
+            n_outputs (int, optional): outputs P before grouping, a multiple of C. Defaults to C.
+            out_chan (int, optional): mask size. Defaults to ``in_chan``.
+
+        Example:
+            >>> import torch
+            >>> masker = OverseparationMasker.build(16, n_src=2, trunk="tcn", head="mlp",
+            ...     trunk_args=dict(n_blocks=2, n_repeats=1, bn_chan=8, hid_chan=8, skip_chan=8))
+            >>> masker(torch.randn(1, 16, 30)).shape
+            torch.Size([1, 2, 16, 30])
+        """
+        n_outputs = n_src if n_outputs is None else n_outputs
+        check_grouping(n_outputs, n_src)
+        body = build_trunk(trunk, in_chan, n_src, n_outputs, trunk_args)
+        return cls(body, build_head(head, body.out_chan, n_src, out_chan or in_chan, n_outputs, head_args))
+
     def forward_outputs(self, mix_rep):
         """All P masks ``[batch, n_outputs, n_filters, frames]`` before grouping."""
         return self.head.forward_outputs(self.trunk(mix_rep))
@@ -71,58 +93,20 @@ class OverseparationMasker(nn.Module):
         return self.head(self.trunk(mix_rep))
 
     def get_config(self):
-        """Nested config: ``{"trunk": {...}, "head": {...}}``, each with its class name."""
-        return {
-            "trunk": {"class": type(self.trunk).__name__, **self.trunk.get_config()},
-            "head": {"class": type(self.head).__name__, **self.head.get_config()},
-        }
+        """The arguments of :meth:`build` that rebuild this masker (trunk and head by registered name)."""
+        trunk, head = self.trunk.get_config(), self.head.get_config()
+        return dict(
+            in_chan=trunk["in_chan"],
+            n_src=self.n_src,
+            n_outputs=self.n_outputs,
+            out_chan=head["out_chan"],
+            trunk=TRUNKS.name_of(self.trunk),
+            trunk_args={k: v for k, v in trunk.items() if k not in _TRUNK_SET},
+            head=HEADS.name_of(self.head),
+            head_args={k: v for k, v in head.items() if k not in _HEAD_SET},
+        )
 
     @classmethod
     def from_config(cls, config):
         """Rebuild a masker from :meth:`get_config`'s output."""
-        parts = []
-        for part, registry in (("trunk", _trunk_classes()), ("head", _HEADS_BY_CLASS)):
-            kwargs = dict(config[part])
-            name = kwargs.pop("class")
-            if name not in registry:
-                raise ValueError(f"Unknown {part} class {name!r}; known: {sorted(registry)}.")
-            parts.append(registry[name](**kwargs))
-        return cls(*parts)
-
-
-class ConfiguredMasker(OverseparationMasker):
-    """An :class:`OverseparationMasker` built from plain arguments (trunk settings and head
-    choice), whose :meth:`get_config` round-trips through ``__init__``.
-
-    Subclasses build their trunk, then call :meth:`_assemble` with it and their arguments.
-    """
-
-    #: Arguments that configure the head or the masker's shape, not the trunk.
-    HEAD_ARGS = ("in_chan", "n_src", "n_outputs", "mask_head", "head_hidden", "shared_head", "mask_act", "out_chan")
-
-    @classmethod
-    def _trunk_args(cls, config):
-        """The trunk's keyword arguments among the masker's ``config``."""
-        return {k: v for k, v in config.items() if k not in cls.HEAD_ARGS}
-
-    def _assemble(self, trunk, config):
-        head = make_head(
-            config["mask_head"],
-            in_chan=trunk.out_chan,
-            n_src=config["n_src"],
-            out_chan=config.get("out_chan") or config["in_chan"],
-            n_outputs=trunk.n_outputs,
-            mask_act=config["mask_act"],
-            hidden=config["head_hidden"],
-            shared=config["shared_head"],
-        )
-        OverseparationMasker.__init__(self, trunk, head)
-        self._config = dict(config)
-
-    def get_config(self):
-        """Arguments that rebuild this masker through ``__init__``."""
-        return dict(self._config)
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        return cls.build(**config)

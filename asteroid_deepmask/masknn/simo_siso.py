@@ -5,11 +5,14 @@ from torch import nn
 from ..checks import check_positive_int
 from .dprnn import DualPathRNN, bottleneck
 from .heads import check_grouping
-from .overseparation import ConfiguredMasker
+from .trunk import Trunk, register_trunk
 
 
-class SimoSisoTrunk(nn.Module):
+@register_trunk("simo_siso")
+class SimoSisoTrunk(Trunk):
     """SIMO stage (``n_simo`` DPRNN blocks -> C features), then a SISO stage shared by the sources.
+
+    Registered as ``"simo_siso"``.
 
     The SISO stage (``n_siso`` DPRNN blocks) takes each intermediate feature concatenated with
     the bottlenecked encoder output of the mixture (layer norm + 1x1 conv from ``2 * bn_chan``
@@ -86,60 +89,3 @@ class SimoSisoTrunk(nn.Module):
             outputs.append(out)
             previous = out.sum(1)
         return torch.cat(outputs, dim=1)
-
-
-class SimoSisoDPRNN(ConfiguredMasker):
-    """SIMO-SISO DPRNN masker with any of the package's mask heads.
-
-    Args:
-        in_chan (int): input features N (the encoder's filters).
-        n_src (int): number of sources C.
-        n_outputs (int, optional): outputs P before grouping. Defaults to C.
-        n_simo (int, optional): SIMO blocks. Defaults to 2.
-        n_siso (int, optional): SISO blocks. Defaults to 4 (about 70 % of 6, the paper's best).
-        mask_head (str, optional): ``"linear"`` or ``"mlp"``. Defaults to ``"linear"``.
-        head_hidden (int, optional): MLP hidden width. Defaults to 64.
-        shared_head (bool, optional): see :func:`~asteroid_deepmask.masknn.make_head`.
-        mask_act (str, optional): mask activation f. Defaults to ``"relu"``.
-        out_chan (int, optional): mask size. Defaults to ``in_chan``.
-        bn_chan, hid_size, chunk_size, hop_size, norm_type, bidirectional, rnn_type,
-        num_layers, dropout: as :class:`~asteroid_deepmask.masknn.DPRNNTrunk`.
-
-    Shapes:
-        ``[batch, in_chan, frames] -> [batch, n_src, out_chan, frames]``.
-
-    Example:
-        >>> masker = SimoSisoDPRNN(64, n_src=2, n_simo=1, n_siso=1, hid_size=8, mask_head="mlp")
-        >>> masker(torch.randn(1, 64, 90)).shape
-        torch.Size([1, 2, 64, 90])
-
-    References:
-        Y. Luo, Z. Chen, C. Han, C. Li, T. Zhou, N. Mesgarani, "Rethinking the separation
-        layers in speech separation networks", ICASSP 2021.
-    """
-
-    def __init__(
-        self,
-        in_chan,
-        n_src,
-        n_outputs=None,
-        n_simo=2,
-        n_siso=4,
-        mask_head="linear",
-        head_hidden=64,
-        shared_head=None,
-        mask_act="relu",
-        out_chan=None,
-        bn_chan=64,
-        hid_size=128,
-        chunk_size=100,
-        hop_size=None,
-        norm_type="gLN",
-        bidirectional=True,
-        rnn_type="LSTM",
-        num_layers=1,
-        dropout=0.0,
-    ):
-        config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
-        trunk = SimoSisoTrunk(in_chan, n_src, n_outputs=n_outputs, **self._trunk_args(config))
-        self._assemble(trunk, config)

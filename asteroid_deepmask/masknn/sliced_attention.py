@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..checks import check_positive_int
-from .overseparation import ConfiguredMasker
+from .trunk import Trunk, register_trunk
 
 
 def slice_layout(n_frames, n_slices=None, slice_len=None):
@@ -106,8 +106,11 @@ class SlicedAttentionBlock(nn.Module):
         return self.conv_norm(x + torch.relu(self.pointwise(self.depthwise(x))))
 
 
-class SlicedAttentionTrunk(nn.Module):
+@register_trunk("sliced_attention")
+class SlicedAttentionTrunk(Trunk):
     """Sams-Net body on the encoder output seen as a 2-D map, emitting one map per output.
+
+    Registered as ``"sliced_attention"``.
 
     ``[batch, n_filters, frames]`` is a one-channel image; a 3x3 convolution embeds it into
     ``embed_chan`` channels, ``n_blocks`` :class:`SlicedAttentionBlock` follow, and a 1x1
@@ -156,52 +159,3 @@ class SlicedAttentionTrunk(nn.Module):
 
     def forward(self, mix_rep):
         return self.output(self.blocks(self.embed(mix_rep.unsqueeze(1))))
-
-
-class SlicedAttentionMasker(ConfiguredMasker):
-    """Sliced-attention masker (Sams-Net body) with any of the package's mask heads.
-
-    Args:
-        in_chan (int): input features N (the encoder's filters or STFT bins).
-        n_src (int): number of sources C.
-        n_outputs (int, optional): outputs P before grouping. Defaults to C.
-        embed_chan, n_blocks, n_heads, n_slices, slice_len: as :class:`SlicedAttentionTrunk`.
-        mask_head (str, optional): ``"linear"`` or ``"mlp"``. Defaults to ``"linear"``.
-        head_hidden (int, optional): MLP hidden width. Defaults to 64.
-        shared_head (bool, optional): see :func:`~asteroid_deepmask.masknn.make_head`.
-        mask_act (str, optional): mask activation f. Defaults to ``"relu"``.
-        out_chan (int, optional): mask size. Defaults to ``in_chan``.
-
-    Shapes:
-        ``[batch, in_chan, frames] -> [batch, n_src, out_chan, frames]``.
-
-    Example:
-        >>> masker = SlicedAttentionMasker(16, n_src=2, n_outputs=4, embed_chan=8, n_blocks=1, slice_len=8)
-        >>> masker(torch.randn(1, 16, 30)).shape
-        torch.Size([1, 2, 16, 30])
-
-    References:
-        T. Li, J. Chen, H. Hou, M. Li, "Sams-Net: A Sliced Attention-based Neural Network
-        for Music Source Separation", arXiv:1909.05746.
-    """
-
-    def __init__(
-        self,
-        in_chan,
-        n_src,
-        n_outputs=None,
-        embed_chan=64,
-        n_blocks=3,
-        n_heads=2,
-        n_slices=None,
-        slice_len=None,
-        mask_head="linear",
-        head_hidden=64,
-        shared_head=None,
-        mask_act="relu",
-        out_chan=None,
-    ):
-        config = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
-        n_outputs = n_src if n_outputs is None else n_outputs
-        trunk = SlicedAttentionTrunk(in_chan, n_outputs, embed_chan, n_blocks, n_heads, n_slices, slice_len)
-        self._assemble(trunk, config)

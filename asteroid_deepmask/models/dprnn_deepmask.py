@@ -1,10 +1,10 @@
 """DPRNN-TasNet with a choice of mask head: the paper's baseline, overseparation or a deep MLP."""
-from ..masknn.dprnn import DPRNNMasker
-from .base import DeepMaskEncoderMaskerDecoder
+from .preset import DeepMaskPreset
 from .registry import register_model
 
+
 @register_model
-class DPRNNDeepMask(DeepMaskEncoderMaskerDecoder):
+class DPRNNDeepMask(DeepMaskPreset):
     """DPRNN-TasNet whose mask estimator is a shallow, overseparation-grouping or deep MLP head.
 
     Encoder -> :class:`~asteroid_deepmask.masknn.DPRNNTrunk` (P feature maps, no output gate)
@@ -60,33 +60,4 @@ class DPRNNDeepMask(DeepMaskEncoderMaskerDecoder):
         Y. Luo, Z. Chen, T. Yoshioka, "Dual-path RNN", ICASSP 2020.
     """
 
-    def __init__(
-        self,
-        n_src,
-        n_outputs=None,
-        mask_head="linear",
-        head_hidden=64,
-        shared_head=None,
-        mask_act="relu",
-        bn_chan=64,
-        hid_size=128,
-        chunk_size=100,
-        hop_size=None,
-        n_repeats=6,
-        norm_type="gLN",
-        bidirectional=True,
-        rnn_type="LSTM",
-        num_layers=1,
-        dropout=0.0,
-        fb_name="free",
-        kernel_size=16,
-        n_filters=64,
-        stride=8,
-        encoder_activation=None,
-        sample_rate=8000,
-        **fb_kwargs,
-    ):
-        n_outputs = n_src if n_outputs is None else n_outputs
-        hop_size = chunk_size // 2 if hop_size is None else hop_size
-        model_args = {k: v for k, v in locals().items() if k not in ("self", "fb_kwargs", "__class__")}
-        self._assemble(DPRNNMasker, model_args, fb_kwargs)
+    trunk_name = "dprnn"

@@ -1,12 +1,13 @@
 """TasNet with a SIMO-SISO DPRNN masker and any mask head."""
-from ..masknn.simo_siso import SimoSisoDPRNN
-from .base import DeepMaskEncoderMaskerDecoder
+from .preset import DeepMaskPreset
 from .registry import register_model
 
 
 @register_model
-class SimoSisoTasNet(DeepMaskEncoderMaskerDecoder):
-    """Encoder -> :class:`~asteroid_deepmask.masknn.SimoSisoDPRNN` -> decoder.
+class SimoSisoTasNet(DeepMaskPreset):
+    """Encoder -> :class:`~asteroid_deepmask.masknn.SimoSisoTrunk` -> mask head -> decoder.
+
+    The preset of ``DeepMaskTasNet(trunk="simo_siso")`` with flat arguments.
 
     ``n_simo=2, n_siso=4`` is the 6-block split that Luo et al. found best (about a third of
     the blocks in the SIMO stage); ``n_simo=6, n_siso=0`` is the SIMO-only baseline with the
@@ -37,35 +38,4 @@ class SimoSisoTasNet(DeepMaskEncoderMaskerDecoder):
         layers in speech separation networks", ICASSP 2021.
     """
 
-    def __init__(
-        self,
-        n_src,
-        n_simo=2,
-        n_siso=4,
-        n_outputs=None,
-        mask_head="linear",
-        head_hidden=64,
-        shared_head=None,
-        mask_act="relu",
-        bn_chan=64,
-        hid_size=128,
-        chunk_size=100,
-        hop_size=None,
-        norm_type="gLN",
-        bidirectional=True,
-        rnn_type="LSTM",
-        num_layers=1,
-        dropout=0.0,
-        fb_name="free",
-        kernel_size=16,
-        n_filters=64,
-        stride=8,
-        encoder_activation=None,
-        sample_rate=8000,
-        **fb_kwargs,
-    ):
-        n_outputs = n_src if n_outputs is None else n_outputs
-        hop_size = chunk_size // 2 if hop_size is None else hop_size
-        model_args = {k: v for k, v in locals().items() if k not in ("self", "fb_kwargs", "__class__")}
-        self._assemble(SimoSisoDPRNN, model_args, fb_kwargs)
-
+    trunk_name = "simo_siso"

@@ -1,12 +1,13 @@
 """TasNet with a sliced-attention (Sams-Net) masker and any mask head."""
-from ..masknn.sliced_attention import SlicedAttentionMasker
-from .base import DeepMaskEncoderMaskerDecoder
+from .preset import DeepMaskPreset
 from .registry import register_model
 
 
 @register_model
-class SlicedAttentionTasNet(DeepMaskEncoderMaskerDecoder):
-    """Encoder -> :class:`~asteroid_deepmask.masknn.SlicedAttentionMasker` -> decoder.
+class SlicedAttentionTasNet(DeepMaskPreset):
+    """Encoder -> :class:`~asteroid_deepmask.masknn.SlicedAttentionTrunk` -> mask head -> decoder.
+
+    The preset of ``DeepMaskTasNet(trunk="sliced_attention")`` with flat arguments.
 
     Works with the learned filterbank (``fb_name="free"``, the default) and with an STFT
     filterbank (``fb_name="stft"``, e.g. ``n_filters=256, kernel_size=256, stride=64``), whose
@@ -39,27 +40,4 @@ class SlicedAttentionTasNet(DeepMaskEncoderMaskerDecoder):
         for Music Source Separation", arXiv:1909.05746.
     """
 
-    def __init__(
-        self,
-        n_src,
-        embed_chan=64,
-        n_blocks=3,
-        n_heads=2,
-        n_slices=None,
-        slice_len=None,
-        n_outputs=None,
-        mask_head="linear",
-        head_hidden=64,
-        shared_head=None,
-        mask_act="relu",
-        fb_name="free",
-        kernel_size=16,
-        n_filters=64,
-        stride=8,
-        encoder_activation=None,
-        sample_rate=8000,
-        **fb_kwargs,
-    ):
-        n_outputs = n_src if n_outputs is None else n_outputs
-        model_args = {k: v for k, v in locals().items() if k not in ("self", "fb_kwargs", "__class__")}
-        self._assemble(SlicedAttentionMasker, model_args, fb_kwargs)
+    trunk_name = "sliced_attention"

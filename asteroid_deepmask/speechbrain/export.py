@@ -5,7 +5,6 @@ The folder holds ``hyperparams.yaml`` (``Encoder``, ``MaskNet``, ``Decoder``, ``
 ``pretrainer``, ``sample_rate``, ``num_spks``), ``encoder.ckpt``, ``masknet.ckpt``,
 ``decoder.ckpt`` (plain state dicts) and a model card ``README.md``.
 """
-import inspect
 import os
 import re
 
@@ -70,8 +69,7 @@ def _write(folder, hyperparams, modules, title, sample_rate, num_spks, force):
 
 
 def export_model(model, folder, force=False):
-    """Export one of the package's models (``DPRNNDeepMask``, ``SimoSisoTasNet``,
-    ``SlicedAttentionTasNet``) with its weights: Asteroid filterbanks and our masker, wrapped
+    """Export one of the package's models (``DeepMaskTasNet`` and its presets) with its weights: Asteroid filterbanks and our masker, wrapped
     in SpeechBrain's interfaces. Returns the folder.
 
     Example:
@@ -81,12 +79,10 @@ def export_model(model, folder, force=False):
         >>> sorted(os.listdir(folder))
         ['README.md', 'decoder.ckpt', 'encoder.ckpt', 'hyperparams.yaml', 'masknet.ckpt']
     """
-    args = model.get_model_args()
-    fb_keys = ("fb_name", "n_filters", "kernel_size", "stride", "sample_rate")
-    named = inspect.signature(type(model).__init__).parameters
-    fb_args = {**{k: args[k] for k in fb_keys}, **{k: v for k, v in args.items() if k not in named}}  # + fb_kwargs
-    masker_args = {"masker": type(model.masker).__name__, **model.masker.get_config()}
-    encoder = FilterbankEncoder(**fb_args, encoder_activation=args["encoder_activation"])
+    fb_args = model.get_filterbank_args()
+    activation = fb_args.pop("encoder_activation")
+    masker_args = model.masker.get_config()
+    encoder = FilterbankEncoder(**fb_args, encoder_activation=activation)
     decoder = FilterbankDecoder(**fb_args)
     masknet = MaskNet(**masker_args)
     encoder.encoder.load_state_dict(model.encoder.state_dict())
@@ -98,7 +94,7 @@ def export_model(model, folder, force=False):
             f"num_spks: {model.masker.n_src}",
             "",
             _new_block("Encoder", "asteroid_deepmask.speechbrain.FilterbankEncoder",
-                       {**fb_args, "encoder_activation": args["encoder_activation"]}),
+                       {**fb_args, "encoder_activation": activation}),
             _new_block("MaskNet", "asteroid_deepmask.speechbrain.MaskNet", masker_args),
             _new_block("Decoder", "asteroid_deepmask.speechbrain.FilterbankDecoder", fb_args),
         ]

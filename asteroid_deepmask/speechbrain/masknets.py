@@ -6,36 +6,44 @@ output), output ``[n_src, batch, n_filters, frames]``, sources first.
 from speechbrain.lobes.models.dual_path import Dual_Path_Model
 from torch import nn
 
-from ..masknn import DPRNNMasker, SimoSisoDPRNN, SlicedAttentionMasker, make_head
-
-#: Our maskers by name, for :class:`MaskNet`.
-MASKERS = {cls.__name__: cls for cls in (DPRNNMasker, SimoSisoDPRNN, SlicedAttentionMasker)}
+from ..masknn import OverseparationMasker, make_head
 
 
 class MaskNet(nn.Module):
-    """Any of our maskers, by name, as a SpeechBrain MaskNet (sources first).
+    """A trunk and a mask head of ours, by registered name, as a SpeechBrain MaskNet (sources first).
 
     Args:
-        masker (str): ``"DPRNNMasker"``, ``"SimoSisoDPRNN"`` or ``"SlicedAttentionMasker"``.
-        **masker_args: that masker's arguments (``in_chan``, ``n_src``, head choice...).
+        in_chan (int): the encoder's filters N.
+        n_src (int): number of sources C.
+        trunk (str, optional): registered trunk (``"dprnn"``, ``"simo_siso"``, ``"tcn"``,
+            ``"sliced_attention"`` or one you registered). Defaults to ``"dprnn"``.
+        trunk_args (dict, optional): the trunk's own arguments.
+        head (str, optional): registered head (``"linear"``, ``"mlp"``...). Defaults to ``"linear"``.
+        head_args (dict, optional): the head's own arguments (``mask_act``, ``hidden``...).
+        n_outputs (int, optional): outputs P before grouping. Defaults to C.
+        out_chan (int, optional): mask size. Defaults to ``in_chan``.
+
+    Shapes:
+        ``[batch, in_chan, frames] -> [n_src, batch, out_chan, frames]``.
 
     Example:
         >>> import torch
-        >>> masknet = MaskNet("SimoSisoDPRNN", in_chan=16, n_src=2, n_simo=1, n_siso=1, hid_size=4, bn_chan=8)
+        >>> masknet = MaskNet(16, n_src=2, trunk="simo_siso", head="mlp", head_args=dict(hidden=8),
+        ...                   trunk_args=dict(n_simo=1, n_siso=1, hid_size=4, bn_chan=8))
         >>> masknet(torch.randn(3, 16, 50)).shape
         torch.Size([2, 3, 16, 50])
     """
 
-    def __init__(self, masker, **masker_args):
+    def __init__(self, in_chan, n_src, trunk="dprnn", trunk_args=None, head="linear", head_args=None, n_outputs=None,
+                 out_chan=None):
         super().__init__()
-        if masker not in MASKERS:
-            raise ValueError(f"Unknown masker={masker!r}; choose one of {sorted(MASKERS)}.")
-        self.masker = MASKERS[masker](**masker_args)
+        self.masker = OverseparationMasker.build(in_chan, n_src, trunk, trunk_args, head, head_args, n_outputs, out_chan)
 
     def forward(self, mix_rep):
         return self.masker(mix_rep).transpose(0, 1)
 
     def forward_outputs(self, mix_rep):
+        """All P masks before grouping, ``[n_outputs, batch, in_chan, frames]``."""
         return self.masker.forward_outputs(mix_rep).transpose(0, 1)
 
 

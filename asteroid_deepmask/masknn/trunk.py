@@ -1,0 +1,119 @@
+"""The trunk interface and the trunk registry.
+
+A trunk is the body of a masker: it maps the encoder's output ``[batch, in_chan, frames]`` to
+P feature maps ``[batch, n_outputs, out_chan, frames]``, one per output, for any mask head to
+turn into masks. Trunks are registered by name so that models, experiment files and recipes
+can ask for one (``trunk: dprnn``) without importing it.
+"""
+import abc
+import functools
+import inspect
+
+from torch import nn
+
+from .registry import Registry
+
+
+class Trunk(nn.Module, metaclass=abc.ABCMeta):
+    """Base class of the trunks: ``[batch, in_chan, frames] -> [batch, n_outputs, out_chan, frames]``.
+
+    A subclass's ``__init__`` takes ``in_chan`` (the encoder's filters) and ``n_outputs`` (P),
+    and may take ``n_src`` (C) when the trunk needs to know the sources (SIMO-SISO does); its
+    other arguments are its own. It sets ``self.n_outputs`` and ``self.out_chan`` (the feature
+    size of each map). The arguments it was built with are recorded, so :meth:`get_config`
+    round-trips through ``__init__`` with no code in the subclass.
+
+    Example:
+        >>> import torch
+        >>> class Repeat(Trunk):
+        ...     def __init__(self, in_chan, n_outputs, scale=1.0):
+        ...         super().__init__()
+        ...         self.n_outputs, self.out_chan, self.scale = n_outputs, in_chan, scale
+        ...     def forward(self, mix_rep):
+        ...         return self.scale * mix_rep.unsqueeze(1).expand(-1, self.n_outputs, -1, -1)
+        >>> trunk = Repeat(in_chan=8, n_outputs=4)
+        >>> trunk(torch.randn(2, 8, 30)).shape, trunk.get_config()
+        (torch.Size([2, 4, 8, 30]), {'in_chan': 8, 'n_outputs': 4, 'scale': 1.0})
+    """
+
+    n_outputs: int
+    out_chan: int
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording(cls.__dict__["__init__"])
+
+    @abc.abstractmethod
+    def forward(self, mix_rep):
+        """``[batch, in_chan, frames] -> [batch, n_outputs, out_chan, frames]``."""
+
+    def get_config(self):
+        """The arguments this trunk was built with, defaults included."""
+        return dict(self._trunk_config)
+
+
+def _recording(init):
+    """Wrap a trunk's ``__init__`` so that the outermost call records its bound arguments."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def recording_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if type(self).__init__ is recording_init:  # a subclass's own __init__ records instead
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            config = {}
+            for name, value in list(bound.arguments.items())[1:]:
+                kind = signature.parameters[name].kind
+                config.update(value if kind is inspect.Parameter.VAR_KEYWORD else {name: value})
+            self._trunk_config = config
+
+    return recording_init
+
+
+#: The trunks by name; see :func:`register_trunk`.
+TRUNKS = Registry(
+    "trunk", Trunk, ("in_chan", "n_outputs"),
+    "register one with asteroid_deepmask.register_trunk(name, cls) and import its module before building the model",
+)
+
+
+def register_trunk(name, cls=None):
+    """Register a :class:`Trunk` subclass under ``name`` (also a class decorator).
+
+    The class is checked now, not at its first forward pass: it must subclass :class:`Trunk`,
+    implement ``forward`` and take ``in_chan`` and ``n_outputs``.
+
+    Example:
+        >>> import torch
+        >>> @register_trunk("example_repeat")
+        ... class Repeat(Trunk):
+        ...     def __init__(self, in_chan, n_outputs):
+        ...         super().__init__()
+        ...         self.n_outputs, self.out_chan = n_outputs, in_chan
+        ...     def forward(self, mix_rep):
+        ...         return mix_rep.unsqueeze(1).expand(-1, self.n_outputs, -1, -1)
+        >>> from asteroid_deepmask import DeepMaskTasNet
+        >>> model = DeepMaskTasNet(n_src=2, trunk="example_repeat", n_filters=16, n_outputs=4)
+        >>> model(torch.randn(1, 800)).shape
+        torch.Size([1, 2, 800])
+    """
+    return TRUNKS.register(name, cls)
+
+
+def build_trunk(name, in_chan, n_src, n_outputs, trunk_args=None):
+    """Build the trunk registered as ``name`` for ``in_chan`` input features and P outputs.
+
+    ``n_src`` is passed only to trunks whose ``__init__`` takes it.
+    """
+    kwargs = dict(trunk_args or {})
+    clashes = sorted({"in_chan", "n_outputs", "n_src"} & set(kwargs))
+    if clashes:
+        raise ValueError(f"trunk_args must not set {clashes}: the model sets them.")
+    if TRUNKS.accepts(name, "n_src"):
+        kwargs["n_src"] = n_src
+    trunk = TRUNKS.get(name)(in_chan=in_chan, n_outputs=n_outputs, **kwargs)
+    if getattr(trunk, "n_outputs", None) != n_outputs or not isinstance(getattr(trunk, "out_chan", None), int):
+        raise TypeError(f"{type(trunk).__name__} must set self.n_outputs (= {n_outputs}) and self.out_chan (an int).")
+    return trunk

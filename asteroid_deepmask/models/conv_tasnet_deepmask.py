@@ -1,0 +1,47 @@
+"""Conv-TasNet with a choice of mask head."""
+from .preset import DeepMaskPreset
+from .registry import register_model
+
+
+@register_model
+class ConvTasNetDeepMask(DeepMaskPreset):
+    """Conv-TasNet whose mask estimator is a shallow, overseparation-grouping or deep MLP head.
+
+    Encoder -> :class:`~asteroid_deepmask.masknn.TCNTrunk` (Asteroid's TDConvNet blocks, P
+    feature maps, no mask layer) -> mask head -> decoder: ``DeepMaskTasNet(trunk="tcn")``.
+    Defaults are those of Asteroid's ``ConvTasNet`` (Luo & Mesgarani 2019: N = 512, L = 16,
+    B = Sc = 128, H = 512, P = 3, X = 8, R = 3, sigmoid masks), so the default model is the
+    usual Conv-TasNet with its mask layer split into a per-output projection and a shared 1x1
+    layer; ``n_outputs=8, mask_act="relu"`` or ``mask_head="mlp"`` give it the paper's heads.
+
+    Args:
+        n_src (int): number of sources C.
+        n_outputs, mask_head, head_hidden, shared_head: the mask head, as in
+            :class:`~asteroid_deepmask.DPRNNDeepMask`.
+        mask_act (str, optional): mask activation f. Defaults to ``"sigmoid"`` (Asteroid's).
+        n_blocks, n_repeats, bn_chan, hid_chan, skip_chan, conv_kernel_size, norm_type,
+        causal: the TCN, as in :class:`~asteroid_deepmask.masknn.TCNTrunk` (defaults 8, 3, 128,
+            512, 128, 3, gLN, False).
+        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
+        **fb_kwargs: the filterbank (defaults: free, 16, 512, 8, None, 8000).
+
+    Shapes:
+        ``[batch, time] -> [batch, n_src, time]``; :meth:`forward_outputs` gives
+        ``[batch, n_outputs, time]``.
+
+    Example:
+        >>> import torch
+        >>> model = ConvTasNetDeepMask(n_src=2, n_outputs=8, mask_act="relu", n_filters=32, n_blocks=2,
+        ...                            n_repeats=1, bn_chan=16, hid_chan=32, skip_chan=16)
+        >>> model(torch.randn(1, 800)).shape
+        torch.Size([1, 2, 800])
+
+    References:
+        Y. Luo, N. Mesgarani, "Conv-TasNet: Surpassing ideal time-frequency magnitude masking
+        for speech separation", IEEE/ACM TASLP 2019.
+        K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source
+        Separation Systems", Interspeech 2022.
+    """
+
+    trunk_name = "tcn"
+    defaults = dict(mask_act="sigmoid", n_filters=512)

@@ -1,0 +1,72 @@
+"""The general model: a filterbank, a registered trunk and a registered mask head."""
+from asteroid_filterbanks import make_enc_dec
+
+from ..masknn import OverseparationMasker
+from .base import DeepMaskEncoderMaskerDecoder
+from .registry import register_model
+
+
+@register_model
+class DeepMaskTasNet(DeepMaskEncoderMaskerDecoder):
+    """Encoder -> trunk (P feature maps) -> mask head (P masks, f, sum into C) -> decoder.
+
+    Any registered trunk with any registered head: the built-in trunks are ``"dprnn"`` (the
+    paper's DPRNN without output gate), ``"simo_siso"``, ``"sliced_attention"`` and ``"tcn"``
+    (Conv-TasNet); the heads ``"linear"`` (shallow, overseparation-grouping when P > C) and
+    ``"mlp"`` (the deep mask estimation module). Register your own with
+    :func:`~asteroid_deepmask.register_trunk` / :func:`~asteroid_deepmask.register_head`.
+    :class:`~asteroid_deepmask.DPRNNDeepMask`, :class:`~asteroid_deepmask.ConvTasNetDeepMask`,
+    :class:`~asteroid_deepmask.SimoSisoTasNet` and :class:`~asteroid_deepmask.SlicedAttentionTasNet`
+    are this model with a fixed trunk and flat arguments.
+
+    Args:
+        n_src (int): number of sources C.
+        trunk (str, optional): registered trunk name. Defaults to ``"dprnn"``.
+        trunk_args (dict, optional): the trunk's own arguments (its defaults otherwise).
+        head (str, optional): registered head name. Defaults to ``"linear"``.
+        head_args (dict, optional): the head's own arguments, e.g. ``{"mask_act": "relu",
+            "hidden": 64}`` for ``"mlp"``.
+        n_outputs (int, optional): outputs P before grouping, a multiple of ``n_src``.
+            Defaults to ``n_src``.
+        fb_name (str, optional): Asteroid filterbank (``"free"``, ``"stft"``, ...).
+            Defaults to ``"free"``.
+        kernel_size (int, optional): filter length in samples. Defaults to 16.
+        n_filters (int, optional): number of filters N. Defaults to 64.
+        stride (int, optional): filterbank hop in samples. Defaults to 8.
+        encoder_activation (str, optional): activation after the encoder. Defaults to None.
+        sample_rate (float, optional): sample rate of the model. Defaults to 8000.
+        **fb_kwargs: more filterbank arguments.
+
+    Shapes:
+        ``[batch, time]`` or ``[batch, 1, time] -> [batch, n_src, time]``;
+        :meth:`forward_outputs` gives ``[batch, n_outputs, time]``.
+
+    Example:
+        >>> import torch
+        >>> model = DeepMaskTasNet(n_src=2, trunk="dprnn", trunk_args=dict(hid_size=16, n_repeats=1),
+        ...                        head="mlp", head_args=dict(hidden=16), n_outputs=4)
+        >>> model(torch.randn(1, 800)).shape, model.forward_outputs(torch.randn(1, 800)).shape
+        (torch.Size([1, 2, 800]), torch.Size([1, 4, 800]))
+
+    References:
+        K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source
+        Separation Systems", Interspeech 2022.
+    """
+
+    def __init__(self, n_src, trunk="dprnn", trunk_args=None, head="linear", head_args=None, n_outputs=None,
+                 fb_name="free", kernel_size=16, n_filters=64, stride=8, encoder_activation=None, sample_rate=8000,
+                 **fb_kwargs):
+        fb_args = dict(fb_name=fb_name, kernel_size=kernel_size, n_filters=n_filters, stride=stride,
+                       encoder_activation=encoder_activation, sample_rate=sample_rate, **fb_kwargs)
+        encoder, decoder = make_enc_dec(fb_name, kernel_size=kernel_size, n_filters=n_filters, stride=stride,
+                                        sample_rate=sample_rate, **fb_kwargs)
+        masker = OverseparationMasker.build(encoder.n_feats_out, n_src, trunk, trunk_args, head, head_args, n_outputs)
+        super().__init__(encoder, masker, decoder, encoder_activation)
+        self._filterbank_args = fb_args
+        config = masker.get_config()
+        self._set_model_args(dict(n_src=n_src, trunk=trunk, trunk_args=config["trunk_args"], head=head,
+                                  head_args=config["head_args"], n_outputs=masker.n_outputs, **fb_args))
+
+    def get_filterbank_args(self):
+        """The filterbank's arguments (``fb_name``, ``kernel_size``, ..., ``encoder_activation``, extras)."""
+        return dict(self._filterbank_args)
