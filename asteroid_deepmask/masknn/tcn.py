@@ -17,7 +17,10 @@ class TCNTrunk(Trunk):
     the sum of their skip outputs (or the last residual output when ``skip_chan=0``), PReLU and
     a 1x1 convolution to ``n_outputs * bn_chan`` channels: the P per-output projections. There is
     no mask layer and no mask activation; the head that follows makes the masks, so Asteroid's
-    ``ConvTasNet`` corresponds to P = C with a linear head and f = sigmoid. Registered as ``"tcn"``.
+    ``ConvTasNet`` corresponds to P = C with a linear head and f = sigmoid. The layers and their
+    names are Asteroid's (its ``TDConvNet`` weights load after renaming ``TCN`` to ``blocks`` and
+    ``mask_net`` to ``output``), including the last block's residual convolution, which gets no
+    gradient when skip connections are used. Registered as ``"tcn"``.
 
     Args:
         in_chan (int): input features N (the encoder's filters).

@@ -1,4 +1,6 @@
 """The package's model classes by name, mirrored into ``asteroid.models`` so Asteroid finds them."""
+import importlib
+
 import asteroid.models
 
 _MODELS = {}
@@ -43,13 +45,17 @@ def get_model_class(name):
 def build_model(model_conf):
     """Instantiate the model described by an experiment file's ``model`` section.
 
-    ``model_conf["name"]`` is the class name; the other keys are its arguments.
+    ``model_conf["name"]`` is the class name; ``model_conf["imports"]`` (optional) lists modules
+    to import first, such as the module of a trunk or head you registered; the other keys are
+    the class's arguments.
 
     Example:
         >>> build_model({"name": "DPRNNDeepMask", "n_src": 2, "n_repeats": 1}).masker.n_outputs
         2
     """
     kwargs = dict(model_conf)
+    for module in kwargs.pop("imports", None) or ():
+        importlib.import_module(module)
     if "name" not in kwargs:
         raise ValueError(f"The model section needs a 'name' key, one of {sorted(_MODELS)}.")
     return get_model_class(kwargs.pop("name"))(**kwargs)

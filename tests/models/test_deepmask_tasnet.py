@@ -1,0 +1,109 @@
+"""The general model, its presets, Conv-TasNet with our heads, and models written by 0.1.0."""
+import glob
+import inspect
+import os
+
+import asteroid.models
+import pytest
+import torch
+from asteroid.masknn.convolutional import TDConvNet
+from safetensors.torch import load_file
+
+from asteroid_deepmask import ConvTasNetDeepMask, DeepMaskTasNet, DPRNNDeepMask
+from asteroid_deepmask.masknn import TCNTrunk
+from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder, build_model
+from asteroid_deepmask.models.pretrained import check_plain
+
+FIXTURES = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "v0_1_0")
+TCN_TINY = dict(n_filters=16, n_blocks=2, n_repeats=1, bn_chan=8, hid_chan=16, skip_chan=8)
+DPRNN_TRUNK = dict(bn_chan=16, hid_size=8, chunk_size=10, n_repeats=1)
+
+
+@pytest.mark.parametrize("name", sorted(os.path.basename(p)[: -len("_io.safetensors")]
+                                        for p in glob.glob(os.path.join(FIXTURES, "*_io.safetensors"))))
+def test_models_written_by_0_1_0_load_and_give_identical_outputs(name):
+    io = load_file(os.path.join(FIXTURES, f"{name}_io.safetensors"))
+    for source in (f"{name}.pth", f"{name}_hub"):
+        model = DeepMaskEncoderMaskerDecoder.from_pretrained(os.path.join(FIXTURES, source)).eval()
+        with torch.no_grad():
+            torch.testing.assert_close(model(io["mix"]), io["est"], rtol=0, atol=1e-6)
+    model = asteroid.models.BaseModel.from_pretrained(os.path.join(FIXTURES, f"{name}.pth")).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model(io["mix"]), io["est"], rtol=0, atol=1e-6)
+
+
+def test_a_preset_is_the_general_model_with_flat_arguments():
+    flat = DPRNNDeepMask(n_src=2, n_outputs=4, mask_head="mlp", head_hidden=8, n_filters=16, **DPRNN_TRUNK).eval()
+    general = DeepMaskTasNet(n_src=2, trunk="dprnn", trunk_args=DPRNN_TRUNK, head="mlp", head_args=dict(hidden=8),
+                             n_outputs=4, n_filters=16).eval()
+    general.load_state_dict(flat.state_dict())
+    wav = torch.randn(2, 500)
+    torch.testing.assert_close(general(wav), flat(wav), rtol=0, atol=0)
+    assert flat.get_model_args()["bn_chan"] == 16 and "trunk_args" not in flat.get_model_args()
+    for model in (flat, general):
+        args = model.get_model_args()
+        check_plain(args, "model_args")
+        assert type(model)(**args).get_model_args() == args
+
+
+def test_general_models_save_and_load(tmp_path):
+    model = DeepMaskTasNet(n_src=3, trunk="tcn", trunk_args={k: v for k, v in TCN_TINY.items() if k != "n_filters"},
+                           head="linear", head_args=dict(mask_act="softmax"), n_outputs=6, n_filters=16).eval()
+    torch.save(model.serialize(), tmp_path / "model.pth")
+    wav = torch.randn(1, 600)
+    for loader in (DeepMaskTasNet, asteroid.models.BaseModel, DeepMaskEncoderMaskerDecoder):
+        torch.testing.assert_close(loader.from_pretrained(str(tmp_path / "model.pth")).eval()(wav), model(wav))
+
+
+def test_preset_signatures_show_their_defaults():
+    params = inspect.signature(ConvTasNetDeepMask).parameters
+    assert (params["mask_act"].default, params["n_filters"].default, params["n_blocks"].default) == ("sigmoid", 512, 8)
+    params = inspect.signature(DPRNNDeepMask).parameters
+    assert (params["mask_act"].default, params["n_filters"].default, params["hid_size"].default) == ("relu", 64, 128)
+
+
+def test_conv_tasnet_defaults_are_asteroids():
+    ours, theirs = ConvTasNetDeepMask(n_src=2), asteroid.models.ConvTasNet(n_src=2)
+    assert ours.get_model_args()["mask_act"] == theirs.masker.mask_act == "sigmoid"
+    for key in ("n_filters", "kernel_size", "stride", "n_blocks", "n_repeats", "bn_chan", "hid_chan", "skip_chan",
+                "conv_kernel_size", "norm_type", "causal", "sample_rate"):
+        assert ours.get_model_args()[key] == theirs.get_model_args()[key], key
+
+
+@pytest.mark.parametrize("causal,skip_chan", [(False, 8), (True, 8), (False, 0)])
+def test_tcn_trunk_is_asteroids_tdconvnet_without_its_mask_layer(causal, skip_chan):
+    """With Asteroid's weights and P * bn_chan = C * N, the trunk's maps are TDConvNet's masks before f."""
+    kw = dict(n_blocks=2, n_repeats=2, bn_chan=16, hid_chan=12, skip_chan=skip_chan, conv_kernel_size=3, causal=causal,
+              norm_type="cLN" if causal else "gLN")
+    theirs = TDConvNet(16, n_src=2, out_chan=16, mask_act="linear", **kw).eval()
+    ours = TCNTrunk(16, n_outputs=2, **kw).eval()
+    renamed = {k.replace("TCN.", "blocks.").replace("mask_net.", "output."): v for k, v in theirs.state_dict().items()}
+    ours.load_state_dict(renamed)
+    x = torch.randn(2, 16, 33)
+    torch.testing.assert_close(ours(x), theirs(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("head", [dict(), dict(n_outputs=8, mask_act="relu"), dict(mask_head="mlp", head_hidden=8)])
+def test_conv_tasnet_with_our_heads_trains(head):
+    model = ConvTasNetDeepMask(n_src=2, **TCN_TINY, **head)
+    wav = torch.randn(2, 480)
+    assert model(wav).shape == (2, 2, 480)
+    assert model.forward_outputs(wav).shape == (2, head.get("n_outputs", 2), 480)
+    model(wav).pow(2).mean().backward()
+    # As in Asteroid's TDConvNet, the last block's residual output is not used with skip connections.
+    unused = {"masker.trunk.blocks.1.res_conv.weight", "masker.trunk.blocks.1.res_conv.bias"}
+    assert {n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum()} == unused
+
+
+def test_build_model_imports_the_modules_an_experiment_names(tmp_path, monkeypatch):
+    (tmp_path / "my_trunks.py").write_text(
+        "import torch\nfrom asteroid_deepmask import Trunk, register_trunk\n\n"
+        "@register_trunk('test_plugin')\nclass Plugin(Trunk):\n"
+        "    def __init__(self, in_chan, n_outputs):\n        super().__init__()\n"
+        "        self.n_outputs, self.out_chan = n_outputs, in_chan\n"
+        "        self.gain = torch.nn.Parameter(torch.ones(1))\n"
+        "    def forward(self, x):\n        return self.gain * x.unsqueeze(1).expand(-1, self.n_outputs, -1, -1)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    conf = {"name": "DeepMaskTasNet", "imports": ["my_trunks"], "n_src": 2, "trunk": "test_plugin", "n_filters": 16}
+    assert build_model(conf)(torch.randn(1, 400)).shape == (1, 2, 400)
