@@ -3,7 +3,6 @@ import os
 
 import pytest
 import torch
-from conftest import TINY
 
 from asteroid_deepmask import DPRNNDeepMask
 from asteroid_deepmask.cli import main
@@ -47,14 +46,14 @@ def test_every_paper_experiment_trains_from_its_file():
         assert hp["model"]["name"] == "DPRNNDeepMask"
 
 
-def test_head_macs_follow_the_layer_sizes():
+def test_head_macs_follow_the_layer_sizes(tiny_args):
     """Overseparation adds exactly the MACs of its extra 1x1 layers (thop counts grouped convs)."""
-    base = dict(n_src=2, **TINY)
+    base = dict(n_src=2, **tiny_args)
     sec, sr = 0.5, 8000
     c2 = count_complexity(DPRNNDeepMask(**base), seconds=sec)
     c4 = count_complexity(DPRNNDeepMask(n_outputs=4, **base), seconds=sec)
-    frames = (int(sec * sr) - TINY["kernel_size"]) // TINY["stride"] + 1
-    chunk, hop, bn, n = TINY["chunk_size"], TINY["chunk_size"] // 2, TINY["bn_chan"], TINY["n_filters"]
+    frames = (int(sec * sr) - tiny_args["kernel_size"]) // tiny_args["stride"] + 1
+    chunk, hop, bn, n = tiny_args["chunk_size"], tiny_args["chunk_size"] // 2, tiny_args["bn_chan"], tiny_args["n_filters"]
     n_chunks = (frames + 2 * chunk - chunk) // hop + 1
     extra_trunk = 2 * bn * bn * chunk * n_chunks  # thop counts no bias MACs
     extra_head = 2 * n * bn * frames
@@ -99,9 +98,9 @@ def test_hparams_extends_and_overrides(tmp_path):
         load_hparams(tmp_path / "loop.yaml")
 
 
-def test_count_complexity_needs_a_length():
+def test_count_complexity_needs_a_length(tiny_dprnn):
     with pytest.raises(ValueError, match="seconds=0"):
-        count_complexity(DPRNNDeepMask(n_src=2, **TINY), seconds=0)
+        count_complexity(tiny_dprnn(n_src=2), seconds=0)
     assert torch.is_grad_enabled()
 
 

@@ -4,9 +4,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import TINY
 
-from asteroid_deepmask import DPRNNDeepMask
 from asteroid_deepmask.evaluation import by_overlap, evaluate, overlap_ratio, summarise, utterance_metrics
 from asteroid_deepmask.publishing import read_experiment
 
@@ -49,9 +47,9 @@ def test_summary_and_overlap_bins():
     assert by_overlap(rows) == [(0.0, 0.25, 2, 11.0), (0.75, 1.0, 2, 6.0)]
 
 
-def test_evaluate_writes_what_publish_reads(tmp_path):
+def test_evaluate_writes_what_publish_reads(tiny_dprnn, tmp_path):
     rng = np.random.default_rng(2)
-    model = DPRNNDeepMask(n_src=2, **TINY)
+    model = tiny_dprnn(n_src=2)
     examples = []
     for i, o in enumerate((0.2, 0.5, 0.9)):
         sources = 0.1 * two_talkers(rng, 2400, o)

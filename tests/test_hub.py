@@ -5,19 +5,19 @@ import asteroid.models
 import pytest
 import torch
 import yaml
-from conftest import TINY
 
-from asteroid_deepmask import DPRNNDeepMask, SimoSisoTasNet, SlicedAttentionTasNet
+from asteroid_deepmask import ConvTasNetDeepMask, DeepMaskTasNet, DPRNNDeepMask, SimoSisoTasNet, SlicedAttentionTasNet
 from asteroid_deepmask.cli import main
 from asteroid_deepmask.hub import HUB_FILES, save_pretrained
-from asteroid_deepmask.models import load_pretrained
-from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder
+from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder, load_pretrained
 
 RESULTS = {"dataset": "mini2mix", "metrics": {"si_sdri": 4.25, "sdri": 4.75}}
 MODELS = [
-    lambda: DPRNNDeepMask(n_src=2, n_outputs=4, mask_head="mlp", head_hidden=4, **TINY),
-    lambda: SimoSisoTasNet(n_src=2, n_simo=1, n_siso=1, n_filters=16, bn_chan=16, hid_size=8, chunk_size=10),
-    lambda: SlicedAttentionTasNet(n_src=2, embed_chan=4, n_blocks=1, slice_len=9, n_filters=16),
+    lambda tiny_dprnn: tiny_dprnn(n_src=2, n_outputs=4, mask_head="mlp", head_hidden=4),
+    lambda _: ConvTasNetDeepMask(n_src=2, n_filters=16, n_blocks=2, n_repeats=1, bn_chan=8, hid_chan=8, skip_chan=8),
+    lambda _: DeepMaskTasNet(n_src=2, trunk="dprnn", trunk_args=dict(hid_size=4, n_repeats=1), n_filters=16),
+    lambda _: SimoSisoTasNet(n_src=2, n_simo=1, n_siso=1, n_filters=16, bn_chan=16, hid_size=8, chunk_size=10),
+    lambda _: SlicedAttentionTasNet(n_src=2, embed_chan=4, n_blocks=1, slice_len=9, n_filters=16),
 ]
 
 
@@ -27,8 +27,8 @@ def front_matter(card):
 
 
 @pytest.mark.parametrize("make", MODELS)
-def test_save_and_load_every_model(make, tmp_path):
-    model = make().eval()
+def test_save_and_load_every_model(make, tiny_dprnn, tmp_path):
+    model = make(tiny_dprnn).eval()
     save_pretrained(model, tmp_path, results=RESULTS, complexity_seconds=0.25)
     assert sorted(os.listdir(tmp_path)) == sorted(HUB_FILES)
     wav = torch.randn(1, 640)
@@ -44,8 +44,8 @@ def test_save_and_load_every_model(make, tmp_path):
     assert torch.load(tmp_path / "pytorch_model.bin", weights_only=True)["model_name"] == cls.__name__
 
 
-def test_model_card_front_matter_and_numbers(tmp_path):
-    model = DPRNNDeepMask(n_src=2, **TINY)
+def test_model_card_front_matter_and_numbers(tiny_dprnn, tmp_path):
+    model = tiny_dprnn(n_src=2)
     save_pretrained(model, tmp_path, results=RESULTS, training={"optim": {"lr": 0.001}}, complexity_seconds=0.5)
     front, body = front_matter((tmp_path / "README.md").read_text())
     assert front["library_name"] == "asteroid" and front["datasets"] == ["mini2mix"]
@@ -59,14 +59,14 @@ def test_model_card_front_matter_and_numbers(tmp_path):
     assert f"{config['complexity']['macs_g']:.2f} G MACs" in body and "lr: 0.001" in body
 
 
-def test_card_without_results_claims_none(tmp_path):
-    save_pretrained(DPRNNDeepMask(n_src=2, **TINY), tmp_path, complexity_seconds=None)
+def test_card_without_results_claims_none(tiny_dprnn, tmp_path):
+    save_pretrained(tiny_dprnn(n_src=2), tmp_path, complexity_seconds=None)
     front, body = front_matter((tmp_path / "README.md").read_text())
     assert "model-index" not in front and "metrics" not in front and "## Results" not in body
 
 
-def test_loading_refuses_other_classes_and_broken_folders(tmp_path):
-    save_pretrained(DPRNNDeepMask(n_src=2, **TINY), tmp_path, complexity_seconds=None)
+def test_loading_refuses_other_classes_and_broken_folders(tiny_dprnn, tmp_path):
+    save_pretrained(tiny_dprnn(n_src=2), tmp_path, complexity_seconds=None)
     with pytest.raises(ValueError, match="holds a DPRNNDeepMask, not a SimoSisoTasNet"):
         SimoSisoTasNet.from_pretrained(str(tmp_path))
     weights = tmp_path / "model.safetensors"
@@ -82,10 +82,10 @@ def test_loading_refuses_other_classes_and_broken_folders(tmp_path):
 
 
 @pytest.fixture
-def exp_dir(tmp_path):
+def exp_dir(tiny_dprnn, tmp_path):
     exp = tmp_path / "exp"
     exp.mkdir()
-    torch.save(DPRNNDeepMask(n_src=2, **TINY).serialize(), exp / "best_model.pth")
+    torch.save(tiny_dprnn(n_src=2).serialize(), exp / "best_model.pth")
     (exp / "results.json").write_text(json.dumps(RESULTS))
     (exp / "hparams.yaml").write_text("optim:\n  lr: 0.001\n")
     return exp
@@ -129,10 +129,10 @@ def test_publish_errors(tmp_path, capsys):
     assert "--repo-id" in capsys.readouterr().err
 
 
-def test_hub_repository_ids_are_downloaded_with_their_revision(tmp_path, monkeypatch):
+def test_hub_repository_ids_are_downloaded_with_their_revision(tiny_dprnn, tmp_path, monkeypatch):
     import huggingface_hub
 
-    model = DPRNNDeepMask(n_src=2, **TINY).eval()
+    model = tiny_dprnn(n_src=2).eval()
     save_pretrained(model, tmp_path, complexity_seconds=None)
     calls = {}
 

@@ -2,9 +2,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import TINY
 
-from asteroid_deepmask import DPRNNDeepMask
 from asteroid_deepmask.cli import main
 from asteroid_deepmask.separate import n_windows, separate_windows
 
@@ -36,8 +34,8 @@ def test_window_count_and_short_inputs():
 
 
 @pytest.fixture
-def setup(tmp_path):
-    model = DPRNNDeepMask(n_src=2, **TINY)
+def setup(tiny_dprnn, tmp_path):
+    model = tiny_dprnn(n_src=2)
     torch.save(model.serialize(), tmp_path / "model.pth")
     rng = np.random.default_rng(0)
     sf.write(tmp_path / "mono.wav", 0.1 * rng.standard_normal(8000).astype("float32"), 8000)

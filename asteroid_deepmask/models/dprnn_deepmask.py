@@ -35,14 +35,9 @@ class DPRNNDeepMask(DeepMaskPreset):
         rnn_type (str, optional): ``"LSTM"``, ``"GRU"`` or ``"RNN"``. Defaults to ``"LSTM"``.
         num_layers (int, optional): layers per RNN. Defaults to 1.
         dropout (float, optional): RNN dropout. Defaults to 0.
-        fb_name (str, optional): Asteroid filterbank (``"free"``, ``"stft"``, ...).
-            Defaults to ``"free"``.
-        kernel_size (int, optional): filter length in samples. Defaults to 16.
-        n_filters (int, optional): number of filters N. Defaults to 64.
-        stride (int, optional): filterbank hop in samples. Defaults to 8.
-        encoder_activation (str, optional): activation after the encoder. Defaults to None.
-        sample_rate (float, optional): sample rate of the model. Defaults to 8000.
-        **fb_kwargs: more filterbank arguments.
+        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
+        **fb_kwargs: the filterbank, as in :class:`~asteroid_deepmask.DeepMaskTasNet`
+            (defaults: free, 16, 64, 8, None, 8000).
 
     Shapes:
         ``[batch, time]`` or ``[batch, 1, time] -> [batch, n_src, time]``;

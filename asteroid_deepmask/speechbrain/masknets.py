@@ -109,16 +109,8 @@ class DualPathDeepMask(nn.Module):
     ):
         super().__init__()
         n_outputs = n_src if n_outputs is None else n_outputs
-        self.head = make_head(
-            mask_head,
-            in_chan=out_channels,
-            n_src=n_src,
-            out_chan=in_channels,
-            n_outputs=n_outputs,
-            mask_act=mask_act,
-            hidden=head_hidden,
-            shared=shared_head,
-        )
+        # The head maps the body's out_channels features of each output to in_channels mask bins.
+        self.head = make_head(mask_head, out_channels, n_src, in_channels, n_outputs, mask_act, head_hidden, shared_head)
         self.dual_path = Dual_Path_Model(
             in_channels,
             out_channels,

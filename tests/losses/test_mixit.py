@@ -3,9 +3,8 @@ import itertools
 import pytest
 import torch
 from asteroid.losses import MixITLossWrapper, multisrc_neg_sisdr, multisrc_neg_snr
-from conftest import TINY
 
-from asteroid_deepmask import DPRNNDeepMask, MixITWrapper, mixtures_of_mixtures
+from asteroid_deepmask import MixITWrapper, mixtures_of_mixtures
 from asteroid_deepmask.losses import MIXIT_LOSSES, all_assignments
 
 ASTEROID_LOSSES = {"neg_sisdr": multisrc_neg_sisdr, "neg_snr": multisrc_neg_snr}
@@ -159,8 +158,8 @@ def _train(model, batches, step_loss, n_steps=12):
     return losses
 
 
-def test_supervised_dynamic_grouping_trains_a_p_output_model():
-    model = DPRNNDeepMask(n_src=2, n_outputs=4, **TINY)
+def test_supervised_dynamic_grouping_trains_a_p_output_model(tiny_dprnn):
+    model = tiny_dprnn(n_src=2, n_outputs=4)
     sources = torch.randn(2, 2, 480)
     mix = sources.sum(1)
     wrapper = MixITWrapper("neg_snr")
@@ -168,12 +167,12 @@ def test_supervised_dynamic_grouping_trains_a_p_output_model():
     assert losses[-1] < losses[0] - 0.5
 
 
-def test_unsupervised_mixit_step():
+def test_unsupervised_mixit_step(tiny_dprnn):
     mixtures = torch.randn(4, 1, 480)
     moms, refs = mixtures_of_mixtures(mixtures)
     torch.testing.assert_close(moms, mixtures[0::2, 0] + mixtures[1::2, 0])
     assert torch.equal(refs[:, 1], mixtures[1::2, 0])
-    model = DPRNNDeepMask(n_src=4, **TINY)
+    model = tiny_dprnn(n_src=4)
     wrapper = MixITWrapper("thresholded_snr")
     losses = _train(model, [(moms, refs)], lambda m, r: wrapper(model(m), r))
     assert losses[-1] < losses[0]

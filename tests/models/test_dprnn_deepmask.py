@@ -3,7 +3,6 @@ import importlib
 import asteroid.models
 import pytest
 import torch
-from conftest import TINY
 
 import asteroid_deepmask
 from asteroid_deepmask import DPRNNDeepMask
@@ -20,13 +19,9 @@ COMBOS = [
 ] + [dict(mask_head="linear", n_outputs=4, mask_act=act) for act in MASK_ACTIVATIONS]
 
 
-def tiny(**kwargs):
-    return DPRNNDeepMask(**{"n_src": 2, **TINY, **kwargs})
-
-
 @pytest.mark.parametrize("kwargs", COMBOS)
-def test_model_shapes(kwargs):
-    model = tiny(**kwargs)
+def test_model_shapes(tiny_dprnn, kwargs):
+    model = tiny_dprnn(**kwargs)
     p = model.masker.n_outputs
     assert model(torch.randn(3, 401)).shape == (3, 2, 401)
     assert model(torch.randn(3, 1, 401)).shape == (3, 2, 401)
@@ -34,14 +29,14 @@ def test_model_shapes(kwargs):
     assert model.forward_outputs(torch.randn(3, 401)).shape == (3, p, 401)
 
 
-def test_three_sources():
-    model = tiny(n_src=3, n_outputs=6, mask_head="mlp", head_hidden=4)
+def test_three_sources(tiny_dprnn):
+    model = tiny_dprnn(n_src=3, n_outputs=6, mask_head="mlp", head_hidden=4)
     assert model(torch.randn(2, 300)).shape == (2, 3, 300)
 
 
 @pytest.mark.parametrize("kwargs", [dict(n_outputs=8), dict(mask_head="mlp", n_outputs=4)])
-def test_grouped_waveforms_equal_forward(kwargs):
-    model = tiny(**kwargs).eval()
+def test_grouped_waveforms_equal_forward(tiny_dprnn, kwargs):
+    model = tiny_dprnn(**kwargs).eval()
     wav = torch.randn(2, 400)
     outputs = model.forward_outputs(wav)
     grouped = outputs.reshape(2, 2, -1, 400).sum(2)
@@ -49,8 +44,8 @@ def test_grouped_waveforms_equal_forward(kwargs):
 
 
 @pytest.mark.parametrize("kwargs", COMBOS[:5] + [dict(mask_act="prelu", n_outputs=4)])
-def test_gradients_reach_every_parameter(kwargs):
-    model = tiny(**kwargs)
+def test_gradients_reach_every_parameter(tiny_dprnn, kwargs):
+    model = tiny_dprnn(**kwargs)
     est = model(torch.randn(2, 400))
     (est - torch.randn_like(est)).pow(2).mean().backward()
     for name, param in model.named_parameters():
@@ -58,14 +53,14 @@ def test_gradients_reach_every_parameter(kwargs):
 
 
 @pytest.mark.parametrize("shared_head", [True, False])
-def test_identity_overseparation_model_equals_merged_baseline(shared_head):
+def test_identity_overseparation_model_equals_merged_baseline(tiny_dprnn, shared_head):
     """Eq. (2) through the whole masker: P = 8 with f = identity is a P = 2 model in disguise.
 
     The trunk's last 1x1 conv, the overlap-add and the per-output 1x1 convs are all linear, so
     the P = 8 model folds into a P = 2 model whose output conv is the product of the two.
     """
-    big = tiny(n_outputs=8, mask_act="none", shared_head=shared_head).eval()
-    small = tiny(n_outputs=2, mask_act="none", shared_head=shared_head).eval()
+    big = tiny_dprnn(n_outputs=8, mask_act="none", shared_head=shared_head).eval()
+    small = tiny_dprnn(n_outputs=2, mask_act="none", shared_head=shared_head).eval()
     small_copies = 1 if shared_head else 2
     small.load_state_dict(
         {k: v for k, v in big.state_dict().items() if "dual_path.output.1" not in k and "head" not in k}, strict=False
@@ -87,8 +82,8 @@ def test_identity_overseparation_model_equals_merged_baseline(shared_head):
     torch.testing.assert_close(small(wav), big(wav), rtol=1e-4, atol=1e-4)
 
 
-def test_config_round_trip():
-    model = tiny(mask_head="mlp", head_hidden=5, n_outputs=4, mask_act="sigmoid", num_layers=2, dropout=0.1)
+def test_config_round_trip(tiny_dprnn):
+    model = tiny_dprnn(mask_head="mlp", head_hidden=5, n_outputs=4, mask_act="sigmoid", num_layers=2, dropout=0.1)
     args = model.get_model_args()
     again = DPRNNDeepMask(**args)
     assert again.get_model_args() == args
@@ -102,8 +97,8 @@ def test_config_round_trip():
 
 
 @pytest.fixture
-def saved(tmp_path):
-    model = tiny(mask_head="mlp", head_hidden=4, n_outputs=4).eval()
+def saved(tiny_dprnn, tmp_path):
+    model = tiny_dprnn(mask_head="mlp", head_hidden=4, n_outputs=4).eval()
     path = tmp_path / "model.pth"
     torch.save(model.serialize(), path)
     return model, path
@@ -189,8 +184,8 @@ def test_registration_refuses_to_shadow_asteroid_models():
         ([0.0] * 400, "expects a torch.Tensor"),
     ],
 )
-def test_bad_waveforms(wav, match):
-    model = tiny()
+def test_bad_waveforms(tiny_dprnn, wav, match):
+    model = tiny_dprnn()
     with pytest.raises(ValueError, match=match):
         model(wav)
     with pytest.raises(ValueError, match=match):
@@ -208,9 +203,9 @@ def test_bad_waveforms(wav, match):
         (dict(rnn_type="transformer"), "rnn_type='transformer'"),
     ],
 )
-def test_bad_model_arguments(kwargs, match):
+def test_bad_model_arguments(tiny_dprnn, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        tiny(**kwargs)
+        tiny_dprnn(**kwargs)
 
 
 def test_paper_defaults():

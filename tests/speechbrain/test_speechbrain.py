@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import TINY
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.inference.separation import SepformerSeparation
 from speechbrain.lobes.models.dual_path import SBRNNBlock, SBTransformerBlock
 
-from asteroid_deepmask import DPRNNDeepMask, SimoSisoTasNet
+from asteroid_deepmask import ConvTasNetDeepMask, SimoSisoTasNet
 from asteroid_deepmask.hparams_io import hparams_dir
 from asteroid_deepmask.speechbrain import DualPathDeepMask, MaskNet, export_model, export_speechbrain
 from asteroid_deepmask.speechbrain.train import main as train_main
@@ -77,9 +76,10 @@ def test_dual_path_model_with_our_head(block):
         assert param.grad is not None, name
 
 
-def test_export_of_our_model_loads_in_speechbrain(tmp_path):
-    for model in (DPRNNDeepMask(n_src=2, n_outputs=4, mask_head="mlp", **TINY),
-                  SimoSisoTasNet(n_src=2, n_simo=1, n_siso=1, n_filters=16, bn_chan=16, hid_size=8, chunk_size=10)):
+def test_export_of_our_model_loads_in_speechbrain(tiny_dprnn, tmp_path):
+    for model in (tiny_dprnn(n_src=2, n_outputs=4, mask_head="mlp"),
+                  SimoSisoTasNet(n_src=2, n_simo=1, n_siso=1, n_filters=16, bn_chan=16, hid_size=8, chunk_size=10),
+                  ConvTasNetDeepMask(n_src=2, n_outputs=4, n_filters=16, n_blocks=2, n_repeats=1, bn_chan=8, hid_chan=8)):
         folder = tmp_path / type(model).__name__
         export_model(model.eval(), folder)
         separator = SepformerSeparation.from_hparams(
