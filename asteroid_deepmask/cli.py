@@ -56,22 +56,20 @@ def _separate(args):
 
 
 def _publish(args):
-    from .hub import HUB_FILES, push_to_hub, save_pretrained
-    from .publishing import read_experiment
+    from .hub import HUB_FILES
+    from .publishing import HUB_DIR, upload_experiment, write_hub_folder
 
     if not args.dry_run and not args.repo_id:
         raise ValueError("give --repo-id user/name to upload, or --dry-run to only write the hub folder.")
 
-    model, card = read_experiment(args.exp_dir)
-    card["license"] = args.license
     if args.dry_run:
-        out = args.out or os.path.join(args.exp_dir, "hub")
+        out = args.out or os.path.join(args.exp_dir, HUB_DIR)
         if os.path.exists(out) and os.listdir(out) and not args.force:
             raise ValueError(f"{out!r} exists and is not empty; pass --force to overwrite it, or --out DIR.")
-        save_pretrained(model, out, **card)
+        write_hub_folder(args.exp_dir, out, license=args.license)
         print(f"Hub folder written to {out} ({', '.join(HUB_FILES)}); nothing uploaded (--dry-run).")
         return
-    info = push_to_hub(model, args.repo_id, private=args.private, **card)
+    info = upload_experiment(args.exp_dir, args.repo_id, private=args.private, license=args.license)
     print(f"Uploaded to {getattr(info, 'commit_url', None) or args.repo_id}")
 
 

@@ -5,6 +5,7 @@ next to the model (``metrics.csv``, ``results.json``, ``results.md``).
 Metrics come from Asteroid's ``get_metrics`` (pb_bss_eval / mir_eval underneath), with the
 estimates put in the order of the references by the best permutation. Improvements (``si_sdri``,
 ``sdri``, ...) are the metric of the estimates minus the metric of the mixture itself.
+:func:`evaluate_experiment` is the recipes' stage 3: an experiment's best model on a test manifest.
 """
 import csv
 import json
@@ -14,6 +15,9 @@ import warnings
 
 import numpy as np
 import torch
+
+from .data import ManifestDataset, manifest_path
+from .models import DeepMaskEncoderMaskerDecoder
 
 #: Metrics that ``evaluate`` can compute; the first two are the papers'.
 METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi")
@@ -148,3 +152,18 @@ def results_markdown(results):
         lines += ["## SI-SDRi by overlap ratio", "", "| overlap | utterances | SI-SDRi |", "|---|---|---|"]
         lines += [f"| {b['low']:.0%}-{b['high']:.0%} | {b['n']} | {b['si_sdri']:.2f} |" for b in results["by_overlap"]]
     return "\n".join(lines) + "\n"
+
+
+def evaluate_experiment(manifests, exp_dir, dataset, metrics=("si_sdr", "sdr")):
+    """Stage 3: evaluate ``exp_dir/best_model.pth`` on the test manifest; returns the results table (markdown).
+
+    Args:
+        manifests (str): folder holding ``tt.json``.
+        exp_dir (str): experiment folder; the files of :func:`evaluate` are written there.
+        dataset (str): name written into ``results.json``.
+        metrics (sequence of str): among :data:`METRICS`.
+    """
+    model = DeepMaskEncoderMaskerDecoder.from_pretrained(os.path.join(exp_dir, "best_model.pth"))
+    test = ManifestDataset(manifest_path(manifests, "tt"))
+    examples = ((e["id"], *test[i]) for i, e in enumerate(test.entries))
+    return results_markdown(evaluate(model, examples, exp_dir, dataset=dataset, metrics=tuple(metrics)))

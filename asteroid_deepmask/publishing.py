@@ -1,17 +1,26 @@
-"""What a recipe's experiment folder holds, read for publishing.
+"""Publishing a recipe's experiment folder: its hub folder, written or uploaded.
 
 An experiment folder has ``best_model.pth`` (the best model, written with ``serialize()``), and
 may have ``results.json`` (``{"dataset": name, "metrics": {name: value}}``, written by the
-evaluation stage) and ``hparams.yaml`` (the training configuration).
+evaluation stage) and ``hparams.yaml`` (the training configuration); they become the hub folder's
+weights and model card (:func:`~asteroid_deepmask.hub.save_pretrained`). ``asteroid-deepmask
+publish`` calls :func:`write_hub_folder` (``--dry-run``) or :func:`upload_experiment`, and the
+recipes' stage 4 calls :func:`package_experiment`.
 """
 import json
 import os
+import shutil
 
 import yaml
+
+from .hub import HUB_FILES, push_to_hub, save_pretrained
+from .models import DeepMaskEncoderMaskerDecoder
 
 MODEL_FILE = "best_model.pth"
 RESULTS_FILE = "results.json"
 HPARAMS_FILE = "hparams.yaml"
+#: The hub folder's default place, inside the experiment folder.
+HUB_DIR = "hub"
 
 
 def read_experiment(exp_dir):
@@ -21,8 +30,6 @@ def read_experiment(exp_dir):
         FileNotFoundError: no folder, or no ``best_model.pth`` in it.
         ValueError: a results file that is not ``{"dataset": ..., "metrics": {...}}``.
     """
-    from .models import DeepMaskEncoderMaskerDecoder
-
     path = os.path.join(exp_dir, MODEL_FILE)
     if not os.path.isfile(path):
         raise FileNotFoundError(
@@ -43,3 +50,37 @@ def read_experiment(exp_dir):
         with open(hparams_path) as f:
             card["training"] = yaml.safe_load(f)
     return model, card
+
+
+def write_hub_folder(exp_dir, out, **options):
+    """Write the hub folder of the experiment ``exp_dir`` into ``out``; returns ``out``.
+
+    ``options`` go to :func:`~asteroid_deepmask.hub.save_pretrained` (``license``, ...).
+    """
+    model, card = read_experiment(exp_dir)
+    save_pretrained(model, out, **card, **options)
+    return out
+
+
+def upload_experiment(exp_dir, repo_id, **options):
+    """Upload the hub folder of the experiment ``exp_dir`` to the hub repository ``repo_id``.
+
+    ``options`` go to :func:`~asteroid_deepmask.hub.push_to_hub` (``private``, ``license``, ...);
+    returns what it returns (huggingface_hub's commit info).
+    """
+    model, card = read_experiment(exp_dir)
+    return push_to_hub(model, repo_id, **card, **options)
+
+
+def package_experiment(exp_dir):
+    """Stage 4: ``exp_dir/hub`` rebuilt from the experiment's current model; returns its path.
+
+    Raises:
+        ValueError: that folder holds files the hub writer does not make (they are never removed).
+    """
+    out = os.path.join(exp_dir, HUB_DIR)
+    if os.path.isdir(out):
+        if not set(os.listdir(out)) <= set(HUB_FILES):
+            raise ValueError(f"{out!r} holds files this step did not write; move them away first.")
+        shutil.rmtree(out)
+    return write_hub_folder(exp_dir, out)

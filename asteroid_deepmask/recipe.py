@@ -11,192 +11,24 @@
 
 Every step refuses to overwrite what it did not create in this run and skips work already done
 (``--force`` redoes it); training resumes from the experiment's last checkpoint.
+
+This module only reads the command line: each step is a call into ``data``, ``training``,
+``evaluation``, ``publishing`` or ``comparison``.
 """
 import argparse
-import json
-import os
-import shutil
 import sys
 
-import numpy as np
-import soundfile as sf
-import torch
-import yaml
-
-from .data.corpus_folder import SPLITS
-
-
-def corpus_layout(data):
-    """Where an experiment's audio lies in its corpus: ``{"folder", "mixture", "sources"}``.
-
-    ``folder`` is ``wav8k/min``-like; ``mixture`` the mixtures' folder and ``sources`` the sources'
-    folders (``{i}`` from 1), from the ``data`` section of an experiment file.
-    """
-    from .data.whamr import layout
-
-    rate, mode = int(data.get("sample_rate", 8000)), data.get("mode", "min")
-    mixture, sources = "mix", "s{i}"
-    if data.get("dataset") == "whamr":
-        mixture, sources = layout(data.get("mixture", "noisy_reverberant"), data.get("targets", "reverberant"))
-    return {"folder": f"wav{rate // 1000}k/{mode}", "mixture": mixture, "sources": sources,
-            "n_src": int(data.get("n_src", 2)), "sample_rate": rate}
-
-
-def write_manifests(corpus, out_dir, data, force=False):
-    """``{tr,cv,tt}.json`` (``[{"id", "mix", "sources", "samples"}]``) from a corpus folder.
-
-    ``data`` is an experiment file's ``data`` section (see :func:`corpus_layout`); ``info.json``
-    records the layout, and :func:`train` refuses manifests made for another one.
-    """
-    info = corpus_layout(data)
-    os.makedirs(out_dir, exist_ok=True)
-    info_path = os.path.join(out_dir, "info.json")
-    if os.path.exists(info_path) and not force:
-        with open(info_path) as f:
-            made = json.load(f)
-        if made != info:
-            raise ValueError(f"{out_dir!r} holds manifests of another layout ({made}); use another folder for {info}.")
-    for split in SPLITS:
-        path = os.path.join(out_dir, f"{split}.json")
-        if os.path.exists(path) and not force:
-            continue
-        split_dir = os.path.join(corpus, info["folder"], split)
-        mix_dir = os.path.join(split_dir, info["mixture"])
-        if not os.path.isdir(mix_dir):
-            raise FileNotFoundError(
-                f"No {mix_dir}: the corpus folder must hold {info['folder']}/{{tr,cv,tt}}/{info['mixture']} "
-                "(point the recipe at the folder that holds wav8k/, or run its stage 0)."
-            )
-        entries = []
-        for name in sorted(n for n in os.listdir(mix_dir) if n.endswith(".wav")):
-            sources = [os.path.join(split_dir, info["sources"].format(i=i + 1), name) for i in range(info["n_src"])]
-            missing = [s for s in sources if not os.path.isfile(s)]
-            if missing:
-                raise FileNotFoundError(f"{name} in {mix_dir} lacks its sources {missing}.")
-            mix = os.path.join(mix_dir, name)
-            entries.append({"id": os.path.splitext(name)[0], "mix": os.path.abspath(mix),
-                            "sources": [os.path.abspath(s) for s in sources], "samples": sf.info(mix).frames})
-        if not entries:
-            raise FileNotFoundError(f"{mix_dir} holds no .wav files.")
-        with open(path, "w") as f:
-            json.dump(entries, f, indent=1)
-    with open(info_path, "w") as f:
-        json.dump(info, f, indent=1)
-
-
-def check_manifests(manifests, data):
-    """Raise a ValueError when ``manifests`` were made for another layout than ``data`` asks for."""
-    info_path = os.path.join(manifests, "info.json")
-    if not os.path.isfile(info_path):
-        raise FileNotFoundError(f"No {info_path}: make the manifests first (the recipe's stage 1).")
-    with open(info_path) as f:
-        made = json.load(f)
-    wanted = corpus_layout(data)
-    if made != wanted:
-        raise ValueError(
-            f"The manifests in {manifests!r} list {made}, but the experiment wants {wanted}: remake them "
-            "(stage 1 with --force true) or use another --manifests folder."
-        )
-
-
-class ManifestDataset(torch.utils.data.Dataset):
-    """``(mix [time], sources [n_src, time])`` from a manifest; with ``segment`` samples, a random
-    crop of that length (shorter utterances are zero-padded)."""
-
-    def __init__(self, manifest, segment=None, seed=0):
-        with open(manifest) as f:
-            self.entries = json.load(f)
-        if not self.entries:
-            raise ValueError(f"{manifest} lists no utterances.")
-        self.segment, self.rng = segment, np.random.default_rng(seed)
-
-    def __len__(self):
-        return len(self.entries)
-
-    def __getitem__(self, index):
-        entry = self.entries[index]
-        start, stop = 0, None
-        if self.segment:
-            start = int(self.rng.integers(0, max(1, entry["samples"] - self.segment + 1)))
-            stop = start + self.segment
-        read = lambda path: sf.read(path, start=start, stop=stop, dtype="float32")[0]  # noqa: E731
-        mix, sources = read(entry["mix"]), np.stack([read(s) for s in entry["sources"]])
-        if self.segment and len(mix) < self.segment:
-            pad = self.segment - len(mix)
-            mix, sources = np.pad(mix, (0, pad)), np.pad(sources, ((0, 0), (0, pad)))
-        return torch.from_numpy(mix), torch.from_numpy(sources)
-
-
-def train(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num_nodes=1, cpu_processes=1):
-    """Stage 2: train from an experiment file; writes ``best_model.pth`` and ``hparams.yaml``.
-
-    ``gpus`` GPUs per node (0: CPU) and ``num_nodes`` nodes run Lightning's DDP (on SLURM,
-    Lightning reads the node layout from the job); ``cpu_processes > 1`` runs DDP on the CPU
-    with gloo, for testing.
-    """
-    from .hparams_io import load_hparams
-    from .models import build_model
-    from .training import SeparationModule, fit
-
-    hp = load_hparams(hparams_file, overrides)
-    check_manifests(manifests, hp["data"])
-    import pytorch_lightning as pl
-
-    pl.seed_everything(hp["training"].get("seed", 0), workers=True)
-    rate, batch = hp["data"]["sample_rate"], hp["training"]["batch_size"]
-    train_set = ManifestDataset(os.path.join(manifests, "tr.json"), segment=int(hp["data"]["segment"] * rate))
-    valid_set = ManifestDataset(os.path.join(manifests, "cv.json"))
-    workers = hp["training"].get("num_workers", 0)
-    loaders = (
-        torch.utils.data.DataLoader(train_set, batch_size=batch, shuffle=True, drop_last=True, num_workers=workers),
-        torch.utils.data.DataLoader(valid_set, batch_size=1, num_workers=workers),
-    )
-    os.makedirs(exp_dir, exist_ok=True)
-    with open(os.path.join(exp_dir, "hparams.yaml"), "w") as f:
-        yaml.safe_dump(hp, f, sort_keys=False)
-    module = SeparationModule(build_model(hp["model"]), hp)
-    devices = dict(accelerator="gpu", devices=gpus) if gpus else dict(accelerator="cpu", devices=cpu_processes)
-    if gpus * num_nodes > 1 or cpu_processes > 1:
-        devices.update(strategy="ddp", num_nodes=num_nodes)
-    trainer = fit(module, *loaders, exp_dir, enable_model_summary=False,
-                  enable_progress_bar=sys.stderr.isatty(), **devices)  # no bar redrawn line by line into logs
-    if not trainer.is_global_zero:
-        return
-    best = trainer.checkpoint_callback.best_model_path or os.path.join(exp_dir, "checkpoints", "last.ckpt")
-    state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
-    module.load_state_dict(state)
-    torch.save(module.model.serialize(), os.path.join(exp_dir, "best_model.pth"))
-
-
-def evaluate_experiment(manifests, exp_dir, dataset, metrics=("si_sdr", "sdr")):
-    """Stage 3: evaluate ``exp_dir/best_model.pth`` on the test manifest; returns the results table (markdown)."""
-    from .evaluation import evaluate
-    from .models import DeepMaskEncoderMaskerDecoder
-
-    model = DeepMaskEncoderMaskerDecoder.from_pretrained(os.path.join(exp_dir, "best_model.pth"))
-    test = ManifestDataset(os.path.join(manifests, "tt.json"))
-    examples = ((e["id"], *test[i]) for i, e in enumerate(test.entries))
-    evaluate(model, examples, exp_dir, dataset=dataset, metrics=tuple(metrics))
-    with open(os.path.join(exp_dir, "results.md")) as f:
-        return f.read()
-
-
-def package(exp_dir):
-    """Stage 4: ``exp_dir/hub``, rebuilt from the current model (only files this step writes are replaced)."""
-    from .cli import main as cli_main
-    from .hub import HUB_FILES
-
-    out = os.path.join(exp_dir, "hub")
-    if os.path.isdir(out):
-        if not set(os.listdir(out)) <= set(HUB_FILES):
-            raise ValueError(f"{out!r} holds files this step did not write; move them away first.")
-        shutil.rmtree(out)
-    return cli_main(["publish", exp_dir, "--dry-run", "--out", out])
+from .comparison import comparison_markdown
+from .data import make_mini2mix, write_manifests
+from .data.whamr import fetch_scripts, make_whamr
+from .data.wsj0mix import download_mix_lists, make_wsj0mix
+from .evaluation import METRICS, evaluate_experiment
+from .hparams_io import load_hparams
+from .hub import HUB_FILES
+from .publishing import package_experiment
 
 
 def _parser():
-    from .evaluation import METRICS
-
     parser = argparse.ArgumentParser(prog="python -m asteroid_deepmask.recipe", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="step", required=True)
     p = sub.add_parser("mini2mix", help="synthesise the mini2mix corpus")
@@ -246,50 +78,71 @@ def _parser():
     return parser
 
 
-def _run(args):
-    if args.step == "mini2mix":
-        from .data import make_mini2mix
+def _mini2mix(args):
+    make_mini2mix(args.out, n_mixtures=tuple(args.mixtures))
 
-        make_mini2mix(args.out, n_mixtures=tuple(args.mixtures))
-    elif args.step == "wsj0mix":
-        from .data.wsj0mix import download_mix_lists, make_wsj0mix
 
-        lists = args.mix_lists or download_mix_lists(args.download_to)
-        counts = make_wsj0mix(args.wsj0, lists, args.out, args.n_src, tuple(args.sample_rates), tuple(args.modes),
-                              args.active_levels or None, args.limit)
-        print(f"wsj0-{args.n_src}mix in {args.out}: {counts} mixtures")
-    elif args.step == "whamr":
-        from .data.whamr import fetch_scripts, make_whamr
+def _wsj0mix(args):
+    lists = args.mix_lists or download_mix_lists(args.download_to)
+    counts = make_wsj0mix(args.wsj0, lists, args.out, args.n_src, tuple(args.sample_rates), tuple(args.modes),
+                          args.active_levels or None, args.limit)
+    print(f"wsj0-{args.n_src}mix in {args.out}: {counts} mixtures")
 
-        make_whamr(args.wsj0, args.wham_noise, args.scripts or fetch_scripts(args.download_to), args.out, args.python)
-    elif args.step == "manifests":
-        from .hparams_io import load_hparams
 
-        write_manifests(args.corpus, args.out, load_hparams(args.hparams, args.overrides)["data"], args.force)
-    elif args.step == "train":
-        train(args.hparams, args.manifests, args.exp, args.overrides, args.gpus, args.num_nodes, args.cpu_processes)
-    elif args.step == "evaluate":
-        print(evaluate_experiment(args.manifests, args.exp, args.dataset, args.metrics))
-    elif args.step == "package":
-        return package(args.exp)
-    else:
-        from .comparison import comparison_markdown
+def _whamr(args):
+    make_whamr(args.wsj0, args.wham_noise, args.scripts or fetch_scripts(args.download_to), args.out, args.python)
 
-        table = comparison_markdown(args.exps)
-        if args.out:
-            with open(args.out, "w") as f:
-                f.write(table)
-        print(table)
-    return 0
+
+def _manifests(args):
+    write_manifests(args.corpus, args.out, load_hparams(args.hparams, args.overrides)["data"], args.force)
+
+
+def _train(args):
+    # Only this step pays for importing pytorch_lightning (seconds, and warnings on stderr).
+    from .training import train_experiment
+
+    train_experiment(args.hparams, args.manifests, args.exp, args.overrides, args.gpus, args.num_nodes,
+                     args.cpu_processes)
+
+
+def _evaluate(args):
+    print(evaluate_experiment(args.manifests, args.exp, args.dataset, args.metrics))
+
+
+def _package(args):
+    out = package_experiment(args.exp)
+    print(f"Hub folder written to {out} ({', '.join(HUB_FILES)}); nothing uploaded.")
+
+
+def _compare(args):
+    table = comparison_markdown(args.exps)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(table)
+    print(table)
+
+
+#: The function of each step of the command line.
+STEPS = {
+    "mini2mix": _mini2mix,
+    "wsj0mix": _wsj0mix,
+    "whamr": _whamr,
+    "manifests": _manifests,
+    "train": _train,
+    "evaluate": _evaluate,
+    "package": _package,
+    "compare": _compare,
+}
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        return _run(args)
+        STEPS[args.step](args)
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         print(f"recipe {args.step}: error: {err}", file=sys.stderr)
         return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -10,16 +10,21 @@ Lightning 2, see DESIGN.md). The objective follows the experiment file's ``train
   outputs remixed into the two mixtures (no sources used).
 
 :func:`fit` resumes from ``<exp_dir>/checkpoints/last.ckpt`` when it exists (loaded with
-``weights_only=True``) and keeps the best model by validation loss.
+``weights_only=True``) and keeps the best model by validation loss. :func:`train_experiment`
+is the recipes' stage 2: an experiment file and manifests in, ``best_model.pth`` out.
 """
 import os
+import sys
 
 import pytorch_lightning as pl
 import torch
+import yaml
 from asteroid.losses import PITLossWrapper, pairwise_neg_sisdr, pairwise_neg_snr
 
-from .data import mixtures_of_mixtures
+from .data import ManifestDataset, check_manifests, manifest_path, mixtures_of_mixtures
+from .hparams_io import load_hparams
 from .losses import MixITWrapper
+from .models import build_model
 
 PAIRWISE = {"neg_snr": pairwise_neg_snr, "neg_sisdr": pairwise_neg_sisdr}
 
@@ -103,3 +108,43 @@ def fit(module, train_loader, valid_loader, exp_dir, **trainer_kwargs):
     resume = last if os.path.isfile(last) else None
     trainer.fit(module, train_loader, valid_loader, ckpt_path=resume, weights_only=True if resume else None)
     return trainer
+
+
+def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num_nodes=1, cpu_processes=1):
+    """Stage 2: train from an experiment file; writes ``best_model.pth`` and ``hparams.yaml``.
+
+    Args:
+        hparams_file (str): experiment file (``hparams/*.yaml``).
+        manifests (str): folder of ``{tr,cv,tt}.json`` in the layout the experiment asks for.
+        exp_dir (str): experiment folder (checkpoints, logs, ``best_model.pth``).
+        overrides (sequence of str): ``dotted.key=value`` overrides of the experiment file.
+        gpus (int): GPUs per node (0: CPU).
+        num_nodes (int): nodes of Lightning's DDP (on SLURM, Lightning reads the node layout from the job).
+        cpu_processes (int): more than 1 runs DDP on the CPU with gloo, for testing.
+    """
+    hp = load_hparams(hparams_file, overrides)
+    check_manifests(manifests, hp["data"])
+    pl.seed_everything(hp["training"].get("seed", 0), workers=True)
+    rate, batch = hp["data"]["sample_rate"], hp["training"]["batch_size"]
+    train_set = ManifestDataset(manifest_path(manifests, "tr"), segment=int(hp["data"]["segment"] * rate))
+    valid_set = ManifestDataset(manifest_path(manifests, "cv"))
+    workers = hp["training"].get("num_workers", 0)
+    loaders = (
+        torch.utils.data.DataLoader(train_set, batch_size=batch, shuffle=True, drop_last=True, num_workers=workers),
+        torch.utils.data.DataLoader(valid_set, batch_size=1, num_workers=workers),
+    )
+    os.makedirs(exp_dir, exist_ok=True)
+    with open(os.path.join(exp_dir, "hparams.yaml"), "w") as f:
+        yaml.safe_dump(hp, f, sort_keys=False)
+    module = SeparationModule(build_model(hp["model"]), hp)
+    devices = dict(accelerator="gpu", devices=gpus) if gpus else dict(accelerator="cpu", devices=cpu_processes)
+    if gpus * num_nodes > 1 or cpu_processes > 1:
+        devices.update(strategy="ddp", num_nodes=num_nodes)
+    trainer = fit(module, *loaders, exp_dir, enable_model_summary=False,
+                  enable_progress_bar=sys.stderr.isatty(), **devices)  # no bar redrawn line by line into logs
+    if not trainer.is_global_zero:
+        return
+    best = trainer.checkpoint_callback.best_model_path or os.path.join(exp_dir, "checkpoints", "last.ckpt")
+    state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+    module.load_state_dict(state)
+    torch.save(module.model.serialize(), os.path.join(exp_dir, "best_model.pth"))

@@ -7,8 +7,8 @@ import sys
 import pytest
 from fake_corpora import make_fake_whamr_inputs, make_fake_wsj0
 
+from asteroid_deepmask.data import check_manifests
 from asteroid_deepmask.hparams_io import load_hparams
-from asteroid_deepmask.recipe import check_manifests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ("model.n_repeats=1 model.hid_size=16 model.bn_chan=16 model.chunk_size=20 model.hop_size=10 "

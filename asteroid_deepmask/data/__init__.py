@@ -1,5 +1,16 @@
-"""Data: mixtures of mixtures for MixIT, and the offline mini2mix corpus."""
+"""Data: mixtures of mixtures for MixIT, the offline mini2mix corpus, and the manifests of a
+corpus folder that training and evaluation read."""
+from .manifest_dataset import ManifestDataset
+from .manifests import check_manifests, corpus_layout, manifest_path, write_manifests
 from .mini2mix import make_mini2mix
 from .mixture_of_mixtures import mixtures_of_mixtures
 
-__all__ = ["make_mini2mix", "mixtures_of_mixtures"]
+__all__ = [
+    "ManifestDataset",
+    "check_manifests",
+    "corpus_layout",
+    "make_mini2mix",
+    "manifest_path",
+    "mixtures_of_mixtures",
+    "write_manifests",
+]

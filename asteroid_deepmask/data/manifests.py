@@ -1,0 +1,92 @@
+"""Manifests of a corpus folder: ``{tr,cv,tt}.json`` lists of utterances, in the layout an
+experiment asks for.
+
+An experiment file's ``data`` section says where its audio lies in a corpus folder
+(:func:`corpus_layout`); :func:`write_manifests` lists it and records that layout in
+``info.json``, which :func:`check_manifests` compares before training on them.
+"""
+import json
+import os
+
+import soundfile as sf
+
+from .corpus_folder import SPLITS
+from .whamr import layout
+
+INFO_FILE = "info.json"
+
+
+def manifest_path(manifests, split):
+    """The manifest of ``split`` (``tr``, ``cv`` or ``tt``) in the folder ``manifests``."""
+    return os.path.join(manifests, f"{split}.json")
+
+
+def corpus_layout(data):
+    """Where an experiment's audio lies in its corpus: ``{"folder", "mixture", "sources"}``.
+
+    ``folder`` is ``wav8k/min``-like; ``mixture`` the mixtures' folder and ``sources`` the sources'
+    folders (``{i}`` from 1), from the ``data`` section of an experiment file.
+    """
+    rate, mode = int(data.get("sample_rate", 8000)), data.get("mode", "min")
+    mixture, sources = "mix", "s{i}"
+    if data.get("dataset") == "whamr":
+        mixture, sources = layout(data.get("mixture", "noisy_reverberant"), data.get("targets", "reverberant"))
+    return {"folder": f"wav{rate // 1000}k/{mode}", "mixture": mixture, "sources": sources,
+            "n_src": int(data.get("n_src", 2)), "sample_rate": rate}
+
+
+def write_manifests(corpus, out_dir, data, force=False):
+    """``{tr,cv,tt}.json`` (``[{"id", "mix", "sources", "samples"}]``) from a corpus folder.
+
+    ``data`` is an experiment file's ``data`` section (see :func:`corpus_layout`); ``info.json``
+    records the layout, and :func:`check_manifests` refuses manifests made for another one.
+    """
+    info = corpus_layout(data)
+    os.makedirs(out_dir, exist_ok=True)
+    info_path = os.path.join(out_dir, INFO_FILE)
+    if os.path.exists(info_path) and not force:
+        with open(info_path) as f:
+            made = json.load(f)
+        if made != info:
+            raise ValueError(f"{out_dir!r} holds manifests of another layout ({made}); use another folder for {info}.")
+    for split in SPLITS:
+        path = manifest_path(out_dir, split)
+        if os.path.exists(path) and not force:
+            continue
+        split_dir = os.path.join(corpus, info["folder"], split)
+        mix_dir = os.path.join(split_dir, info["mixture"])
+        if not os.path.isdir(mix_dir):
+            raise FileNotFoundError(
+                f"No {mix_dir}: the corpus folder must hold {info['folder']}/{{tr,cv,tt}}/{info['mixture']} "
+                "(point the recipe at the folder that holds wav8k/, or run its stage 0)."
+            )
+        entries = []
+        for name in sorted(n for n in os.listdir(mix_dir) if n.endswith(".wav")):
+            sources = [os.path.join(split_dir, info["sources"].format(i=i + 1), name) for i in range(info["n_src"])]
+            missing = [s for s in sources if not os.path.isfile(s)]
+            if missing:
+                raise FileNotFoundError(f"{name} in {mix_dir} lacks its sources {missing}.")
+            mix = os.path.join(mix_dir, name)
+            entries.append({"id": os.path.splitext(name)[0], "mix": os.path.abspath(mix),
+                            "sources": [os.path.abspath(s) for s in sources], "samples": sf.info(mix).frames})
+        if not entries:
+            raise FileNotFoundError(f"{mix_dir} holds no .wav files.")
+        with open(path, "w") as f:
+            json.dump(entries, f, indent=1)
+    with open(info_path, "w") as f:
+        json.dump(info, f, indent=1)
+
+
+def check_manifests(manifests, data):
+    """Raise a ValueError when ``manifests`` were made for another layout than ``data`` asks for."""
+    info_path = os.path.join(manifests, INFO_FILE)
+    if not os.path.isfile(info_path):
+        raise FileNotFoundError(f"No {info_path}: make the manifests first (the recipe's stage 1).")
+    with open(info_path) as f:
+        made = json.load(f)
+    wanted = corpus_layout(data)
+    if made != wanted:
+        raise ValueError(
+            f"The manifests in {manifests!r} list {made}, but the experiment wants {wanted}: remake them "
+            "(stage 1 with --force true) or use another --manifests folder."
+        )
