@@ -1,8 +1,14 @@
+"""Shared fixtures: tiny models, training logs, and small stand-ins for the licensed corpora (a WSJ0
+tree of synthetic utterances with MERL-style mix lists, and 'official WHAMR! scripts' that write
+the WHAMR! layout)."""
 import csv
 import glob
 import os
+import textwrap
 
+import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 
@@ -35,3 +41,96 @@ def _logged_epochs(exp_dir):
     paths = glob.glob(os.path.join(exp_dir, "logs", "version_*", "metrics.csv"))
     paths.sort(key=lambda p: int(os.path.basename(os.path.dirname(p)).split("_")[1]))
     return [sorted({int(r["epoch"]) for r in csv.DictReader(open(p)) if r.get("val_loss")}) for p in paths]
+
+
+@pytest.fixture(scope="session")
+def fake_utterance():
+    """``fake_utterance(rng, seconds)``: voiced bursts and pauses at 16 kHz, a crude stand-in for read speech."""
+    return _utterance
+
+
+@pytest.fixture(scope="session")
+def fake_wsj0():
+    """``fake_wsj0(root, n_src=2, mixtures=(4, 2, 2), seed=0)``: a WSJ0 tree and mix lists; returns the lists folder."""
+    return _make_fake_wsj0
+
+
+@pytest.fixture(scope="session")
+def fake_whamr_inputs():
+    """``fake_whamr_inputs(root)``: a WSJ0 tree, WHAM! noise and stand-in official scripts for WHAMR!."""
+    return _make_fake_whamr_inputs
+
+
+SPLIT_DIRS = {"tr": "si_tr_s", "cv": "si_dt_05", "tt": "si_et_05"}
+
+
+def _utterance(rng, seconds):
+    """Voiced bursts separated by pauses, at 16 kHz: a crude stand-in for read speech."""
+    rate, wav = 16000, []
+    while sum(map(len, wav)) < seconds * rate:
+        t = np.arange(int(rng.uniform(0.15, 0.4) * rate)) / rate
+        f0 = rng.uniform(90, 250)
+        burst = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 6)) * np.hanning(len(t))
+        wav += [0.1 * burst, np.zeros(int(rng.uniform(0.05, 0.3) * rate))]
+    return np.concatenate(wav)[: int(seconds * rate)]
+
+
+def _make_fake_wsj0(root, n_src=2, mixtures=(4, 2, 2), seed=0):
+    """``root/wsj0/<split dir>/<spk>/<utt>.wav`` and ``root/lists/mix_<n>_spk_<split>.txt``; returns the lists folder."""
+    rng = np.random.default_rng(seed)
+    lists = os.path.join(root, "lists")
+    os.makedirs(lists, exist_ok=True)
+    for split, count in zip(SPLIT_DIRS, mixtures):
+        lines = []
+        for m in range(count):
+            fields = []
+            for s in range(n_src):
+                speaker = f"{split}{m}{s}"
+                rel = f"wsj0/{SPLIT_DIRS[split]}/{speaker}/{speaker}c020{m}.wav"
+                os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+                sf.write(os.path.join(root, rel), _utterance(rng, rng.uniform(0.6, 1.0)), 16000, subtype="PCM_16")
+                level = rng.uniform(0, 2.5) * (1 if s == 0 else -1)
+                fields += [rel, f"{level:.5f}"]
+            lines.append(" ".join(fields))
+        with open(os.path.join(lists, f"mix_{n_src}_spk_{split}.txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return lists
+
+
+FAKE_WHAMR_SCRIPT = textwrap.dedent('''
+    """Writes the WHAMR! layout for the files of --wsj0-root, as the official script's stand-in."""
+    import argparse, os
+    import numpy as np, soundfile as sf
+    p = argparse.ArgumentParser()
+    for name in ("--wsj0-root", "--wham-noise-root", "--output-dir"):
+        p.add_argument(name, required=True)
+    a = p.parse_args()
+    rng = np.random.default_rng(0)
+    for split in ("tr", "cv", "tt"):
+        for i in range(3):
+            s = rng.standard_normal((2, 4000)) * 0.1
+            folders = {"mix_both_reverb": s.sum(0) + 0.01, "mix_clean_anechoic": s.sum(0),
+                       "s1_reverb": s[0], "s2_reverb": s[1], "s1_anechoic": s[0], "s2_anechoic": s[1]}
+            for folder, wav in folders.items():
+                out = os.path.join(a.output_dir, "wav8k", "min", split, folder)
+                os.makedirs(out, exist_ok=True)
+                sf.write(os.path.join(out, f"utt{i}.wav"), wav, 8000)
+    with open(os.path.join(a.output_dir, "calls.txt"), "a") as f:
+        f.write(a.wsj0_root + " " + a.wham_noise_root + "\\n")
+''')
+
+
+def _make_fake_whamr_inputs(root):
+    """``(wsj0, wham_noise, scripts, site)`` folders: enough for the recipe to call the 'official' script;
+    ``site`` (for PYTHONPATH) holds a stand-in pyroomacoustics with the 2019 room API the scripts need."""
+    wsj0, noise, scripts, site = (os.path.join(root, n) for n in ("wsj0_wav", "wham_noise", "whamr_scripts", "site"))
+    os.makedirs(os.path.join(site, "pyroomacoustics"))
+    with open(os.path.join(site, "pyroomacoustics", "__init__.py"), "w") as f:
+        f.write('__version__ = "0.3.1"\n\n\nclass ShoeBox:\n    def __init__(self, p, fs=8000, t0=0.0, absorption=0.0):\n        pass\n')
+    os.makedirs(os.path.join(wsj0, "wsj0"))
+    for split in ("tr", "cv", "tt"):
+        os.makedirs(os.path.join(noise, split))
+    os.makedirs(scripts)
+    with open(os.path.join(scripts, "create_wham_from_scratch.py"), "w") as f:
+        f.write(FAKE_WHAMR_SCRIPT)
+    return wsj0, noise, scripts, site

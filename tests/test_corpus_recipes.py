@@ -1,11 +1,10 @@
-"""The wsj0-2mix, wsj0-3mix and WHAMR! recipes on stand-in corpora (tests/fake_corpora.py)."""
+"""The wsj0-2mix, wsj0-3mix and WHAMR! recipes on stand-in corpora (fixtures of tests/conftest.py)."""
 import json
 import os
 import subprocess
 import sys
 
 import pytest
-from fake_corpora import make_fake_whamr_inputs, make_fake_wsj0
 
 from asteroid_deepmask.data import check_manifests
 from asteroid_deepmask.hparams_io import load_hparams
@@ -30,9 +29,9 @@ def test_stage_0_without_data_says_which_option_to_set(name, options):
 
 
 @pytest.fixture(scope="module")
-def wsj0_2mix(tmp_path_factory):
+def wsj0_2mix(fake_wsj0, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wsj0-2mix")
-    lists = make_fake_wsj0(tmp / "wsj0_wav")
+    lists = fake_wsj0(tmp / "wsj0_wav")
     common = ["--wsj0", tmp / "wsj0_wav", "--mix-lists", lists, "--corpus", tmp / "corpus",
               "--manifests", tmp / "manifests", "--exp", tmp / "exp" / "baseline"]
     out = recipe("wsj0-2mix", *common, "--overrides", TINY)
@@ -66,8 +65,8 @@ def test_compare_stage_prints_a_table_of_the_experiments(wsj0_2mix):
     assert "| Baseline: P=2, f=ReLU |" in table and "| 16.3 / 16.5 |" in table and table in out.stdout
 
 
-def test_wsj0_3mix_generates_three_sources(tmp_path):
-    lists = make_fake_wsj0(tmp_path / "wsj0_wav", n_src=3, mixtures=(2, 1, 1))
+def test_wsj0_3mix_generates_three_sources(fake_wsj0, tmp_path):
+    lists = fake_wsj0(tmp_path / "wsj0_wav", n_src=3, mixtures=(2, 1, 1))
     out = recipe("wsj0-3mix", "--wsj0", tmp_path / "wsj0_wav", "--mix-lists", lists, "--corpus", tmp_path / "corpus",
                  "--manifests", tmp_path / "manifests", "--stage", 0, "--stop-stage", 1)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -76,8 +75,8 @@ def test_wsj0_3mix_generates_three_sources(tmp_path):
     assert "--n-src 3" in recipe("wsj0-3mix", "--help").stdout
 
 
-def test_whamr_runs_the_official_scripts_once_and_reads_their_layout(tmp_path):
-    wsj0, noise, scripts, site = make_fake_whamr_inputs(tmp_path)
+def test_whamr_runs_the_official_scripts_once_and_reads_their_layout(fake_whamr_inputs, tmp_path):
+    wsj0, noise, scripts, site = fake_whamr_inputs(tmp_path)
     args = ["--wsj0", wsj0, "--wham-noise", noise, "--whamr-scripts", scripts, "--corpus", tmp_path / "corpus",
             "--manifests", tmp_path / "manifests", "--stage", 0, "--stop-stage", 1]
     out = recipe("whamr", *args)  # this environment cannot run the 2019 scripts: said before anything is written

@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-from conftest import logged_epochs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN = os.path.join(ROOT, "egs", "mini2mix", "run.sh")
@@ -88,7 +87,7 @@ def train_cmd(manifests, exp, *extra):
             "--set", "data.segment=0.25", *extra]
 
 
-def test_ddp_on_two_cpu_processes(manifests, tmp_path):
+def test_ddp_on_two_cpu_processes(logged_epochs, manifests, tmp_path):
     out = subprocess.run(train_cmd(manifests, tmp_path / "exp", "--cpu-processes", "2", "--set", "training.max_epochs=1"),
                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -96,7 +95,7 @@ def test_ddp_on_two_cpu_processes(manifests, tmp_path):
     assert (tmp_path / "exp" / "best_model.pth").exists() and logged_epochs(tmp_path / "exp") == [[0]]
 
 
-def test_training_resumes_after_being_killed(manifests, tmp_path):
+def test_training_resumes_after_being_killed(logged_epochs, manifests, tmp_path):
     import signal
     import time
 

@@ -2,7 +2,6 @@ import os
 
 import pytest
 import torch
-from conftest import logged_epochs
 from torch.utils.data import DataLoader, TensorDataset
 
 from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
@@ -28,7 +27,7 @@ def run(hp, exp_dir):
                accelerator="cpu")
 
 
-def test_training_resumes_from_the_last_checkpoint(tmp_path):
+def test_training_resumes_from_the_last_checkpoint(logged_epochs, tmp_path):
     trainer = run(hparams("p4_relu.yaml", "training.max_epochs=2"), tmp_path)
     assert trainer.current_epoch == 2
     assert sorted(os.listdir(tmp_path / "checkpoints")) == ["best.ckpt", "last.ckpt"]

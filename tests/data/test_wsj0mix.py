@@ -3,15 +3,14 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
-from fake_corpora import make_fake_wsj0, utterance
 
 from asteroid_deepmask.data.active_level import active_power
 from asteroid_deepmask.data.wsj0mix import make_wsj0mix, read_mix_list
 
 
-def test_active_power_ignores_long_silences_and_scales_with_the_signal():
+def test_active_power_ignores_long_silences_and_scales_with_the_signal(fake_utterance):
     rng = np.random.default_rng(0)
-    speech = utterance(rng, 2.0)
+    speech = fake_utterance(rng, 2.0)
     padded = np.concatenate([np.zeros(32000), speech, np.zeros(32000)])
     # only the 200 ms hangover after the speech counts of the 4 s of silence
     assert active_power(padded, 16000) == pytest.approx(active_power(speech, 16000), rel=0.2)
@@ -22,9 +21,9 @@ def test_active_power_ignores_long_silences_and_scales_with_the_signal():
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def corpus(fake_wsj0, tmp_path_factory):
     root = tmp_path_factory.mktemp("wsj0")
-    lists = make_fake_wsj0(root)
+    lists = fake_wsj0(root)
     make_wsj0mix(root, lists, root / "out")
     return root, lists
 
