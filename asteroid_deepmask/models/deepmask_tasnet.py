@@ -1,9 +1,26 @@
 """The general model: a filterbank, a registered trunk and a registered mask head."""
+import inspect
+
+import asteroid_filterbanks
 from asteroid_filterbanks import make_enc_dec
 
 from ..masknn import OverseparationMasker
 from .base import DeepMaskEncoderMaskerDecoder
 from .registry import register_model
+
+
+_FILTERBANKS = ("free", "stft", "analytic_free", "param_sinc", "torch_stft", "multiphase_gammatone")
+
+
+def filterbank_extras(fb_name):
+    """Names of the extra filterbank arguments that ``fb_name`` takes (``make_enc_dec``'s and its class's)."""
+    try:
+        fb_class = asteroid_filterbanks.get(fb_name)
+    except ValueError:
+        raise ValueError(f"fb_name={fb_name!r} is not an asteroid_filterbanks filterbank; choose one of "
+                         f"{list(_FILTERBANKS)}.") from None
+    params = {**inspect.signature(make_enc_dec).parameters, **inspect.signature(fb_class.__init__).parameters}
+    return {n for n, p in params.items() if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 @register_model
@@ -56,6 +73,10 @@ class DeepMaskTasNet(DeepMaskEncoderMaskerDecoder):
     def __init__(self, n_src, trunk="dprnn", trunk_args=None, head="linear", head_args=None, n_outputs=None,
                  fb_name="free", kernel_size=16, n_filters=64, stride=8, encoder_activation=None, sample_rate=8000,
                  **fb_kwargs):
+        unknown = sorted(set(fb_kwargs) - filterbank_extras(fb_name))
+        if unknown:
+            raise TypeError(f"DeepMaskTasNet got {unknown}, which the {fb_name!r} filterbank does not take; "
+                            "trunk arguments go in trunk_args and head arguments in head_args.")
         fb_args = dict(fb_name=fb_name, kernel_size=kernel_size, n_filters=n_filters, stride=stride,
                        encoder_activation=encoder_activation, sample_rate=sample_rate, **fb_kwargs)
         encoder, decoder = make_enc_dec(fb_name, kernel_size=kernel_size, n_filters=n_filters, stride=stride,

@@ -1,11 +1,8 @@
 """Presets: :class:`DeepMaskTasNet` with a fixed trunk and Asteroid-style flat keyword arguments."""
 import inspect
 
-import asteroid_filterbanks
-from asteroid_filterbanks import make_enc_dec
-
 from ..masknn import TRUNKS, flat_head_args
-from .deepmask_tasnet import DeepMaskTasNet
+from .deepmask_tasnet import DeepMaskTasNet, filterbank_extras
 
 _MODEL_PARAMS = inspect.signature(DeepMaskTasNet.__init__).parameters
 #: Filterbank arguments of :class:`DeepMaskTasNet` and their defaults.
@@ -20,13 +17,6 @@ _SET_BY_MODEL = ("self", "in_chan", "n_outputs", "n_src")
 def _named_params(func, skip=()):
     return [p for name, p in inspect.signature(func).parameters.items()
             if name not in skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-
-
-def _filterbank_names(fb_name):
-    """Every argument name that configures filterbank ``fb_name`` (ours, make_enc_dec's, the class's)."""
-    names = set(FILTERBANK_DEFAULTS) | {p.name for p in _named_params(make_enc_dec)}
-    fb_class = asteroid_filterbanks.get(fb_name)
-    return names | {p.name for p in _named_params(fb_class.__init__, ("self",))} if fb_class else names
 
 
 class DeepMaskPreset(DeepMaskTasNet):
@@ -55,7 +45,7 @@ class DeepMaskPreset(DeepMaskTasNet):
     def __init__(self, n_src, **kwargs):
         args = {**HEAD_DEFAULTS, **FILTERBANK_DEFAULTS, **self.defaults, **kwargs}
         head = {k: args.pop(k) for k in HEAD_DEFAULTS}
-        fb_names = _filterbank_names(args["fb_name"])
+        fb_names = set(FILTERBANK_DEFAULTS) | filterbank_extras(args["fb_name"])
         fb_args = {k: args.pop(k) for k in list(args) if k in fb_names}
         name, head_args = flat_head_args(head["mask_head"], head["mask_act"], head["head_hidden"], head["shared_head"])
         super().__init__(n_src, trunk=self.trunk_name, trunk_args=args, head=name, head_args=head_args,

@@ -107,3 +107,12 @@ def test_build_model_imports_the_modules_an_experiment_names(tmp_path, monkeypat
     monkeypatch.syspath_prepend(str(tmp_path))
     conf = {"name": "DeepMaskTasNet", "imports": ["my_trunks"], "n_src": 2, "trunk": "test_plugin", "n_filters": 16}
     assert build_model(conf)(torch.randn(1, 400)).shape == (1, 2, 400)
+
+
+def test_arguments_no_part_takes_are_refused_by_name():
+    with pytest.raises(TypeError, match="DeepMaskTasNet got \\['bn_chan'\\], which the 'free' filterbank does not take"):
+        DeepMaskTasNet(n_src=2, bn_chan=16)  # a trunk argument outside trunk_args
+    with pytest.raises(TypeError, match="hid_sise"):
+        DPRNNDeepMask(n_src=2, hid_sise=16)
+    with pytest.raises(ValueError, match="fb_name='nope' is not an asteroid_filterbanks filterbank; choose one of"):
+        DPRNNDeepMask(n_src=2, fb_name="nope")
