@@ -17,24 +17,21 @@ def _complexity(args):
     print(json.dumps(rows, indent=2) if args.json else format_table(rows))
 
 
-def _load_model(source, revision=None, device="cpu"):
-    from .models import DeepMaskEncoderMaskerDecoder
-
-    return DeepMaskEncoderMaskerDecoder.from_pretrained(source, revision=revision).to(device).eval()
-
-
 def _separate(args):
     from tqdm import tqdm
 
+    from .inference import load_separator
     from .separate import collect_inputs, n_windows, output_paths, probe, separate_file
 
     if args.channel is not None and args.downmix:
         raise ValueError("--channel and --downmix exclude each other; give one.")
     if args.window <= 0 or not 0 <= args.overlap < args.window:
         raise ValueError(f"--window {args.window} must be > 0 and 0 <= --overlap {args.overlap} < --window.")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size {args.batch_size} must be >= 1.")
     files = collect_inputs(args.inputs)
-    model = _load_model(args.model, args.revision, args.device)
-    n_src = model.masker.n_src
+    separator = load_separator(args.model, args.device, args.precision, args.revision)
+    n_src = separator.n_src
     flat = [p for f in files for p in output_paths(f, args.output, n_src)]
     clashes = sorted({p for p in flat if flat.count(p) > 1})
     if clashes:
@@ -42,21 +39,43 @@ def _separate(args):
     existing = [p for p in flat if os.path.exists(p)]
     if existing and not args.force:
         raise ValueError(f"Refusing to overwrite {len(existing)} existing file(s), e.g. {existing[0]!r}; pass --force.")
-    rate = int(model.sample_rate)
+    rate = int(separator.sample_rate)
     lengths = {}
     for f in files:  # every input is checked before anything is written
         frames, file_rate = probe(f, args.channel, args.downmix)
         lengths[f] = frames * rate // file_rate
+        if lengths[f] < separator.min_samples:
+            raise ValueError(
+                f"{f!r} is too short: {lengths[f]} samples at {rate} Hz, and the model needs at least "
+                f"{separator.min_samples}."
+            )
     os.makedirs(args.output, exist_ok=True)
-    total = sum(n_windows(n, int(args.window * rate), int(args.overlap * rate)) for n in lengths.values())
+    window = int(args.window * rate)
+    total = sum(n_windows(n, window, int(args.overlap * rate)) for n in lengths.values())
     with tqdm(total=total, unit="window", desc="separating", disable=None) as bar:
         for f in files:
-            separate_file(model, f, args.output, args.window, args.overlap, args.channel, args.downmix, args.device, bar.update)
+            separate_file(separator, f, args.output, args.window, args.overlap, args.channel, args.downmix,
+                          args.batch_size, bar.update)
     print(f"Wrote {len(flat)} files ({n_src} sources x {len(files)} inputs, {rate} Hz) to {args.output}")
 
 
+def _export(args):
+    from .models import DeepMaskEncoderMaskerDecoder
+    from .models.export import export_format
+
+    format = export_format(args.output, args.format)
+    if os.path.exists(args.output) and not args.force:
+        raise ValueError(f"Refusing to overwrite {args.output!r}; pass --force.")
+    folder = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(folder):
+        raise ValueError(f"The folder of {args.output!r} does not exist; create {folder!r} first.")
+    model = DeepMaskEncoderMaskerDecoder.from_pretrained(args.model, revision=args.revision)
+    model.export(args.output, format=format, opset=args.opset)
+    print(f"Exported {type(model).__name__} to {args.output} ({format}; input [batch, time] at "
+          f"{model.sample_rate:g} Hz, output [batch, {model.masker.n_src}, time])")
+
+
 def _publish(args):
-    from .hub import HUB_FILES
     from .publishing import HUB_DIR, upload_experiment, write_hub_folder
 
     if not args.dry_run and not args.repo_id:
@@ -66,10 +85,10 @@ def _publish(args):
         out = args.out or os.path.join(args.exp_dir, HUB_DIR)
         if os.path.exists(out) and os.listdir(out) and not args.force:
             raise ValueError(f"{out!r} exists and is not empty; pass --force to overwrite it, or --out DIR.")
-        write_hub_folder(args.exp_dir, out, license=args.license)
-        print(f"Hub folder written to {out} ({', '.join(HUB_FILES)}); nothing uploaded (--dry-run).")
+        write_hub_folder(args.exp_dir, out, license=args.license, onnx=args.onnx)
+        print(f"Hub folder written to {out} ({', '.join(sorted(os.listdir(out)))}); nothing uploaded (--dry-run).")
         return
-    info = upload_experiment(args.exp_dir, args.repo_id, private=args.private, license=args.license)
+    info = upload_experiment(args.exp_dir, args.repo_id, private=args.private, license=args.license, onnx=args.onnx)
     print(f"Uploaded to {getattr(info, 'commit_url', None) or args.repo_id}")
 
 
@@ -107,7 +126,8 @@ def build_parser():
         "joined by cross-fades, with the source order kept from window to window.",
     )
     sep.add_argument("inputs", nargs="+", help="audio files, folders or glob patterns")
-    sep.add_argument("--model", required=True, help="hub repository id, hub folder, or serialised .pth file")
+    sep.add_argument("--model", required=True, help="hub repository id, hub folder, serialised .pth file, or a "
+                     "file written by `asteroid-deepmask export` (.onnx runs on ONNX Runtime, or TorchScript)")
     sep.add_argument("--revision", help="hub revision (branch, tag or commit)")
     sep.add_argument("-o", "--output", required=True, help="output folder")
     sep.add_argument("--channel", type=int, help="channel of a multi-channel file to separate (0-based)")
@@ -115,8 +135,26 @@ def build_parser():
     sep.add_argument("--window", type=float, default=8.0, help="window length in seconds (default 8)")
     sep.add_argument("--overlap", type=float, default=1.0, help="overlap of windows in seconds (default 1)")
     sep.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    sep.add_argument("--precision", default="32", choices=["32", "bf16"],
+                     help="bf16: run a torch or TorchScript model under bfloat16 autocast (default 32)")
+    sep.add_argument("--batch-size", type=int, default=1, help="windows separated in one call (default 1)")
     sep.add_argument("--force", action="store_true", help="overwrite existing outputs")
     sep.set_defaults(func=_separate)
+
+    exp = sub.add_parser(
+        "export",
+        help="export a model to ONNX or TorchScript for deployment",
+        description="Write a model as an ONNX or TorchScript file mapping [batch, time] to "
+        "[batch, n_src, time] for any batch and length, with its metadata (model, sample rate, "
+        "sources, package version, config). `separate --model FILE` runs it.",
+    )
+    exp.add_argument("--model", required=True, help="hub repository id, hub folder, or serialised .pth file")
+    exp.add_argument("--revision", help="hub revision (branch, tag or commit)")
+    exp.add_argument("--format", choices=["onnx", "torchscript"], help="default: from the output suffix (.onnx, .pt)")
+    exp.add_argument("-o", "--output", required=True, help="output file")
+    exp.add_argument("--opset", type=int, help="ONNX opset (default: the installed torch exporter's)")
+    exp.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    exp.set_defaults(func=_export)
 
     pub = sub.add_parser(
         "publish",
@@ -132,6 +170,7 @@ def build_parser():
     pub.add_argument("--private", action="store_true", help="create the repository as private")
     pub.add_argument("--license", default="cc-by-sa-4.0", help="license of the weights (default cc-by-sa-4.0)")
     pub.add_argument("--force", action="store_true", help="with --dry-run: overwrite a non-empty --out")
+    pub.add_argument("--onnx", action="store_true", help="include model.onnx (an ONNX Runtime export) and its usage")
     pub.set_defaults(func=_publish)
     return parser
 

@@ -2,7 +2,8 @@
 
 A hub folder holds ``model.safetensors`` (the weights), ``config.json`` (class name, model
 arguments, measured complexity), ``pytorch_model.bin`` (Asteroid's model package, plain types
-only, for ``asteroid.models.BaseModel.from_pretrained``) and a model card ``README.md``.
+only, for ``asteroid.models.BaseModel.from_pretrained``), a model card ``README.md`` and, on
+request, ``model.onnx`` (an export for ONNX Runtime, :mod:`asteroid_deepmask.models.export`).
 Loading (``from_pretrained``, :mod:`asteroid_deepmask.models.pretrained`) reads the safetensors
 weights and the JSON config: nothing is unpickled.
 """
@@ -14,10 +15,11 @@ import torch
 import yaml
 
 from .complexity import count_complexity
-from .models.pretrained import ASTEROID_WEIGHTS_NAME, CARD_NAME, CONFIG_NAME, HUB_FILES, WEIGHTS_NAME
+from .models.export import export_model
+from .models.pretrained import ASTEROID_WEIGHTS_NAME, CARD_NAME, CONFIG_NAME, HUB_FILES, ONNX_NAME, WEIGHTS_NAME
 from .version import __version__
 
-__all__ = ["HUB_FILES", "model_card", "push_to_hub", "save_pretrained"]
+__all__ = ["HUB_FILES", "ONNX_NAME", "model_card", "push_to_hub", "save_pretrained"]
 
 _DESCRIPTIONS = {
     "DPRNNDeepMask": (
@@ -135,14 +137,33 @@ def model_card(config, results=None, training=None, license="cc-by-sa-4.0"):
         "`asteroid.models.BaseModel.from_pretrained(\"<repository>\")`.",
         "",
     ]
+    if config.get("onnx"):
+        lines += [
+            "## ONNX",
+            "",
+            f"`{config['onnx']}` runs without the model's code: float32 input `mixture` [batch, time] at "
+            f"{config['sample_rate']:g} Hz, output `sources` [batch, {args.get('n_src')}, time], any batch and length.",
+            "",
+            "```python",
+            "import onnxruntime",
+            "",
+            f'session = onnxruntime.InferenceSession("{config["onnx"]}")',
+            'sources = session.run(None, {"mixture": mixture})[0]  # mixture: float32 numpy array',
+            "```",
+            "",
+            f"Long files, in windows: `asteroid-deepmask separate --model {config['onnx']} long.wav -o out/`.",
+            "",
+        ]
     return "\n".join(lines)
 
 
-def save_pretrained(model, folder, results=None, training=None, license="cc-by-sa-4.0", complexity_seconds=4.0):
+def save_pretrained(model, folder, results=None, training=None, license="cc-by-sa-4.0", complexity_seconds=4.0,
+                    onnx=False):
     """Write ``model`` as a hub folder (see the module docstring); returns the folder.
 
     ``results`` and ``training`` go into the model card (see :func:`model_card`); parameters and
-    MACs are measured here, on a ``complexity_seconds`` input (None skips them).
+    MACs are measured here, on a ``complexity_seconds`` input (None skips them). ``onnx`` adds
+    ``model.onnx`` and its usage to the card.
     """
     from safetensors.torch import save_file
 
@@ -163,6 +184,9 @@ def save_pretrained(model, folder, results=None, training=None, license="cc-by-s
         )
     if results is not None:
         config["results"] = results
+    if onnx:
+        export_model(model, os.path.join(folder, ONNX_NAME))
+        config["onnx"] = ONNX_NAME
     with open(os.path.join(folder, CONFIG_NAME), "w") as f:
         json.dump(config, f, indent=2)
     with open(os.path.join(folder, CARD_NAME), "w") as f:

@@ -13,7 +13,7 @@ import shutil
 
 import yaml
 
-from .hub import HUB_FILES, push_to_hub, save_pretrained
+from .hub import HUB_FILES, ONNX_NAME, push_to_hub, save_pretrained
 from .models import DeepMaskEncoderMaskerDecoder
 
 MODEL_FILE = "best_model.pth"
@@ -55,7 +55,7 @@ def read_experiment(exp_dir):
 def write_hub_folder(exp_dir, out, **options):
     """Write the hub folder of the experiment ``exp_dir`` into ``out``; returns ``out``.
 
-    ``options`` go to :func:`~asteroid_deepmask.hub.save_pretrained` (``license``, ...).
+    ``options`` go to :func:`~asteroid_deepmask.hub.save_pretrained` (``license``, ``onnx``, ...).
     """
     model, card = read_experiment(exp_dir)
     save_pretrained(model, out, **card, **options)
@@ -65,7 +65,7 @@ def write_hub_folder(exp_dir, out, **options):
 def upload_experiment(exp_dir, repo_id, **options):
     """Upload the hub folder of the experiment ``exp_dir`` to the hub repository ``repo_id``.
 
-    ``options`` go to :func:`~asteroid_deepmask.hub.push_to_hub` (``private``, ``license``, ...);
+    ``options`` go to :func:`~asteroid_deepmask.hub.push_to_hub` (``private``, ``license``, ``onnx``, ...);
     returns what it returns (huggingface_hub's commit info).
     """
     model, card = read_experiment(exp_dir)
@@ -80,7 +80,7 @@ def package_experiment(exp_dir):
     """
     out = os.path.join(exp_dir, HUB_DIR)
     if os.path.isdir(out):
-        if not set(os.listdir(out)) <= set(HUB_FILES):
+        if not set(os.listdir(out)) <= {*HUB_FILES, ONNX_NAME}:
             raise ValueError(f"{out!r} holds files this step did not write; move them away first.")
         shutil.rmtree(out)
     return write_hub_folder(exp_dir, out)

@@ -1,10 +1,12 @@
 """Separating audio files of any length with bounded memory.
 
 A long input is cut into windows of ``window`` seconds that overlap by ``overlap`` seconds.
-Each window is separated on its own; its sources are put in the order of the previous
-window's by the permutation that best matches them on the overlap (largest summed inner
-product), and the two are cross-faded there with linear ramps. Output blocks are written as
-soon as they are final, so memory holds one window of activations whatever the file length.
+Windows are separated in batches of ``batch_size``, each on its own; a window's sources are put
+in the order of the previous window's by the permutation that best matches them on the overlap
+(largest summed inner product), and the two are cross-faded there with linear ramps. Output
+blocks are written as soon as they are final, so memory holds one batch of windows'
+activations whatever the file length. The model is any separator of
+:mod:`asteroid_deepmask.inference` (torch, TorchScript or ONNX Runtime).
 """
 import glob
 import itertools
@@ -30,30 +32,35 @@ def n_windows(n_samples, window, overlap):
     return 1 if n_samples <= window else -(-(n_samples - overlap) // hop)
 
 
-def separate_windows(model, wav, window, overlap, progress=None):
+def separate_windows(separator, wav, window, overlap, batch_size=1, progress=None):
     """Separate a mono waveform ``[time]`` window by window; yield final blocks ``[n_src, n]``.
 
     Args:
-        model: a separation model mapping ``[1, time]`` to ``[1, n_src, time]``.
-        wav (torch.Tensor): ``[time]`` on the model's device.
+        separator: maps ``[batch, time]`` to ``[batch, n_src, time]`` without gradients (a
+            :mod:`asteroid_deepmask.inference` separator, or any such callable).
+        wav (torch.Tensor): ``[time]`` on the separator's device.
         window (int): window length in samples.
         overlap (int): overlap in samples, ``0 <= overlap < window``.
-        progress (callable, optional): called with 1 after each window.
+        batch_size (int): windows separated in one call.
+        progress (callable, optional): called with the number of windows after each call.
 
     The input is zero-padded at the end so that every window is full; the blocks,
     concatenated, have the input's length.
     """
     if not 0 <= overlap < window:
         raise ValueError(f"overlap={overlap} samples must be >= 0 and smaller than window={window}.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size} must be >= 1.")
     n = wav.shape[-1]
     hop, count = window - overlap, n_windows(n, window, overlap)
     if count > 1:
         wav = torch.nn.functional.pad(wav, (0, (count - 1) * hop + window - n))
+    windows = wav.unfold(0, window, hop) if count > 1 else wav.unsqueeze(0)  # a view: [count, window]
     fade_in = torch.linspace(0, 1, overlap + 2, device=wav.device)[1:-1]
     tail, remaining = None, n  # tail: the previous window's overlap region, not yet written
-    with torch.no_grad():
-        for index in range(count):
-            est = model(wav[index * hop : index * hop + window].unsqueeze(0))[0]  # [n_src, window]
+    for first in range(0, count, batch_size):
+        estimates = separator(windows[first : first + batch_size])  # [batch, n_src, window]
+        for index, est in enumerate(estimates, start=first):
             if tail is not None:
                 perm = best_permutation(tail.double().cpu().numpy(), est[:, :overlap].double().cpu().numpy())
                 est = est[list(perm)]
@@ -63,8 +70,8 @@ def separate_windows(model, wav, window, overlap, progress=None):
             tail = None if last else est[:, est.shape[1] - overlap :]
             yield block[:, :remaining]
             remaining -= min(block.shape[1], remaining)
-            if progress is not None:
-                progress(1)
+        if progress is not None:
+            progress(len(estimates))
 
 
 def collect_inputs(patterns):
@@ -133,21 +140,30 @@ def output_paths(path, out_dir, n_src):
     return [os.path.join(out_dir, f"{stem}_s{i + 1}.wav") for i in range(n_src)]
 
 
-def separate_file(model, path, out_dir, window=8.0, overlap=1.0, channel=None, downmix=False, device="cpu", progress=None):
-    """Separate one file into ``out_dir``; returns the written paths.
+def separate_file(separator, path, out_dir, window=8.0, overlap=1.0, channel=None, downmix=False,
+                  batch_size=1, progress=None):
+    """Separate one file into ``out_dir`` with a separator (see :mod:`asteroid_deepmask.inference`);
+    returns the written paths.
 
-    ``window`` and ``overlap`` are in seconds; outputs are written at the model's sample rate.
+    ``window`` and ``overlap`` are in seconds; outputs are written at the separator's sample
+    rate, each under a temporary name renamed when complete, so a failure leaves no partial file.
     """
-    rate = int(model.sample_rate)
-    wav = read_mono(path, rate, channel=channel, downmix=downmix).to(device)
-    n_src = model.masker.n_src
-    paths = output_paths(path, out_dir, n_src)
-    writers = [sf.SoundFile(p, "w", samplerate=rate, channels=1, subtype="FLOAT") for p in paths]
+    rate = int(separator.sample_rate)
+    wav = read_mono(path, rate, channel=channel, downmix=downmix).to(separator.device)
+    paths = output_paths(path, out_dir, separator.n_src)
+    partial = [f"{p}.partial" for p in paths]
+    writers = [sf.SoundFile(p, "w", samplerate=rate, channels=1, subtype="FLOAT", format="WAV") for p in partial]
     try:
-        for block in separate_windows(model, wav, int(window * rate), int(overlap * rate), progress):
+        for block in separate_windows(separator, wav, int(window * rate), int(overlap * rate), batch_size, progress):
             for writer, source in zip(writers, block.cpu().numpy()):
                 writer.write(source)
-    finally:
         for writer in writers:
             writer.close()
+        for tmp, final in zip(partial, paths):
+            os.replace(tmp, final)
+    finally:
+        for writer, tmp in zip(writers, partial):
+            writer.close()
+            if os.path.exists(tmp):
+                os.remove(tmp)
     return paths

@@ -24,6 +24,7 @@ def worker(kind, minutes):
     import torch
 
     from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
+    from asteroid_deepmask.inference import TorchSeparator
     from asteroid_deepmask.models import build_model
     from asteroid_deepmask.separate import separate_file
 
@@ -36,7 +37,7 @@ def worker(kind, minutes):
             sf.write(path, 0.1 * np.random.default_rng(0).standard_normal(n).astype("float32"), 8000)
 
             def step():
-                separate_file(model, path, tmp)
+                separate_file(TorchSeparator.from_model(model), path, tmp)
 
         else:
             wav = 0.1 * torch.randn(1, n)

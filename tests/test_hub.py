@@ -145,3 +145,23 @@ def test_hub_repository_ids_are_downloaded_with_their_revision(tiny_dprnn, tmp_p
     assert calls == {"repo_id": "someone/deepmask", "revision": "v1", "patterns": ["README.md", "config.json", "model.safetensors"]}
     wav = torch.randn(1, 400)
     assert torch.equal(loaded(wav), model(wav))
+
+
+def test_hub_folder_with_onnx(exp_dir, capsys):
+    import onnxruntime as ort
+
+    out = exp_dir / "hub_onnx"
+    assert main(["publish", str(exp_dir), "--dry-run", "--onnx", "--out", str(out)]) == 0
+    assert sorted(os.listdir(out)) == sorted([*HUB_FILES, "model.onnx"]) and "model.onnx" in capsys.readouterr().out
+    card = (out / "README.md").read_text()
+    assert "## ONNX" in card and 'InferenceSession("model.onnx")' in card
+    assert json.loads((out / "config.json").read_text())["onnx"] == "model.onnx"
+    model = DeepMaskEncoderMaskerDecoder.from_pretrained(str(out)).eval()
+    mix = torch.randn(2, 3001)
+    session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        torch.testing.assert_close(torch.from_numpy(session.run(None, {"mixture": mix.numpy()})[0]), model(mix),
+                                   atol=1e-4, rtol=0)
+    plain = exp_dir / "hub_plain"
+    assert main(["publish", str(exp_dir), "--dry-run", "--out", str(plain)]) == 0
+    assert "model.onnx" not in os.listdir(plain) and "## ONNX" not in (plain / "README.md").read_text()

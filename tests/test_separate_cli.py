@@ -105,3 +105,104 @@ def test_folders_globs_overwrite_and_bad_files(setup, capsys):
     assert code == 2 and "Cannot read" in err and not (d / "new").exists()  # nothing written
     code, err = run(capsys, d / "missing.wav", "--model", d / "model.pth", "-o", d / "new")
     assert code == 2 and "names no audio file" in err
+
+
+def si_sdr_db(reference, estimate):
+    reference, estimate = np.asarray(reference, "float64").ravel(), np.asarray(estimate, "float64").ravel()
+    target = reference * (estimate @ reference) / (reference @ reference)
+    return 10 * np.log10((target @ target) / ((estimate - target) @ (estimate - target)))
+
+
+def read_sources(folder, stem="mono", n_src=2):
+    return np.stack([sf.read(folder / f"{stem}_s{i + 1}.wav", dtype="float32")[0] for i in range(n_src)])
+
+
+def export(capsys, *argv):
+    code = main(["export", *map(str, argv)])
+    return code, capsys.readouterr()
+
+
+def test_exported_models_separate_like_the_torch_model(setup, capsys):
+    _, d = setup
+    for name, extra in (("model.onnx", []), ("model.pt", []), ("model.ts", ["--format", "torchscript"])):
+        code, out = export(capsys, "--model", d / "model.pth", "-o", d / name, *extra)
+        assert code == 0 and "Exported DPRNNDeepMask" in out.out
+    code, out = export(capsys, "--model", d / "model.pth", "-o", d / "model.onnx")
+    assert code == 2 and "Refusing to overwrite" in out.err
+    code, out = export(capsys, "--model", d / "model.pth", "-o", d / "nowhere" / "m.onnx")
+    assert code == 2 and "does not exist" in out.err
+    window = ["--window", "0.3", "--overlap", "0.05"]
+    assert run(capsys, d / "mono.wav", "--model", d / "model.pth", "-o", d / "torch", *window)[0] == 0
+    expected = read_sources(d / "torch")
+    for name in ("model.onnx", "model.pt", "model.ts"):
+        code, _ = run(capsys, d / "mono.wav", "--model", d / name, "-o", d / name.replace(".", "_"), *window,
+                      "--batch-size", "4")
+        assert code == 0
+        np.testing.assert_allclose(read_sources(d / name.replace(".", "_")), expected, atol=1e-4, rtol=0)
+
+
+def test_batched_windows_and_bf16(setup, capsys):
+    _, d = setup
+    window = ["--window", "0.3", "--overlap", "0.05"]
+    assert run(capsys, d / "mono.wav", "--model", d / "model.pth", "-o", d / "b1", *window)[0] == 0
+    assert run(capsys, d / "mono.wav", "--model", d / "model.pth", "-o", d / "b5", *window, "--batch-size", "5")[0] == 0
+    np.testing.assert_allclose(read_sources(d / "b5"), read_sources(d / "b1"), atol=1e-5, rtol=0)
+    assert run(capsys, d / "mono.wav", "--model", d / "model.pth", "-o", d / "bf16", "--precision", "bf16")[0] == 0
+    assert run(capsys, d / "mono.wav", "--model", d / "model.pth", "-o", d / "f32")[0] == 0
+    full, half = read_sources(d / "f32"), read_sources(d / "bf16")
+    assert not np.array_equal(full, half)  # autocast really ran in bfloat16
+    assert min(si_sdr_db(f, h) for f, h in zip(full, half)) > 20
+    code, err = run(capsys, d / "mono.wav", "--model", d / "model.pth", "-o", d / "x", "--batch-size", "0")
+    assert code == 2 and "--batch-size 0" in err and not (d / "x").exists()
+
+
+def test_onnx_backend_refuses_bf16_and_foreign_files(setup, capsys):
+    _, d = setup
+    assert export(capsys, "--model", d / "model.pth", "-o", d / "model.onnx")[0] == 0
+    code, err = run(capsys, d / "mono.wav", "--model", d / "model.onnx", "-o", d / "x", "--precision", "bf16")
+    assert code == 2 and "ONNX model, which runs in float32" in err
+    (d / "notes.onnx").write_text("not a model")
+    code, err = run(capsys, d / "mono.wav", "--model", d / "notes.onnx", "-o", d / "x")
+    assert code == 2 and "Cannot read" in err and "notes.onnx" in err
+    assert not (d / "x").exists()
+
+
+def test_too_short_inputs_are_refused_before_writing(setup, capsys):
+    _, d = setup
+    sf.write(d / "tiny.wav", np.zeros(10, dtype="float32"), 8000)
+    code, err = run(capsys, d / "mono.wav", d / "tiny.wav", "--model", d / "model.pth", "-o", d / "out")
+    assert code == 2 and "tiny.wav" in err and "too short" in err and not (d / "out").exists()
+
+
+def test_windows_of_a_real_model_are_cross_faded(tiny_dprnn):
+    """Each overlap holds (1 - r) * previous window + r * next window with r rising from 0 to 1, and
+    the rest of each window is that window's own separation: reversed ramps or a hard cut fail."""
+    from itertools import permutations
+
+    from asteroid_deepmask.inference import TorchSeparator
+
+    torch.manual_seed(0)
+    model = tiny_dprnn().eval()
+    window, overlap, n = 2000, 400, 6500
+    hop = window - overlap
+    wav = torch.randn(n)
+    padded = torch.nn.functional.pad(wav, (0, n_windows(n, window, overlap) * hop + overlap - n))
+    with torch.no_grad():
+        own = [model(padded[k * hop : k * hop + window].unsqueeze(0))[0] for k in range(n_windows(n, window, overlap))]
+    ramp = torch.linspace(0, 1, overlap + 2)[1:-1]
+    separator = TorchSeparator.from_model(model)
+    for batch_size in (1, 3):
+        out = torch.cat(list(separate_windows(separator, wav, window, overlap, batch_size=batch_size)), 1)
+        assert out.shape == (2, n)
+        placed = []
+        for k, est in enumerate(own):  # the order each window's sources were written in
+            inner = slice(k * hop + overlap, min(k * hop + window - overlap, n))
+            perm = min(permutations(range(2)), key=lambda p: (out[:, inner] - est[list(p)][:, inner.start - k * hop:
+                                                                                        inner.stop - k * hop]).abs().max())
+            placed.append(est[list(perm)])
+            torch.testing.assert_close(out[:, inner], placed[k][:, inner.start - k * hop : inner.stop - k * hop])
+        for k in range(1, len(own)):
+            start = k * hop
+            stop = min(start + overlap, n)
+            faded = placed[k - 1][:, hop : hop + overlap] * (1 - ramp) + placed[k][:, :overlap] * ramp
+            torch.testing.assert_close(out[:, start:stop], faded[:, : stop - start], atol=1e-5, rtol=0)

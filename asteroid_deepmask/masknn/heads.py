@@ -7,6 +7,7 @@ as one grouped 1x1 convolution, never as a Python loop over outputs.
 """
 import abc
 
+import torch
 from torch import nn
 
 from ..checks import check_positive_int
@@ -44,12 +45,13 @@ def group_outputs(outputs, n_src):
     """
     if outputs.dim() < 2:
         raise ValueError(f"outputs must be [batch, n_outputs, ...], got shape {tuple(outputs.shape)}.")
-    n_outputs = outputs.shape[1]
-    check_grouping(n_outputs, n_src)
-    if n_outputs == n_src:
-        return outputs
-    batch, rest = outputs.shape[0], outputs.shape[2:]
-    return outputs.reshape(batch, n_src, n_outputs // n_src, *rest).sum(dim=2)
+    # While tracing, sizes are tensors: the checks and the P == C shortcut are eager-only, and
+    # unflatten keeps the batch and time axes symbolic so an export takes any batch and length.
+    if not torch.jit.is_tracing():
+        check_grouping(outputs.shape[1], n_src)
+        if outputs.shape[1] == n_src:
+            return outputs
+    return outputs.unflatten(1, (n_src, -1)).sum(dim=2)
 
 
 def _pointwise(n_copies, in_chan, out_chan):

@@ -1,6 +1,4 @@
 """Sliced-attention masker after Sams-Net: attention inside time slices of a 2-D feature map."""
-import math
-
 import torch
 from asteroid.masknn.norms import ChanLN
 from torch import nn
@@ -23,19 +21,23 @@ def slice_layout(n_frames, n_slices=None, slice_len=None):
             f"Give exactly one of n_slices (count) and slice_len (frames); got n_slices={n_slices}, "
             f"slice_len={slice_len}."
         )
+    # Ceil divisions in non-negative integers, not math.ceil: while tracing, n_frames is a tensor
+    # and the layout must stay a function of it for an export to take any length (and ONNX's
+    # integer division truncates, so no negative operands); the checks are eager-only.
+    tracing = torch.jit.is_tracing()
     if n_slices is not None:
-        if n_frames < n_slices:
+        if not tracing and n_frames < n_slices:
             raise ValueError(
                 f"A sequence of {n_frames} frames cannot be cut into n_slices={n_slices} slices; "
                 f"give at least {n_slices} frames or fewer slices."
             )
-        slice_len = math.ceil(n_frames / n_slices)
-    elif n_frames < slice_len:
+        slice_len = (n_frames + n_slices - 1) // n_slices
+    elif not tracing and n_frames < slice_len:
         raise ValueError(
             f"A sequence of {n_frames} frames is shorter than one slice (slice_len={slice_len}); "
             "give a longer input or a shorter slice_len."
         )
-    return slice_len, math.ceil(n_frames / slice_len)
+    return slice_len, (n_frames + slice_len - 1) // slice_len
 
 
 class SlicedDotProductAttention(nn.Module):
@@ -69,8 +71,7 @@ class SlicedDotProductAttention(nn.Module):
             x = F.pad(x, (0, pad)).reshape(batch, heads, chan // heads, rows, count, length)
             return x.permute(0, 1, 4, 5, 2, 3).reshape(batch, heads, count, length, -1)
 
-        keep = torch.ones(count * length, dtype=torch.bool, device=q.device)
-        keep[n_frames:] = False
+        keep = torch.arange(count * length, device=q.device) < n_frames
         out = F.scaled_dot_product_attention(
             tokens(q), tokens(k), tokens(v), attn_mask=keep.reshape(count, 1, length)
         )

@@ -55,7 +55,7 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
                 "channel (wav[:, :1]) or downmix (wav.mean(1, keepdim=True))."
             )
         kernel = self.encoder.filterbank.kernel_size
-        if wav.shape[-1] < kernel:
+        if not torch.jit.is_tracing() and wav.shape[-1] < kernel:  # traced lengths are tensors
             raise ValueError(
                 f"{name} got a clip of {wav.shape[-1]} samples, shorter than the encoder kernel "
                 f"({kernel} samples at {self.sample_rate} Hz); give at least {kernel} samples."
@@ -82,6 +82,17 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
             return self(wav)
         finally:
             self._ungrouped = False
+
+    def export(self, path, format=None, opset=None):
+        """Write this model as an ONNX or TorchScript file with its metadata; returns ``path``.
+
+        The file maps ``[batch, time]`` to ``[batch, n_src, time]`` for any batch and length; see
+        :func:`asteroid_deepmask.models.export.export_model` (the format follows the suffix,
+        ``.onnx`` or ``.pt``, unless given).
+        """
+        from .export import export_model
+
+        return export_model(self, path, format=format, opset=opset)
 
     def serialize(self):
         """Model package with plain types only (loadable with ``torch.load(weights_only=True)``).

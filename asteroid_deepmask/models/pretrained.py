@@ -21,6 +21,8 @@ WEIGHTS_NAME = "model.safetensors"
 ASTEROID_WEIGHTS_NAME = "pytorch_model.bin"
 CARD_NAME = "README.md"
 HUB_FILES = (CONFIG_NAME, WEIGHTS_NAME, ASTEROID_WEIGHTS_NAME, CARD_NAME)
+#: The ONNX export a hub folder holds when asked for (``save_pretrained(..., onnx=True)``).
+ONNX_NAME = "model.onnx"
 
 _PLAIN_TYPES = (str, int, float, bool, type(None))
 

@@ -1,0 +1,214 @@
+"""Exporting a model for deployment: ONNX or TorchScript files that carry their own metadata.
+
+An exported file maps a mixture ``[batch, time]`` (float32, at the model's sample rate) to
+sources ``[batch, n_src, time]``, for any batch size and length (both axes are dynamic). It
+holds a JSON record under the key :data:`METADATA_KEY` (ONNX ``metadata_props``, a TorchScript
+extra file): model name, sample rate, number of sources, the shortest input it takes, the
+package version and the model arguments. :func:`read_export_metadata` reads it back and
+refuses files that lack it.
+
+Both formats come from ``torch.jit.trace``. The ONNX file uses torch's TorchScript-based
+exporter: the newer ``torch.export`` path rejects Asteroid's normalisation layers, which
+compute their reduction axes from data.
+"""
+import contextlib
+import copy
+import json
+import os
+import warnings
+import zipfile
+
+import torch
+
+from ..version import __version__
+
+FORMATS = ("onnx", "torchscript")
+#: Key of the metadata record in an ONNX file's ``metadata_props`` and TorchScript extra file name.
+METADATA_KEY = "asteroid_deepmask"
+INPUT_NAME, OUTPUT_NAME = "mixture", "sources"
+_ARTICLED = {"onnx": "an ONNX", "torchscript": "a TorchScript"}
+_SUFFIXES = {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript", ".torchscript": "torchscript"}
+
+
+def export_format(path, format=None):
+    """The export format for ``path``: ``format`` if given, else from the file name's suffix."""
+    if format is None:
+        suffix = os.path.splitext(os.fspath(path))[1].lower()
+        if suffix not in _SUFFIXES:
+            raise ValueError(
+                f"Cannot tell the export format from {os.fspath(path)!r}: name it *.onnx or *.pt "
+                f"(TorchScript), or give the format ({', '.join(FORMATS)})."
+            )
+        return _SUFFIXES[suffix]
+    if format not in FORMATS:
+        raise ValueError(f"Unknown export format {format!r}: choose one of {', '.join(FORMATS)}.")
+    return format
+
+
+def export_metadata(model):
+    """The metadata record written into an exported file of ``model``."""
+    return dict(
+        model_name=type(model).__name__,
+        sample_rate=float(model.sample_rate),
+        n_src=int(model.masker.n_src),
+        min_samples=int(model.encoder.filterbank.kernel_size),
+        asteroid_deepmask_version=__version__,
+        model_args=model.get_model_args(),
+    )
+
+
+@contextlib.contextmanager
+def _quiet_tracing():
+    # Tracer and exporter warnings are about code paths the tracing-aware modules already
+    # handle (shape checks are eager-only); a user exporting a model cannot act on them.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def export_model(model, path, format=None, opset=None, example_seconds=1.0):
+    """Write ``model`` to ``path`` as ONNX or TorchScript; returns ``path``.
+
+    Args:
+        model (DeepMaskEncoderMaskerDecoder): the model (any device; it is exported from a CPU copy).
+        path (str): output file; written under a temporary name and renamed when complete.
+        format (str, optional): ``"onnx"`` or ``"torchscript"``; by default from the suffix
+            (``.onnx``; ``.pt``, ``.ts``, ``.torchscript``).
+        opset (int, optional): ONNX opset; defaults to the pinned torch exporter's default.
+        example_seconds (float): length of the random input traced; the file takes any length.
+
+    Example:
+        >>> import os, tempfile
+        >>> from asteroid_deepmask import DPRNNDeepMask
+        >>> model = DPRNNDeepMask(n_src=2, n_filters=16, bn_chan=16, hid_size=8, n_repeats=1)
+        >>> path = export_model(model, os.path.join(tempfile.mkdtemp(), "model.pt"))
+        >>> read_export_metadata(path)["n_src"]
+        2
+    """
+    path = os.fspath(path)
+    format = export_format(path, format)
+    metadata = export_metadata(model)
+    cpu_model = _cpu_float_copy(model)
+    example = torch.randn(1, max(int(example_seconds * metadata["sample_rate"]), 4 * metadata["min_samples"]))
+    tmp = f"{path}.partial"
+    try:
+        with _quiet_tracing(), torch.no_grad():
+            if format == "onnx":
+                _write_onnx(_use_centred_norms(cpu_model), example, tmp, metadata, opset)
+            else:
+                traced = torch.jit.trace(cpu_model, example, check_trace=False)
+                torch.jit.save(traced, tmp, _extra_files={f"{METADATA_KEY}.json": json.dumps(metadata)})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _cpu_float_copy(model):
+    return copy.deepcopy(model).cpu().float().eval()
+
+
+def _centred_norm(x, dims, eps):
+    """``(x - mean) / std`` over ``dims``, the mean taken out before squaring, one axis at a time."""
+    mean = x
+    for dim in dims:
+        mean = mean.mean(dim, keepdim=True)
+    centred = x - mean
+    var = centred * centred
+    for dim in dims:
+        var = var.mean(dim, keepdim=True)
+    return centred / torch.sqrt(var + eps)
+
+
+def _use_centred_norms(model):
+    """Make Asteroid's layer norms in ``model`` (a copy) compute their statistics in centred form.
+
+    Exported as is, their ``torch.var`` over all axes at once loses up to 1e-3 of the output in
+    ONNX Runtime on a 17 s clip (non-negative encoder outputs, large mean); computed this way the
+    export stays within 2e-5 of eager torch. The weights and the eager model are untouched.
+    """
+    from asteroid.masknn import norms
+
+    reductions = {
+        norms.GlobLN: lambda x: range(x.dim() - 1, 0, -1),
+        norms.FeatsGlobLN: lambda x: range(x.dim() - 1, 1, -1),
+        norms.ChanLN: lambda x: (1,),
+    }
+    for module in model.modules():
+        dims = reductions.get(type(module))
+        if dims is not None:
+            module.forward = (lambda m, d: lambda x: m.apply_gain_and_bias(_centred_norm(x, d(x), norms.EPS)))(
+                module, dims)
+    return model
+
+
+def _write_onnx(model, example, path, metadata, opset):
+    import onnx
+    from torch.onnx._constants import ONNX_DEFAULT_OPSET
+
+    torch.onnx.export(
+        model, (example,), path, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+        dynamic_axes={INPUT_NAME: {0: "batch", 1: "time"}, OUTPUT_NAME: {0: "batch", 2: "time"}},
+        opset_version=opset or ONNX_DEFAULT_OPSET, dynamo=False,
+    )
+    proto = onnx.load(path)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(metadata)
+    proto.producer_name, proto.producer_version = "asteroid-deepmask", __version__
+    onnx.checker.check_model(proto, full_check=True)
+    onnx.save(proto, path)
+
+
+def detect_export_format(path):
+    """``"onnx"``, ``"torchscript"`` or None (not an exported file) for the file at ``path``."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        return None
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+        # TorchScript archives hold compiled code; torch.save checkpoints only data.pkl.
+        return "torchscript" if any(n.endswith("/constants.pkl") or "/code/" in n for n in names) else None
+    return "onnx" if path.lower().endswith(".onnx") else None
+
+
+def read_export_metadata(path):
+    """The metadata record of an exported file (see the module docstring).
+
+    Raises:
+        ValueError: the file is not an ONNX or TorchScript model, or is one that this package did
+            not export (no metadata).
+    """
+    path = os.fspath(path)
+    format = detect_export_format(path)
+    if format == "onnx":
+        import onnx
+
+        try:
+            proto = onnx.load(path, load_external_data=False)
+        except Exception as err:  # onnx raises DecodeError, ValueError, ... for non-ONNX bytes
+            raise ValueError(f"Cannot read {path!r} as an ONNX model ({type(err).__name__}: {err}).") from err
+        raw = {p.key: p.value for p in proto.metadata_props}.get(METADATA_KEY)
+    elif format == "torchscript":
+        extra = {f"{METADATA_KEY}.json": ""}
+        try:
+            torch.jit.load(path, map_location="cpu", _extra_files=extra)
+        except RuntimeError as err:
+            raise ValueError(f"Cannot read {path!r} as a TorchScript model: {str(err).splitlines()[0]}") from err
+        raw = extra[f"{METADATA_KEY}.json"] or None
+    else:
+        raise ValueError(f"{path!r} is not an exported model: expected an ONNX (.onnx) or TorchScript file.")
+    if raw is None:
+        raise ValueError(
+            f"{path!r} is {_ARTICLED[format]} model but not one exported by asteroid-deepmask (it has no "
+            f"{METADATA_KEY!r} metadata: sample rate, sources); export it with `asteroid-deepmask export`."
+        )
+    try:
+        metadata = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"The {METADATA_KEY!r} metadata of {path!r} is not valid JSON ({err}).") from err
+    missing = [k for k in ("sample_rate", "n_src", "min_samples") if k not in metadata]
+    if missing:
+        raise ValueError(f"The {METADATA_KEY!r} metadata of {path!r} lacks {missing}; re-export the model.")
+    return metadata
