@@ -21,7 +21,8 @@ def _separate(args):
     from tqdm import tqdm
 
     from .inference import load_separator
-    from .separate import collect_inputs, n_windows, output_paths, probe, separate_file
+    from .separate import (check_output_folder, check_samples, collect_inputs, n_windows, output_paths, probe,
+                           separate_file)
 
     if args.channel is not None and args.downmix:
         raise ValueError("--channel and --downmix exclude each other; give one.")
@@ -39,10 +40,12 @@ def _separate(args):
     existing = [p for p in flat if os.path.exists(p)]
     if existing and not args.force:
         raise ValueError(f"Refusing to overwrite {len(existing)} existing file(s), e.g. {existing[0]!r}; pass --force.")
+    check_output_folder(args.output)
     rate = int(separator.sample_rate)
     lengths = {}
     for f in files:  # every input is checked before anything is written
         frames, file_rate = probe(f, args.channel, args.downmix)
+        check_samples(f)
         lengths[f] = frames * rate // file_rate
         if lengths[f] < separator.min_samples:
             raise ValueError(

@@ -82,6 +82,7 @@ class OnnxSeparator:
             self.session = ort.InferenceSession(os.fspath(path), providers=providers)
         except Exception as err:  # onnxruntime raises its own Fail / InvalidGraph classes
             raise ValueError(f"ONNX Runtime cannot load {os.fspath(path)!r}: {err}") from err
+        self.path = os.fspath(path)
         self.sample_rate, self.n_src = float(metadata["sample_rate"]), int(metadata["n_src"])
         self.min_samples = int(metadata["min_samples"])
         self.input_name = self.session.get_inputs()[0].name

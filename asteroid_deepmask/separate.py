@@ -120,6 +120,45 @@ def probe(path, channel=None, downmix=False):
     return info.frames, info.samplerate
 
 
+def check_samples(path, block_frames=1 << 16):
+    """Decode all of ``path``, a block at a time, and check that every sample is finite.
+
+    Raises:
+        ValueError: the file cannot be decoded to its end, or holds NaN or infinite samples
+            (named with the first one's position).
+    """
+    start = 0
+    try:
+        for block in sf.blocks(path, blocksize=block_frames, dtype="float32", always_2d=True):
+            bad = np.argwhere(~np.isfinite(block))
+            if len(bad):
+                frame, channel = bad[0]
+                raise ValueError(
+                    f"{path!r} holds non-finite samples ({block[frame, channel]} at sample {start + frame}, "
+                    f"channel {channel}): the file is corrupt; repair or re-export it."
+                )
+            start += len(block)
+    except (RuntimeError, sf.LibsndfileError) as err:
+        raise ValueError(f"Cannot decode {path!r} past sample {start}: {str(err).rstrip('.')}.") from err
+
+
+def check_output_folder(folder):
+    """Check that ``folder`` exists as a writable folder or can be created; creates nothing.
+
+    Raises:
+        ValueError: a path component is a file, or the folder (or its nearest existing parent)
+            is not writable.
+    """
+    path = os.path.abspath(folder)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    if not os.path.isdir(path):
+        raise ValueError(f"Cannot create the output folder {folder!r}: {path!r} is a file, not a folder.")
+    if not os.access(path, os.W_OK | os.X_OK):
+        what = "the output folder" if path == os.path.abspath(folder) else f"{path!r}, where it would be created,"
+        raise ValueError(f"Cannot write into {folder!r}: {what} is not writable; pick another -o folder.")
+
+
 def read_mono(path, sample_rate, channel=None, downmix=False):
     """Read ``path`` as a mono float32 tensor at ``sample_rate`` (resampled if needed); see :func:`probe`."""
     probe(path, channel, downmix)

@@ -53,6 +53,36 @@ def peak_mib(step):
     return max_rss_mib() - before
 
 
+def rss_mib():
+    """The process's resident memory now (MiB), from ``/proc/self/statm``."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def sampled_peak_mib(step, interval=0.001):
+    """Highest resident memory during one call of ``step`` above the resident memory just before
+    it (MiB), sampled every ``interval`` seconds by a thread (torch and ONNX Runtime release the
+    GIL while they compute). Unlike :func:`peak_mib`, a high-water mark reached before the step
+    (imports, model loading) does not hide the step's own memory."""
+    import threading
+
+    before, peak, done = rss_mib(), [0.0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_mib())
+            done.wait(interval)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        step()
+    finally:
+        done.set()
+        thread.join()
+    return max(peak[0], rss_mib()) - before
+
+
 def run_worker(script, *args):
     """Run ``script --worker ARGS`` in a fresh process; return the JSON of its last line."""
     cmd = [sys.executable, script, "--worker", *map(str, args)]

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -206,3 +208,26 @@ def test_windows_of_a_real_model_are_cross_faded(tiny_dprnn):
             stop = min(start + overlap, n)
             faded = placed[k - 1][:, hop : hop + overlap] * (1 - ramp) + placed[k][:, :overlap] * ramp
             torch.testing.assert_close(out[:, start:stop], faded[:, : stop - start], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_inputs_are_refused_before_writing(setup, capsys, bad):
+    _, d = setup
+    data = 0.1 * np.ones(4000, dtype="float32")
+    data[1234] = bad
+    sf.write(d / "broken.wav", data, 8000, subtype="FLOAT")
+    code, err = run(capsys, d / "mono.wav", d / "broken.wav", "--model", d / "model.pth", "-o", d / "out")
+    assert code == 2 and "broken.wav" in err and "non-finite" in err and "sample 1234" in err
+    assert not (d / "out").exists()
+
+
+def test_unwritable_output_folders_are_refused_before_writing(setup, capsys, monkeypatch):
+    _, d = setup
+    (d / "file").write_text("x")
+    code, err = run(capsys, d / "mono.wav", "--model", d / "model.pth", "-o", d / "file" / "out")
+    assert code == 2 and "is a file, not a folder" in err
+    (d / "locked").mkdir()
+    real_access = os.access  # tests run as root, who may write anywhere: deny this one folder
+    monkeypatch.setattr(os, "access", lambda p, mode: os.path.abspath(p) != str(d / "locked") and real_access(p, mode))
+    code, err = run(capsys, d / "mono.wav", "--model", d / "model.pth", "-o", d / "locked" / "out")
+    assert code == 2 and "not writable" in err and os.listdir(d / "locked") == []

@@ -1,0 +1,174 @@
+"""Deployment backends on the CPU, in one run: torch float32, torch bfloat16 autocast, ONNX Runtime
+and TorchScript, separating 4 s and 60 s of 8 kHz audio with the paper's baseline and MLP (L).
+
+Every backend runs through the same windowed path as ``asteroid-deepmask separate``
+(:func:`asteroid_deepmask.separate.separate_windows`, 8 s windows with 1 s overlap, batch 1):
+4 s is one window, 60 s is nine. Models come from ``hparams/wsj0-2mix/{baseline,mlp_l}.yaml``
+with seeded untrained weights (speed does not depend on them; agreement is measured on them).
+
+- time: minimum over ``--reps`` repetitions, the backends interleaved in rotating order in one
+  process (``benchmarks/harness.py``); ratio: torch float32 time / backend time (> 1: faster).
+- peak memory: the highest resident memory (RSS, sampled every millisecond) during one
+  separation, above the RSS just before it, in a fresh process per backend that has already
+  loaded the model and run one warm-up separation of 1 s.
+- agreement: SI-SDR (dB) of the backend's sources against torch float32's, mean over sources.
+
+    python benchmarks/bench_export.py              # about 6 minutes on 2 cores
+    python benchmarks/bench_export.py --reps 2 --seconds 4   # a quick look
+"""
+import argparse
+import json
+import os
+import tempfile
+
+from harness import interleaved_min_times, run_worker, sampled_peak_mib
+
+MODELS = {"baseline": "paper baseline", "mlp_l": "MLP (L)"}
+BACKENDS = {"torch32": "torch float32", "bf16": "torch bf16 autocast", "onnx": "ONNX Runtime", "ts": "TorchScript"}
+WINDOW_S, OVERLAP_S = 8.0, 1.0
+# The export issue's targets at 4 s for the baseline: (backend, least speed-up, least agreement in dB).
+TARGETS = [("onnx", 1.3, None), ("bf16", 1.4, 35.0)]
+
+
+def build_model(name):
+    import torch
+
+    from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
+    from asteroid_deepmask.models import build_model as build
+
+    torch.manual_seed(0)
+    return build(load_hparams(os.path.join(hparams_dir(), "wsj0-2mix", f"{name}.yaml"))["model"]).eval()
+
+
+def separator(backend, model, folder):
+    from asteroid_deepmask.inference import load_separator, TorchSeparator
+
+    if backend in ("torch32", "bf16"):
+        return TorchSeparator.from_model(model, precision="bf16" if backend == "bf16" else "32")
+    return load_separator(os.path.join(folder, "model.onnx" if backend == "onnx" else "model.pt"))
+
+
+def export_all(folder):
+    for name in MODELS:
+        os.makedirs(os.path.join(folder, name), exist_ok=True)
+        model = build_model(name)
+        model.export(os.path.join(folder, name, "model.onnx"))
+        model.export(os.path.join(folder, name, "model.pt"))
+
+
+def mixture(seconds):
+    import torch
+
+    return 0.1 * torch.randn(int(seconds * 8000), generator=torch.Generator().manual_seed(1))
+
+
+def separate_all(sep, wav):
+    import torch
+
+    from asteroid_deepmask.separate import separate_windows
+
+    return torch.cat(list(separate_windows(sep, wav, int(WINDOW_S * 8000), int(OVERLAP_S * 8000))), 1)
+
+
+def si_sdr_db(reference, estimate):
+    ref, est = reference.double(), estimate.double()
+    target = ref * (est * ref).sum(-1, keepdim=True) / (ref * ref).sum(-1, keepdim=True)
+    return (10 * ((target ** 2).sum(-1) / ((est - target) ** 2).sum(-1)).log10()).mean().item()
+
+
+def worker(folder, name, backend, seconds):
+    sep = separator(backend, build_model(name), os.path.join(folder, name))
+    separate_all(sep, mixture(1.0))  # warm-up: lazy initialisation is not separation memory
+    wav = mixture(seconds)
+    return {"peak_mib": sampled_peak_mib(lambda: separate_all(sep, wav))}
+
+
+def top_ops(backend, sep, wav, reps=3, count=6):
+    """Share of time per operator over ``reps`` separations: ``[(op, ms per run, share)]``."""
+    from collections import Counter
+
+    times = Counter()
+    if backend == "onnx":
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.enable_profiling = True
+        session = ort.InferenceSession(sep.path, options, providers=sep.session.get_providers())
+        for _ in range(reps):
+            session.run(None, {sep.input_name: wav.unsqueeze(0).numpy()})
+        profile = session.end_profiling()
+        with open(profile) as f:
+            events = json.load(f)
+        os.remove(profile)
+        for e in events:
+            if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+                times[e["args"]["op_name"]] += e["dur"] / 1000
+    else:
+        from torch.profiler import ProfilerActivity, profile
+
+        sep(wav.unsqueeze(0))
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(reps):
+                sep(wav.unsqueeze(0))
+        for event in prof.key_averages():
+            times[event.key] += event.self_cpu_time_total / 1000
+    total = sum(times.values())
+    return [(op, ms / reps, ms / total) for op, ms in times.most_common(count)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--seconds", type=float, nargs="+", default=[4.0, 60.0])
+    parser.add_argument("--no-memory", action="store_true", help="skip the fresh-process memory runs")
+    parser.add_argument("--profile", action="store_true", help="also print where the baseline's 4 s run spends its time")
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        folder, name, backend, seconds = args.worker
+        print(json.dumps(worker(folder, name, backend, float(seconds))))
+        return
+    import torch
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory() as folder:
+        export_all(folder)
+        rows, checks = [], []
+        for name in MODELS:
+            seps = {b: separator(b, build_model(name), os.path.join(folder, name)) for b in BACKENDS}
+            for seconds in args.seconds:
+                wav = mixture(seconds)
+                outputs = {b: separate_all(sep, wav) for b, sep in seps.items()}
+                reps = args.reps if seconds <= WINDOW_S else max(2, args.reps // 2)
+                times = interleaved_min_times({b: (lambda s=sep: separate_all(s, wav)) for b, sep in seps.items()}, reps)
+                for backend in BACKENDS:
+                    memory = None if args.no_memory else run_worker(__file__, folder, name, backend, seconds)["peak_mib"]
+                    rows.append(dict(model=name, seconds=seconds, backend=backend, time_s=times[backend],
+                                     speedup=times["torch32"] / times[backend], peak_mib=memory,
+                                     agreement_db=si_sdr_db(outputs["torch32"], outputs[backend])))
+            if args.profile and name == "baseline":
+                profiles = {b: top_ops(b, seps[b], mixture(4.0)) for b in ("torch32", "bf16", "onnx")}
+    print("\n| model | audio | backend | time (s) | speed-up vs torch float32 | peak memory (MiB) | SI-SDR to float32 (dB) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        memory = "-" if r["peak_mib"] is None else f"{r['peak_mib']:.0f}"
+        agreement = "(reference)" if r["backend"] == "torch32" else f"{r['agreement_db']:.1f}"
+        print(f"| {MODELS[r['model']]} | {r['seconds']:g} s | {BACKENDS[r['backend']]} | {r['time_s']:.3f} | "
+              f"{r['speedup']:.2f}x | {memory} | {agreement} |")
+    for backend, speedup, agreement in TARGETS:
+        row = next((r for r in rows if r["model"] == "baseline" and r["seconds"] == 4.0 and r["backend"] == backend), None)
+        if row is None:
+            continue
+        ok = row["speedup"] >= speedup and (agreement is None or row["agreement_db"] >= agreement)
+        want = f">= {speedup}x" + (f", >= {agreement:g} dB" if agreement else "")
+        checks.append(f"target {BACKENDS[backend]}, baseline, 4 s: {want}: measured {row['speedup']:.2f}x"
+                      + (f", {row['agreement_db']:.1f} dB" if agreement else "") + (" (met)" if ok else " (NOT met)"))
+    print("\n" + "\n".join(checks))
+    if args.profile:
+        for backend, ops in profiles.items():
+            print(f"\nbaseline, 4 s, {BACKENDS[backend]}: " + ", ".join(f"{op} {ms:.0f} ms ({share:.0%})"
+                                                                     for op, ms, share in ops))
+
+
+if __name__ == "__main__":
+    main()
