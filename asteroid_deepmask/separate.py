@@ -5,7 +5,8 @@ Windows are separated in batches of ``batch_size``, each on its own; a window's 
 in the order of the previous window's by the permutation that best matches them on the overlap
 (largest summed inner product), and the two are cross-faded there with linear ramps. Output
 blocks are written as soon as they are final, so memory holds one batch of windows'
-activations whatever the file length. The model is any separator of
+activations and samples whatever the file length (inputs at the model's rate are read from
+disk a batch of windows at a time; others are resampled in one piece). The model is any separator of
 :mod:`asteroid_deepmask.inference` (torch, TorchScript or ONNX Runtime).
 """
 import glob
@@ -38,7 +39,8 @@ def separate_windows(separator, wav, window, overlap, batch_size=1, progress=Non
     Args:
         separator: maps ``[batch, time]`` to ``[batch, n_src, time]`` without gradients (a
             :mod:`asteroid_deepmask.inference` separator, or any such callable).
-        wav (torch.Tensor): ``[time]`` on the separator's device.
+        wav (torch.Tensor or FileSource): ``[time]`` on the separator's device, or a file read
+            a batch of windows at a time.
         window (int): window length in samples.
         overlap (int): overlap in samples, ``0 <= overlap < window``.
         batch_size (int): windows separated in one call.
@@ -51,15 +53,16 @@ def separate_windows(separator, wav, window, overlap, batch_size=1, progress=Non
         raise ValueError(f"overlap={overlap} samples must be >= 0 and smaller than window={window}.")
     if batch_size < 1:
         raise ValueError(f"batch_size={batch_size} must be >= 1.")
-    n = wav.shape[-1]
+    source = TensorSource(wav) if torch.is_tensor(wav) else wav
+    n = len(source)
     hop, count = window - overlap, n_windows(n, window, overlap)
-    if count > 1:
-        wav = torch.nn.functional.pad(wav, (0, (count - 1) * hop + window - n))
-    windows = wav.unfold(0, window, hop) if count > 1 else wav.unsqueeze(0)  # a view: [count, window]
-    fade_in = torch.linspace(0, 1, overlap + 2, device=wav.device)[1:-1]
+    span = window if count > 1 else n  # a single window is the input as it is, unpadded
+    fade_in = torch.linspace(0, 1, overlap + 2, device=source.device)[1:-1]
     tail, remaining = None, n  # tail: the previous window's overlap region, not yet written
     for first in range(0, count, batch_size):
-        estimates = separator(windows[first : first + batch_size])  # [batch, n_src, window]
+        size = min(batch_size, count - first)
+        samples = source.read(first * hop, first * hop + (size - 1) * hop + span)  # zero-padded past the end
+        estimates = separator(samples.unfold(0, span, hop))  # [size, span] windows, a view -> [size, n_src, span]
         for index, est in enumerate(estimates, start=first):
             if tail is not None:
                 perm = best_permutation(tail.double().cpu().numpy(), est[:, :overlap].double().cpu().numpy())
@@ -72,6 +75,40 @@ def separate_windows(separator, wav, window, overlap, batch_size=1, progress=Non
             remaining -= min(block.shape[1], remaining)
         if progress is not None:
             progress(len(estimates))
+
+
+class TensorSource:
+    """Samples of a mono ``[time]`` tensor, read by range and zero-padded past the end."""
+
+    def __init__(self, wav):
+        self.wav, self.device = wav, wav.device
+
+    def __len__(self):
+        return self.wav.shape[-1]
+
+    def read(self, start, stop):
+        return torch.nn.functional.pad(self.wav[start:stop], (0, max(0, stop - max(start, len(self)))))
+
+
+class FileSource:
+    """One channel (or the downmix) of an audio file at its own rate, read by range from disk and
+    zero-padded past the end, so that memory does not grow with the file's length."""
+
+    def __init__(self, path, channel=None, downmix=False, device="cpu"):
+        self.file, self.channel, self.downmix = sf.SoundFile(path), channel or 0, downmix
+        self.device = torch.device(device)
+
+    def __len__(self):
+        return self.file.frames
+
+    def read(self, start, stop):
+        self.file.seek(min(start, self.file.frames))
+        data = self.file.read(stop - start, dtype="float32", always_2d=True, fill_value=0.0)
+        mono = data.mean(axis=1) if self.downmix else data[:, self.channel]
+        return torch.from_numpy(np.ascontiguousarray(mono)).to(self.device)
+
+    def close(self):
+        self.file.close()
 
 
 def collect_inputs(patterns):
@@ -188,12 +225,15 @@ def separate_file(separator, path, out_dir, window=8.0, overlap=1.0, channel=Non
     rate, each under a temporary name renamed when complete, so a failure leaves no partial file.
     """
     rate = int(separator.sample_rate)
-    wav = read_mono(path, rate, channel=channel, downmix=downmix).to(separator.device)
+    if probe(path, channel, downmix)[1] == rate:
+        source = FileSource(path, channel, downmix, separator.device)
+    else:  # resampled in one piece: memory then holds the resampled input too
+        source = TensorSource(read_mono(path, rate, channel=channel, downmix=downmix).to(separator.device))
     paths = output_paths(path, out_dir, separator.n_src)
     partial = [f"{p}.partial" for p in paths]
     writers = [sf.SoundFile(p, "w", samplerate=rate, channels=1, subtype="FLOAT", format="WAV") for p in partial]
     try:
-        for block in separate_windows(separator, wav, int(window * rate), int(overlap * rate), batch_size, progress):
+        for block in separate_windows(separator, source, int(window * rate), int(overlap * rate), batch_size, progress):
             for writer, source in zip(writers, block.cpu().numpy()):
                 writer.write(source)
         for writer in writers:
@@ -201,6 +241,8 @@ def separate_file(separator, path, out_dir, window=8.0, overlap=1.0, channel=Non
         for tmp, final in zip(partial, paths):
             os.replace(tmp, final)
     finally:
+        if isinstance(source, FileSource):
+            source.close()
         for writer, tmp in zip(writers, partial):
             writer.close()
             if os.path.exists(tmp):

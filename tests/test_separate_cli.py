@@ -231,3 +231,17 @@ def test_unwritable_output_folders_are_refused_before_writing(setup, capsys, mon
     monkeypatch.setattr(os, "access", lambda p, mode: os.path.abspath(p) != str(d / "locked") and real_access(p, mode))
     code, err = run(capsys, d / "mono.wav", "--model", d / "model.pth", "-o", d / "locked" / "out")
     assert code == 2 and "not writable" in err and os.listdir(d / "locked") == []
+
+
+def test_channels_are_read_from_disk_window_by_window(setup, capsys):
+    _, d = setup
+    stereo = np.stack([np.random.default_rng(1).standard_normal(9000), np.random.default_rng(2).standard_normal(9000)], 1)
+    sf.write(d / "long_stereo.wav", 0.1 * stereo.astype("float32"), 8000, subtype="FLOAT")
+    sf.write(d / "long.wav", 0.1 * stereo[:, 1].astype("float32"), 8000, subtype="FLOAT")
+    sf.write(d / "long_mix.wav", (0.1 * stereo.astype("float32")).mean(1), 8000, subtype="FLOAT")
+    window = ["--window", "0.3", "--overlap", "0.05", "--batch-size", "2"]
+    assert run(capsys, d / "long_stereo.wav", "--model", d / "model.pth", "-o", d / "ch1", "--channel", "1", *window)[0] == 0
+    assert run(capsys, d / "long.wav", d / "long_mix.wav", "--model", d / "model.pth", "-o", d / "mono", *window)[0] == 0
+    np.testing.assert_allclose(read_sources(d / "ch1", "long_stereo"), read_sources(d / "mono", "long"), atol=1e-6)
+    assert run(capsys, d / "long_stereo.wav", "--model", d / "model.pth", "-o", d / "dm", "--downmix", *window)[0] == 0
+    np.testing.assert_allclose(read_sources(d / "dm", "long_stereo"), read_sources(d / "mono", "long_mix"), atol=1e-5)
