@@ -55,12 +55,15 @@ def load_checkpoint(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No model file at {path!r}: give the path of a file written by serialize().")
+    _check_checkpoint_container(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
+        what = f"it names {found.group(1)}" if found else str(err).splitlines()[0]
         raise ValueError(
             f"Refusing to load {path!r}: it holds objects that weights-only loading does not "
-            f"allow ({str(err).splitlines()[0]}). Re-save it with serialize() from this package; "
+            f"allow ({what}). Re-save it with serialize() from this package; "
             "only load pickles you trust, and never with weights_only=False."
         ) from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
@@ -68,6 +71,35 @@ def load_checkpoint(path):
             f"Cannot read {path!r} as a torch checkpoint: the file is corrupt or truncated "
             f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no detail'})."
         ) from err
+
+
+_MODEL_FILES = ("a model package written by serialize() (.pth), a hub folder, a hub repository id, or a file "
+                "written by `asteroid-deepmask export` (.onnx, TorchScript)")
+
+
+def _check_checkpoint_container(path):
+    """Refuse files that are not torch checkpoints at all, before torch.load guesses at them.
+
+    torch.save writes a zip archive holding ``<name>/data.pkl`` (a legacy file starts with a
+    pickle protocol byte); anything else (text, JSON, images, other archives) is not a model.
+    """
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError) as err:
+            raise ValueError(f"Cannot read {path!r}: a damaged zip archive ({err}).") from err
+        if not any(name.endswith("data.pkl") for name in names):
+            raise ValueError(f"{path!r} is a zip archive but not a torch checkpoint; a model is {_MODEL_FILES}.")
+        return
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head == b"PK\x03\x04":
+        raise ValueError(f"Cannot read {path!r}: a zip archive (torch checkpoint format) that is corrupt or "
+                         "truncated; copy or download it again.")
+    if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:  # pickle protocol 2-5 marker
+        raise ValueError(f"{path!r} is not a model file (neither a torch checkpoint nor an exported model); "
+                         f"a model is {_MODEL_FILES}.")
 
 
 def looks_like_repo_id(source):

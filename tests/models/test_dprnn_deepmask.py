@@ -1,6 +1,7 @@
 import importlib
 
 import asteroid.models
+import numpy as np
 import pytest
 import torch
 
@@ -127,10 +128,6 @@ def test_corrupt_truncated_and_untrusted_checkpoints(saved, tmp_path):
     truncated.write_bytes(path.read_bytes()[:200])
     with pytest.raises(ValueError, match="corrupt or truncated"):
         DPRNNDeepMask.from_pretrained(truncated)
-    garbage = tmp_path / "garbage.pth"
-    garbage.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(ValueError, match="corrupt or truncated|Refusing"):
-        DPRNNDeepMask.from_pretrained(garbage)
     untrusted = tmp_path / "untrusted.pth"
     torch.save({"model_name": "DPRNNDeepMask", "payload": Exploit()}, untrusted)
     with pytest.raises(ValueError, match="Refusing to load"):
@@ -215,3 +212,36 @@ def test_paper_defaults():
         64, 16, 64, 128, 6,
     )
     assert not any(isinstance(m, (torch.nn.Tanh, torch.nn.Sigmoid)) for m in model.modules())
+
+
+def _zip_of_text(path):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+
+
+NOT_MODELS = {
+    "notes.txt": b"not a checkpoint at all\n",
+    "README.md": b"# A model card\n\nSome text.\n",
+    "config.json": b'{"model_name": "DPRNNDeepMask", "model_args": {}}',
+    "picture.png": b"\x89PNG\r\n\x1a\n" + bytes(100),
+    "random.bin": bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8)),
+    "empty.pth": b"",
+}
+
+
+@pytest.mark.parametrize("name", [*NOT_MODELS, "archive.zip"])
+def test_files_that_are_not_models_are_named(name, tmp_path, capsys):
+    from asteroid_deepmask.cli import main
+
+    path = tmp_path / name
+    _zip_of_text(path) if name == "archive.zip" else path.write_bytes(NOT_MODELS[name])
+    expected = "is a zip archive but not a torch checkpoint" if name == "archive.zip" else "is not a model file"
+    with pytest.raises(ValueError, match=expected):
+        DPRNNDeepMask.from_pretrained(path)
+    with pytest.raises(ValueError, match=expected):
+        DeepMaskEncoderMaskerDecoder.from_pretrained(str(path))
+    assert main(["separate", str(path), "--model", str(path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert name in err and expected in err and not (tmp_path / "out").exists()
