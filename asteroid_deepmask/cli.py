@@ -179,13 +179,10 @@ def build_parser():
 
 
 def main(argv=None):
+    from .errors import run_reporting_errors
+
     args = build_parser().parse_args(argv)
-    try:
-        args.func(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"asteroid-deepmask {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_reporting_errors(f"asteroid-deepmask {args.command}", args.func, args)
 
 
 if __name__ == "__main__":

@@ -136,13 +136,10 @@ STEPS = {
 
 
 def main(argv=None):
+    from .errors import run_reporting_errors
+
     args = _parser().parse_args(argv)
-    try:
-        STEPS[args.step](args)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        print(f"recipe {args.step}: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_reporting_errors(f"recipe {args.step}", STEPS[args.step], args)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import functools
 
 import numpy as np
 
+from ..errors import SetupError
+
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _PARAMETERS = {"rate": 1, "pitch": 3, "range": 4}
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
@@ -68,7 +70,7 @@ def _engine():
     lib.espeak_Initialize.restype = ctypes.c_int
     rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0)
     if rate <= 0:
-        raise RuntimeError(f"eSpeak NG failed to initialise (returned {rate}).")
+        raise SetupError(f"eSpeak NG failed to initialise (returned {rate}).")
     return lib, rate
 
 
@@ -85,7 +87,7 @@ def synthesise(text, speaker):
     callback = _CALLBACK(collect)  # kept alive until synthesis ends
     lib.espeak_SetSynthCallback(callback)
     if lib.espeak_SetVoiceByName(f"en+{speaker.variant}".encode()) != 0:
-        raise RuntimeError(f"eSpeak NG has no voice en+{speaker.variant}.")
+        raise SetupError(f"eSpeak NG has no voice en+{speaker.variant}.")
     for name, value in (("rate", speaker.rate), ("pitch", speaker.pitch), ("range", speaker.pitch_range)):
         lib.espeak_SetParameter(_PARAMETERS[name], value, 0)
     data = text.encode() + b"\0"

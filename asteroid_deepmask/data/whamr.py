@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 
+from ..errors import SetupError
 from .corpus_folder import SPLITS, claim_folder, mark_complete
 from .download import download
 
@@ -72,7 +73,7 @@ def check_scripts_python(python):
     else:
         lines = (probe.stderr or "it does not start").strip().splitlines()
         reason = lines[-1] if lines else f"exit {probe.returncode}"
-    raise RuntimeError(
+    raise SetupError(
         f"{python} cannot run the official WHAMR! scripts: {reason}. They need pyroomacoustics 0.3.1 (the "
         "room API of WHAMR!'s release, 2019), pandas, scipy and soundfile: make an environment with those "
         "(Python 3.7 was current then) and pass its interpreter with --whamr-python."
@@ -110,5 +111,5 @@ def make_whamr(wsj0, wham_noise, scripts, out, python=sys.executable):
                "--wham-noise-root", os.path.abspath(wham_noise), "--output-dir", os.path.abspath(out)]
     result = subprocess.run(command, cwd=scripts)
     if result.returncode:
-        raise RuntimeError(f"The WHAMR! scripts failed (exit {result.returncode}): {' '.join(command)} in {scripts}")
+        raise SetupError(f"The WHAMR! scripts failed (exit {result.returncode}): {' '.join(command)} in {scripts}")
     mark_complete(out, MARKER, settings)
