@@ -7,10 +7,12 @@ separation (:mod:`asteroid_deepmask.separate`) runs on any of them, so windows, 
 cross-fades are the same whatever the backend.
 """
 import contextlib
+import copy
 import os
 
 import torch
 
+from .masknn.norm_statistics import centre_norm_statistics
 from .models.export import detect_export_format, read_export_metadata
 
 #: ``"32"``: float32. ``"bf16"``: a torch model under bfloat16 autocast (float32 outputs).
@@ -38,8 +40,14 @@ class TorchSeparator:
 
     @classmethod
     def from_model(cls, model, device="cpu", precision="32"):
-        """A separator running a package model (a :class:`DeepMaskEncoderMaskerDecoder`)."""
-        return cls(model, model.sample_rate, model.masker.n_src, model.encoder.filterbank.kernel_size,
+        """A separator running a package model (a :class:`DeepMaskEncoderMaskerDecoder`).
+
+        In bf16, it runs a copy whose layer norms compute their statistics in float32
+        (:mod:`asteroid_deepmask.masknn.norm_statistics`): faster than bfloat16 variances on the
+        CPU, and closer to the float32 output.
+        """
+        module = centre_norm_statistics(copy.deepcopy(model), torch.float32) if precision == "bf16" else model
+        return cls(module, model.sample_rate, model.masker.n_src, model.encoder.filterbank.kernel_size,
                    device, precision, type(model).__name__)
 
     def _autocast(self):
