@@ -20,8 +20,8 @@ import sys
 
 from .comparison import comparison_markdown
 from .data import make_mini2mix, write_manifests
-from .data.whamr import fetch_scripts, make_whamr
-from .data.wsj0mix import download_mix_lists, make_wsj0mix
+from .data.whamr import check_whamr_inputs, fetch_scripts, make_whamr
+from .data.wsj0mix import check_wsj0_root, download_mix_lists, make_wsj0mix
 from .evaluation import METRICS, evaluate_experiment
 from .hparams_io import load_hparams
 from .hub import HUB_FILES
@@ -83,6 +83,7 @@ def _mini2mix(args):
 
 
 def _wsj0mix(args):
+    check_wsj0_root(args.wsj0)  # before any download
     lists = args.mix_lists or download_mix_lists(args.download_to)
     counts = make_wsj0mix(args.wsj0, lists, args.out, args.n_src, tuple(args.sample_rates), tuple(args.modes),
                           args.active_levels or None, args.limit)
@@ -90,6 +91,7 @@ def _wsj0mix(args):
 
 
 def _whamr(args):
+    check_whamr_inputs(args.wsj0, args.wham_noise)  # before any download
     make_whamr(args.wsj0, args.wham_noise, args.scripts or fetch_scripts(args.download_to), args.out, args.python)
 
 

@@ -28,6 +28,19 @@ def test_stage_0_without_data_says_which_option_to_set(name, options):
     assert all(o in out.stderr for o in options) and "LDC93S6A" in out.stderr
 
 
+@pytest.mark.parametrize("name, args, option", [
+    ("wsj0-2mix", ["--wsj0", "/nonexistent/wsj0"], "--wsj0"),
+    ("whamr", ["--wsj0", "/nonexistent/wsj0", "--wham-noise", "/nonexistent/noise"], "--wsj0"),
+])
+def test_a_wrong_path_is_named_before_any_download(name, args, option, tmp_path):
+    # The downloads point at an unreachable host: reaching them would report a network failure.
+    out = recipe(name, "--stage", 0, "--stop-stage", 0, "--corpus", tmp_path / "corpus", *args,
+                 http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9")
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert f"{option} '/nonexistent/wsj0' is not a folder" in out.stderr and "download" not in out.stderr.lower()
+    assert "Traceback" not in out.stderr and not (tmp_path / "corpus").exists()
+
+
 @pytest.fixture(scope="module")
 def wsj0_2mix(fake_wsj0, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wsj0-2mix")

@@ -80,6 +80,19 @@ def check_scripts_python(python):
     )
 
 
+def check_whamr_inputs(wsj0, wham_noise):
+    """Raise FileNotFoundError, naming the option, unless both corpora WHAMR! is made from are there."""
+    for option, path in (("--wsj0", wsj0), ("--wham-noise", wham_noise)):
+        if not os.path.isdir(path):
+            raise FileNotFoundError(
+                f"{option} {path!r} is not a folder: WHAMR! is made from WSJ0 (LDC93S6A, converted to wav) "
+                "and the WHAM! noise corpus (http://wham.whisper.ai)."
+            )
+    missing = [s for s in SPLITS if not os.path.isdir(os.path.join(wham_noise, s))]
+    if missing:
+        raise FileNotFoundError(f"--wham-noise {wham_noise!r} lacks {missing}: pass the unpacked wham_noise folder.")
+
+
 def make_whamr(wsj0, wham_noise, scripts, out, python=sys.executable):
     """Run the official WHAMR! scripts in ``scripts`` to write the corpus into ``out``.
 
@@ -91,15 +104,7 @@ def make_whamr(wsj0, wham_noise, scripts, out, python=sys.executable):
 
     Does nothing when ``out`` already holds the corpus it made; refuses a folder that is not ours.
     """
-    for option, path in (("--wsj0", wsj0), ("--wham-noise", wham_noise)):
-        if not os.path.isdir(path):
-            raise FileNotFoundError(
-                f"{option} {path!r} is not a folder: WHAMR! is made from WSJ0 (LDC93S6A, converted to wav) "
-                "and the WHAM! noise corpus (http://wham.whisper.ai)."
-            )
-    missing = [s for s in SPLITS if not os.path.isdir(os.path.join(wham_noise, s))]
-    if missing:
-        raise FileNotFoundError(f"--wham-noise {wham_noise!r} lacks {missing}: pass the unpacked wham_noise folder.")
+    check_whamr_inputs(wsj0, wham_noise)
     if not os.path.isfile(os.path.join(scripts, ENTRY_POINT)):
         raise FileNotFoundError(f"No {ENTRY_POINT} in {scripts!r}: pass the unpacked whamr_scripts folder.")
     settings = {"wsj0": os.path.abspath(wsj0), "wham_noise": os.path.abspath(wham_noise)}

@@ -151,6 +151,12 @@ def _write_pcm16(path, wav, rate):
     os.replace(tmp, path)
 
 
+def check_wsj0_root(wsj0):
+    """Raise FileNotFoundError, naming ``--wsj0``, unless ``wsj0`` is a folder."""
+    if not os.path.isdir(wsj0):
+        raise FileNotFoundError(f"--wsj0 {wsj0!r} is not a folder: pass the WSJ0 root (LDC93S6A, converted to wav).")
+
+
 def make_wsj0mix(wsj0, mix_lists, out, n_src=2, sample_rates=(8000,), modes=("min",), active_levels=None,
                  limit=None):
     """Generate wsj0-{n_src}mix into ``out`` (see the module docstring); returns the mixture counts.
@@ -174,8 +180,7 @@ def make_wsj0mix(wsj0, mix_lists, out, n_src=2, sample_rates=(8000,), modes=("mi
         raise ValueError(f"n_src={n_src}: MERL's mix lists are for 2 or 3 speakers.")
     if not set(sample_rates) <= {8000, 16000} or not set(modes) <= {"min", "max"} or not sample_rates or not modes:
         raise ValueError(f"sample_rates={sample_rates}, modes={modes}: choose rates in (8000, 16000), modes in (min, max).")
-    if not os.path.isdir(wsj0):
-        raise FileNotFoundError(f"--wsj0 {wsj0!r} is not a folder: pass the WSJ0 root (LDC93S6A, converted to wav).")
+    check_wsj0_root(wsj0)
     lists = find_mix_lists(mix_lists, n_src)
     entries = {split: read_mix_list(path, n_src)[:limit] for split, path in lists.items()}
     settings = dict(n_src=n_src, sample_rates=sorted(sample_rates), modes=sorted(modes), limit=limit,
