@@ -91,6 +91,22 @@ def test_export_of_our_model_loads_in_speechbrain(tiny_dprnn, tmp_path):
             export_model(model, folder)
 
 
+@pytest.mark.parametrize("fb_name", ["free", "stft", "analytic_free", "param_sinc", "torch_stft"])
+@pytest.mark.parametrize("encoder_activation", [None, "relu"])
+def test_export_keeps_every_filterbank_and_encoder_activation(fb_name, encoder_activation, tiny_dprnn, tmp_path):
+    torch.manual_seed(0)
+    model = tiny_dprnn(fb_name=fb_name, encoder_activation=encoder_activation).eval()
+    for p in model.encoder.parameters():  # so that a dropped activation changes the output
+        p.data.add_(0.1 * torch.randn_like(p))
+    export_model(model, tmp_path / "export")
+    separator = SepformerSeparation.from_hparams(source=str(tmp_path / "export"), savedir=str(tmp_path / "saved"),
+                                                 run_opts={"device": "cpu"})
+    mix = torch.randn(2, 1600)
+    with torch.no_grad():
+        expected = model(mix).transpose(1, 2)
+    torch.testing.assert_close(separator.separate_batch(mix), expected, atol=1e-5, rtol=1e-4)
+
+
 def make_wsj0_mix(root, sizes=(("tr", 2), ("cv", 1), ("tt", 1))):
     rng = np.random.default_rng(0)
     for split, n in sizes:
