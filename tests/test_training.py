@@ -1,9 +1,11 @@
+import itertools
 import os
 
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from asteroid_deepmask.data import mixtures_of_mixtures
 from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
 from asteroid_deepmask.models import build_model
 from asteroid_deepmask.training import SeparationModule, fit
@@ -29,28 +31,62 @@ def run(hp, exp_dir):
 
 def test_training_resumes_from_the_last_checkpoint(logged_epochs, tmp_path):
     trainer = run(hparams("p4_relu.yaml", "training.max_epochs=2"), tmp_path)
-    assert trainer.current_epoch == 2
+    assert trainer.current_epoch == 2 and trainer.global_step == 4  # 2 epochs of 2 batches
     assert sorted(os.listdir(tmp_path / "checkpoints")) == ["best.ckpt", "last.ckpt"]
-    first = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     trainer = run(hparams("p4_relu.yaml", "training.max_epochs=3"), tmp_path)
-    assert trainer.current_epoch == 3 and set().union(*logged_epochs(tmp_path)) == {0, 1, 2}  # earlier logs kept
-    resumed = trainer.lightning_module.state_dict()
-    assert any(not torch.equal(first[k], resumed[k]) for k in first)  # it trained on from there
+    # The second run trained epoch 2 only, from the saved weights and Adam state: a fresh start
+    # would log epochs 0-2 again and leave Adam with 6 / 2 steps instead of 4 + 2.
+    assert logged_epochs(tmp_path) == [[0, 1], [2]]
+    assert trainer.current_epoch == 3 and trainer.global_step == 6
+    resumed = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    steps = {int(state["step"]) for state in resumed["optimizer_states"][0]["state"].values()}
+    assert steps == {6} and {int(s["step"]) for s in saved["optimizer_states"][0]["state"].values()} == {4}
+    assert any(not torch.equal(saved["state_dict"][k], resumed["state_dict"][k]) for k in saved["state_dict"])
 
 
-@pytest.mark.parametrize("option", ["training.grouping=dynamic", "training.unsupervised_mixit=true"])
-def test_dynamic_grouping_and_unsupervised_mixit(tmp_path, option):
-    extra = ["model.n_src=4", "model.n_outputs=4"] if "unsupervised" in option else []
-    hp = hparams("p4_relu.yaml", "training.max_epochs=1", option, *extra)
-    if "unsupervised" in option:
-        hp["training"]["grouping"] = "deterministic"
+def best_assignment_loss(outputs, refs):
+    """Mean over the batch of the least mean negative SNR (Asteroid's ``multisrc_neg_snr``) over every
+    assignment of outputs to refs, by enumeration."""
+    n_outputs, n_refs = outputs.shape[1], refs.shape[1]
+    losses = []
+    for assignment in itertools.product(range(n_refs), repeat=n_outputs):
+        mixing = torch.zeros(n_refs, n_outputs)
+        mixing[list(assignment), range(n_outputs)] = 1
+        remix = torch.einsum("kp,bpt->bkt", mixing, outputs)
+        ref, est = refs - refs.mean(-1, keepdim=True), remix - remix.mean(-1, keepdim=True)  # Asteroid's zero_mean
+        snr = 10 * torch.log10((ref ** 2).sum(-1) / (((ref - est) ** 2).sum(-1) + 1e-8) + 1e-8)
+        losses.append(-snr.mean(-1))
+    return torch.stack(losses).min(0).values.mean()
+
+
+def test_dynamic_grouping_is_the_best_assignment_of_the_p_outputs():
+    hp = hparams("p4_relu.yaml", "training.grouping=dynamic")
+    torch.manual_seed(0)
     module = SeparationModule(build_model(hp["model"]), hp)
     mix, sources = next(iter(loader()))
-    if "unsupervised" in option:
-        sources = torch.randn(4, 4, 640)  # unused by MixIT; validation needs n_src references
     loss = module.training_step((mix, sources), 0)
     loss.backward()
-    assert torch.isfinite(loss) and all(p.grad is not None for p in module.model.parameters())
+    assert all(p.grad is not None for p in module.model.parameters())
+    with torch.no_grad():
+        expected = best_assignment_loss(module.model.forward_outputs(mix), sources)
+        deterministic = module.pit(module.model(mix), sources)
+    torch.testing.assert_close(loss.detach(), expected, atol=1e-4, rtol=1e-5)
+    assert loss < deterministic - 1e-3  # the contiguous grouping is one of the assignments, not the best here
+
+
+def test_unsupervised_mixit_remixes_the_outputs_into_the_mixtures():
+    hp = hparams("p4_relu.yaml", "training.unsupervised_mixit=true", "model.n_src=4", "model.n_outputs=4")
+    torch.manual_seed(0)
+    module = SeparationModule(build_model(hp["model"]), hp)
+    mix, _ = next(iter(loader()))
+    loss = module.training_step((mix, torch.randn(4, 4, 640)), 0)  # references are not used
+    loss.backward()
+    assert all(p.grad is not None for p in module.model.parameters())
+    with torch.no_grad():
+        moms, refs = mixtures_of_mixtures(mix)
+        expected = best_assignment_loss(module.model(moms), refs)
+    torch.testing.assert_close(loss.detach(), expected, atol=1e-4, rtol=1e-5)
 
 
 @pytest.mark.parametrize("option,match", [("training.loss=l1", "training.loss='l1'"),
