@@ -105,7 +105,9 @@ def build_parser():
         "complexity",
         help="parameters and MACs (thop) of experiment files or of the paper's rows",
         description="Count parameters and MACs with thop on a mono input (4 s by default, the "
-        "paper's setting) for experiment files and/or the paper's Table 1 and 2 rows.",
+        "paper's setting) for experiment files and/or the paper's Table 1 and 2 rows. 'MACs' is the "
+        "paper's counting (DPRNN's per-output projections on the chunks); 'MACs run' what the model "
+        "computes (those projections after overlap-add, on the frames).",
     )
     comp.add_argument("hparams", nargs="*", help="experiment files (hparams/*.yaml)")
     comp.add_argument("--paper", action="store_true", help="the paper's Table 1 and Table 2 rows")

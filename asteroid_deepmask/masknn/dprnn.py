@@ -1,9 +1,10 @@
 """DPRNN in the structure of the paper: no tanh/sigmoid output gate, P feature maps out."""
+import torch
 from asteroid.masknn import norms
 from asteroid.masknn.recurrent import DPRNNBlock
 from torch import nn
 
-from .dual_path import overlap_add, split_chunks
+from .dual_path import chunk_coverage, overlap_add, split_chunks
 from .trunk import Trunk, register_trunk
 from ..checks import check_positive_int
 
@@ -11,11 +12,19 @@ RNN_TYPES = ("LSTM", "GRU", "RNN")
 
 
 class DualPathRNN(nn.Module):
-    """Dual-path RNN blocks on overlapping chunks, then one projection per output, then overlap-add.
+    """Dual-path RNN blocks on overlapping chunks, then PReLU and one projection per output.
 
-    PReLU and a 1x1 Conv2d to ``n_outputs * chan`` channels on the chunks (the per-output
-    projections), then overlap-add back to frames. No tanh/sigmoid gate and no output layer:
-    the mask head that follows maps each output's features to its mask.
+    The layers are those of the paper's layout: PReLU and a 1x1 Conv2d from ``chan`` to
+    ``n_outputs * chan`` channels (the per-output projections, ``output.1``) on the chunks,
+    then overlap-add back to frames. No tanh/sigmoid gate and no output layer: the mask head
+    that follows maps each output's features to its mask.
+
+    The projection is linear and overlap-add is a sum, so they commute: :meth:`forward`
+    overlap-adds the ``chan`` PReLU features first and projects the frames, adding the bias
+    once per chunk that covers a frame (:func:`~.dual_path.chunk_coverage`). That is the same
+    function (up to float rounding) at about half the projection MACs (frames, not chunk
+    positions) and with ``chan`` instead of ``n_outputs * chan`` channels through
+    overlap-add. ``asteroid-deepmask complexity`` reports both counts.
 
     Args:
         chan (int): feature size of input and outputs.
@@ -93,9 +102,31 @@ class DualPathRNN(nn.Module):
 
     def forward(self, x):
         batch, _, n_frames = x.shape
-        chunks = self.output(self.blocks(split_chunks(x, self.chunk_size, self.hop_size)))
-        feats = overlap_add(chunks, n_frames, self.hop_size)
-        return feats.reshape(batch, self.n_outputs, self.chan, n_frames)
+        prelu, projection = self.output
+        chunks = prelu(self.blocks(split_chunks(x, self.chunk_size, self.hop_size)))
+        feats = overlap_add(chunks, n_frames, self.hop_size)  # [batch, chan, frames]
+        coverage = chunk_coverage(x, self.chunk_size, self.hop_size)
+        out = project_frames(feats, projection.weight, projection.bias, coverage)
+        return out.reshape(batch, self.n_outputs, self.chan, n_frames)
+
+
+def project_frames(feats, weight, bias, coverage):
+    """The 1x1 chunk projection applied after overlap-add: ``W @ feats + coverage * bias``.
+
+    Equals overlap-adding ``W @ chunk + bias`` over the chunks: each frame gets the bias once
+    per chunk covering it. One batched matrix product with the bias as its addend, so the
+    ``[batch, out, frames]`` result is written once.
+
+    Args:
+        feats (torch.Tensor): overlap-added features ``[batch, in, frames]``.
+        weight (torch.Tensor): ``[out, in, 1, 1]``, the Conv2d's.
+        bias (torch.Tensor): ``[out]``.
+        coverage (int or torch.Tensor): chunks covering each frame, an int or ``[1, 1, frames]``.
+
+    Returns:
+        torch.Tensor: ``[batch, out, frames]``.
+    """
+    return torch.baddbmm(bias[:, None] * coverage, weight.flatten(1).expand(feats.shape[0], -1, -1), feats)
 
 
 def bottleneck(in_chan, out_chan, norm_type="gLN"):

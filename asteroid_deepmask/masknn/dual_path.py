@@ -1,4 +1,5 @@
 """Segmentation of a sequence into overlapping chunks and its inverse, for dual-path networks."""
+import torch
 from torch.nn import functional as F
 
 
@@ -39,3 +40,16 @@ def overlap_add(chunks, n_frames, hop_size):
     for j in range(n_segments):
         out[:, :, j : j + n_chunks] += segments[:, :, j]
     return out.reshape(batch, chan, -1)[..., chunk_size : chunk_size + n_frames]
+
+
+def chunk_coverage(x, chunk_size, hop_size):
+    """Number of chunks of :func:`split_chunks` that cover each frame of ``x`` ``[batch, chan, frames]``.
+
+    When the hop divides the chunk it is ``chunk_size // hop_size`` for every frame (a Python
+    int, from the layer sizes only); otherwise a ``[1, 1, frames]`` tensor, the overlap-add of
+    ones, computed with tensor ops so that a traced model takes any length.
+    """
+    if chunk_size % hop_size == 0:
+        return chunk_size // hop_size
+    ones = torch.ones_like(x[:1, :1])
+    return overlap_add(split_chunks(ones, chunk_size, hop_size), x.shape[-1], hop_size)

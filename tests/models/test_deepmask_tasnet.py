@@ -22,14 +22,15 @@ DPRNN_TRUNK = dict(bn_chan=16, hid_size=8, chunk_size=10, n_repeats=1)
 @pytest.mark.parametrize("name", sorted(os.path.basename(p)[: -len("_io.safetensors")]
                                         for p in glob.glob(os.path.join(FIXTURES, "*_io.safetensors"))))
 def test_models_written_by_0_1_0_load_and_give_identical_outputs(name):
+    # Up to float rounding: DPRNN's projection now runs after overlap-add (the same function).
     io = load_file(os.path.join(FIXTURES, f"{name}_io.safetensors"))
     for source in (f"{name}.pth", f"{name}_hub"):
         model = DeepMaskEncoderMaskerDecoder.from_pretrained(os.path.join(FIXTURES, source)).eval()
         with torch.no_grad():
-            torch.testing.assert_close(model(io["mix"]), io["est"], rtol=0, atol=1e-6)
+            torch.testing.assert_close(model(io["mix"]), io["est"], rtol=1e-5, atol=1e-5)
     model = asteroid.models.BaseModel.from_pretrained(os.path.join(FIXTURES, f"{name}.pth")).eval()
     with torch.no_grad():
-        torch.testing.assert_close(model(io["mix"]), io["est"], rtol=0, atol=1e-6)
+        torch.testing.assert_close(model(io["mix"]), io["est"], rtol=1e-5, atol=1e-5)
 
 
 def test_a_preset_is_the_general_model_with_flat_arguments():
