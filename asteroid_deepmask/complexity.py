@@ -2,7 +2,7 @@
 
 ``thop`` counts the layers it has rules for (convolutions, linear layers, RNNs, norms...); the
 filterbank encoder/decoder of asteroid_filterbanks run as functional convolutions, which thop
-does not see (about 0.004 G MACs and 2 k parameters for the paper's 64 x 16 filterbank), exactly
+does not see (0.004 G MACs each at 4 s and 2 k parameters for the paper's 64 x 16 filterbank), exactly
 as in the paper's numbers. The attention products of the sliced-attention masker are counted by
 a rule of ours (thop cannot see functional calls). ``params_total_m`` counts every parameter.
 

@@ -269,7 +269,7 @@ def test_local_search_is_close_to_the_optimum(n_outputs, loss):
     local = MixITWrapper(loss, reduction="none", search="local")(est, refs)
     gap = local - exact
     assert gap.min() > -1e-5  # never better than the exhaustive optimum
-    assert (gap < 1e-5).float().mean() >= 0.9  # measured here: 96-100 % of cases optimal
+    assert (gap < 1e-5).float().mean() >= 0.9  # seed 0; over 15 seeds 85-100 % (README)
     assert gap.mean() < 0.1  # dB
 
 
