@@ -2,39 +2,171 @@
 
 Each experiment folder holds ``results.json`` (written by :func:`~asteroid_deepmask.evaluation.evaluate`)
 and ``hparams.yaml`` (written by training); the ``paper`` section of the latter, when there,
-names the row and gives the paper's SI-SDRi and SDRi.
+names the row and gives the paper's SI-SDRi and SDRi. ``train_time.json`` (written by the
+recipes' stage 5 around each training) gives the training time when there.
+
+Folders named ``<name>_seed<N>`` in one parent folder are runs of one experiment with different
+seeds (the recipes' ``--seeds``): they make one row, with the mean over seeds and a 95 %
+confidence interval of that mean over seeds.
 """
 import json
+import math
 import os
+import re
 
 import yaml
 
+from .hparams_check import flat_hparams
 
-def comparison_row(exp_dir):
-    """``{"model", "si_sdri", "sdri", "params_m", "macs_g", "paper_si_sdri", "paper_sdri"}`` of an experiment."""
+_SEED_SUFFIX = re.compile(r"^(?P<name>.+)_seed(?P<seed>\d+)$")
+
+
+def _read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def experiment_result(exp_dir):
+    """What the comparison needs from one experiment folder.
+
+    Args:
+        exp_dir (str): an evaluated experiment folder.
+
+    Returns:
+        dict: ``{"si_sdri", "sdri", "params_m", "macs_g", "train_seconds", "resumed", "hparams"}``;
+        ``sdri`` and ``train_seconds`` are None when not measured, ``hparams`` is ``{}`` without
+        ``hparams.yaml``.
+    """
     results_path = os.path.join(exp_dir, "results.json")
     if not os.path.isfile(results_path):
         raise FileNotFoundError(f"No {results_path}: evaluate {exp_dir!r} first (the recipe's stage 3).")
-    with open(results_path) as f:
-        results = json.load(f)
-    paper = {}
+    results = _read_json(results_path)
+    hparams = {}
     hparams_path = os.path.join(exp_dir, "hparams.yaml")
     if os.path.isfile(hparams_path):
         with open(hparams_path) as f:
-            paper = (yaml.safe_load(f) or {}).get("paper") or {}
+            hparams = yaml.safe_load(f) or {}
+    time_path = os.path.join(exp_dir, "train_time.json")
+    timing = _read_json(time_path) if os.path.isfile(time_path) else {}
     return {
-        "model": paper.get("name") or os.path.basename(os.path.normpath(exp_dir)),
         "si_sdri": results["metrics"].get("si_sdri"),
         "sdri": results["metrics"].get("sdri"),
         "params_m": results["complexity"]["params_m"],
         "macs_g": results["complexity"]["macs_g_4s"],
-        "paper_si_sdri": paper.get("si_sdri"),
-        "paper_sdri": paper.get("sdri"),
+        "train_seconds": timing.get("train_seconds"),
+        "resumed": bool(timing.get("resumed")),
+        "hparams": hparams,
     }
 
 
+def group_seeds(exp_dirs):
+    """Group the folders of ``exp_dirs`` that are seeds of one experiment, keeping the first-seen order.
+
+    Args:
+        exp_dirs (list of str): experiment folders; ``<parent>/<name>_seed<N>`` ones with the same
+            parent and name form one group, any other folder is a group of its own.
+
+    Returns:
+        list of (str, list of str): ``(name, folders)`` per group.
+
+    Example:
+        >>> group_seeds(["x/a_seed0", "x/b", "x/a_seed1"])
+        [('a', ['x/a_seed0', 'x/a_seed1']), ('b', ['x/b'])]
+    """
+    groups = {}
+    for exp in exp_dirs:
+        parent, base = os.path.split(os.path.normpath(exp))
+        match = _SEED_SUFFIX.match(base)
+        name = match["name"] if match else base
+        folders = groups.setdefault((parent, name, bool(match)), [])
+        if exp in folders:
+            raise ValueError(f"Experiment folder {exp!r} is listed twice; list each run (each seed) once.")
+        folders.append(exp)
+    return [(name, folders) for (_, name, _), folders in groups.items()]
+
+
+def mean_ci(values, level=0.95):
+    """Mean of ``values`` and the half-width of its ``level`` confidence interval (Student t, n - 1 dof).
+
+    Args:
+        values (sequence of float): one measurement per run (e.g. per seed).
+        level (float): confidence level.
+
+    Returns:
+        (float, float or None): the mean, and the half-width (None for a single value).
+
+    Example:
+        >>> mean, half = mean_ci([1.0, 2.0, 3.0])
+        >>> mean, round(half, 3)
+        (2.0, 2.484)
+    """
+    from scipy.stats import t
+
+    n = len(values)
+    if n == 0:
+        raise ValueError("mean_ci needs at least one value.")
+    mean = math.fsum(values) / n
+    if n == 1:
+        return mean, None
+    std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    return mean, float(t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
+
+
+def _differing_keys(a, b):
+    """Dotted keys set in both hparams to different values, ``training.seed`` aside. A key set in one
+    only is a default that a later version of the package added, with the earlier behaviour."""
+    a, b = flat_hparams(a), flat_hparams(b)
+    return sorted(k for k in a.keys() & b.keys() if a[k] != b[k] and k != "training.seed")
+
+
+def comparison_row(exp_dirs):
+    """One row of the comparison from the runs (seeds) of one experiment.
+
+    Args:
+        exp_dirs (str or list of str): the experiment's folder, or the folders of its seeds, which
+            must share their hparams except ``training.seed`` (keys set in one folder only are allowed).
+
+    Returns:
+        dict: ``{"model", "n_seeds", "si_sdri", "si_sdri_ci", "sdri", "sdri_ci", "si_sdri_seeds",
+        "params_m", "macs_g", "train_seconds", "resumed", "paper_si_sdri", "paper_sdri"}``: means
+        over seeds, CI half-widths (None for one seed or a metric not measured).
+    """
+    exp_dirs = [exp_dirs] if isinstance(exp_dirs, (str, os.PathLike)) else list(exp_dirs)
+    runs = [experiment_result(exp) for exp in exp_dirs]
+    for exp, run in zip(exp_dirs[1:], runs[1:]):
+        differing = _differing_keys(runs[0]["hparams"], run["hparams"])
+        if differing:
+            raise ValueError(f"{exp!r} was trained with other hparams than {exp_dirs[0]!r} ({', '.join(differing)}), "
+                             "not only another training.seed: give the seeds of one experiment the same file and "
+                             "overrides.")
+    paper = runs[0]["hparams"].get("paper") or {}
+    row = {"model": paper.get("name") or group_seeds(exp_dirs[:1])[0][0], "n_seeds": len(runs),
+           "si_sdri_seeds": [r["si_sdri"] for r in runs], "params_m": runs[0]["params_m"],
+           "macs_g": runs[0]["macs_g"], "resumed": any(r["resumed"] for r in runs),
+           "paper_si_sdri": paper.get("si_sdri"), "paper_sdri": paper.get("sdri")}
+    for key in ("si_sdri", "sdri"):
+        values = [r[key] for r in runs]
+        row[key], row[f"{key}_ci"] = mean_ci(values) if None not in values else (None, None)
+    times = [r["train_seconds"] for r in runs]
+    row["train_seconds"] = None if None in times else math.fsum(times) / len(times)
+    return row
+
+
+def _number(value, fmt, half=None):
+    if value is None:
+        return "-"
+    return format(value, fmt) + ("" if half is None else f" ± {format(half, fmt)}")
+
+
 def comparison_markdown(exp_dirs):
-    """The comparison table of ``exp_dirs`` (one row each, in order), as markdown.
+    """The comparison table of ``exp_dirs`` as markdown: one row per experiment (its seeds grouped,
+    see :func:`group_seeds`), in order, and a caption saying what the numbers are.
+
+    Args:
+        exp_dirs (list of str): evaluated experiment folders.
+
+    Returns:
+        str: the table, a blank line and the caption.
 
     Example:
         >>> import tempfile
@@ -43,14 +175,24 @@ def comparison_markdown(exp_dirs):
         ...     json.dump({"metrics": {"si_sdri": 16.04, "sdri": 16.31},
         ...                "complexity": {"params_m": 2.6, "macs_g_4s": 21.5}}, f)
         >>> print(comparison_markdown([exp]).splitlines()[2])  # doctest: +ELLIPSIS
-        | ... | 16.04 | 16.31 | 2.60 | 21.5 | - |
+        | ... | 1 | 16.04 | 16.31 | 16.04 | 2.600 | 21.50 | - | - |
     """
-    lines = ["| Model | SI-SDRi (dB) | SDRi (dB) | Params (M) | MACs (G) | Paper SI-SDRi / SDRi (dB) |",
-             "|---|---|---|---|---|---|"]
-    number = lambda v, fmt: "-" if v is None else format(v, fmt)  # noqa: E731
-    for exp in exp_dirs:
-        r = comparison_row(exp)
-        paper = "-" if r["paper_si_sdri"] is None else f"{r['paper_si_sdri']} / {r['paper_sdri']}"
-        lines.append(f"| {r['model']} | {number(r['si_sdri'], '.2f')} | {number(r['sdri'], '.2f')} | "
-                     f"{r['params_m']:.2f} | {r['macs_g']:.1f} | {paper} |")
-    return "\n".join(lines) + "\n"
+    lines = ["| Model | Seeds | SI-SDRi (dB) | SDRi (dB) | SI-SDRi per seed (dB) | Params (M) | MACs (G) | "
+             "Train time (s) | Paper SI-SDRi / SDRi (dB) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    resumed = False
+    for _, folders in group_seeds(exp_dirs):
+        r = comparison_row(folders)
+        resumed |= r["resumed"]
+        paper = "-" if r["paper_si_sdri"] is None else f"{r['paper_si_sdri']} / {_number(r['paper_sdri'], '')}"
+        lines.append(f"| {r['model']} | {r['n_seeds']} | {_number(r['si_sdri'], '.2f', r['si_sdri_ci'])} | "
+                     f"{_number(r['sdri'], '.2f', r['sdri_ci'])} | "
+                     f"{', '.join(_number(v, '.2f') for v in r['si_sdri_seeds'])} | {r['params_m']:.3f} | "
+                     f"{r['macs_g']:.2f} | {_number(r['train_seconds'], '.0f')}{'*' if r['resumed'] else ''} | "
+                     f"{paper} |")
+    caption = ("SI-SDRi and SDRi: mean over the seeds of each row, on the test set; ± the half-width of the 95 % "
+               "confidence interval of that mean over seeds (Student t, n - 1 dof; none for one seed). MACs on "
+               "4 s of audio. Train time: wall-clock seconds of the training step, mean over seeds.")
+    if resumed:
+        caption += " *: a training resumed from a checkpoint; its time covers the resumed part only."
+    return "\n".join(lines) + "\n\n" + caption + "\n"

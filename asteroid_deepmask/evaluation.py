@@ -16,11 +16,14 @@ import warnings
 import numpy as np
 import torch
 
+from .atomic import atomic_paths
 from .data import ManifestDataset, manifest_path
 from .models import DeepMaskEncoderMaskerDecoder
 
 #: Metrics that ``evaluate`` can compute; the first two are the papers'.
 METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi")
+#: The files :func:`evaluate` writes: per-utterance metrics, the summary, its markdown table.
+RESULT_FILES = ("metrics.csv", "results.json", "results.md")
 #: Overlap-ratio bins of the SIMO-SISO paper's analysis (fraction of speech frames with two talkers).
 OVERLAP_BINS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
 
@@ -122,11 +125,6 @@ def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), devic
     summary = summarise(rows, keys)
     overlap = by_overlap(rows)
     counts = count_complexity(model.cpu())
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "metrics.csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["id", *keys, "overlap_ratio"])
-        writer.writeheader()
-        writer.writerows(rows)
     results = {
         "dataset": dataset,
         "metrics": {f"{m}i": round(summary[f"{m}i"]["mean"], 3) for m in metrics},
@@ -134,10 +132,17 @@ def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), devic
         "by_overlap": [{"low": lo, "high": hi, "n": n, "si_sdri": round(v, 3)} for lo, hi, n, v in overlap],
         "complexity": {"params_m": round(counts["params_total_m"], 4), "macs_g_4s": round(counts["macs_g"], 4)},
     }
-    with open(os.path.join(out_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
-    with open(os.path.join(out_dir, "results.md"), "w") as f:
-        f.write(results_markdown(results))
+    os.makedirs(out_dir, exist_ok=True)
+    # replaced together: a full disk leaves the previous three files as they were
+    with atomic_paths(*(os.path.join(out_dir, name) for name in RESULT_FILES)) as (csv_path, json_path, md_path):
+        with open(csv_path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=["id", *keys, "overlap_ratio"])
+            writer.writeheader()
+            writer.writerows(rows)
+        with open(json_path, "w") as f:
+            json.dump(results, f, indent=2)
+        with open(md_path, "w") as f:
+            f.write(results_markdown(results))
     return results
 
 

@@ -3,6 +3,7 @@
     python -m asteroid_deepmask.recipe mini2mix   --out DIR [--mixtures TR CV TT]
     python -m asteroid_deepmask.recipe wsj0mix    --wsj0 DIR --out DIR [--n-src 2] [--mix-lists DIR]
     python -m asteroid_deepmask.recipe whamr      --wsj0 DIR --wham-noise DIR --out DIR [--scripts DIR]
+    python -m asteroid_deepmask.recipe librimix   --librispeech DIR --wham-noise DIR --out DIR --hparams FILE
     python -m asteroid_deepmask.recipe manifests  --corpus DIR --hparams FILE --out DIR
     python -m asteroid_deepmask.recipe train      --hparams FILE --manifests DIR --exp EXP [--set k=v ...]
     python -m asteroid_deepmask.recipe evaluate   --manifests DIR --exp EXP --dataset NAME [--metrics ...]
@@ -16,10 +17,13 @@ This module only reads the command line: each step is a call into ``data``, ``tr
 ``evaluation``, ``publishing`` or ``comparison``.
 """
 import argparse
+import os
 import sys
+import warnings
 
 from .comparison import comparison_markdown
 from .data import make_mini2mix, write_manifests
+from .data.librimix import corpus_plan, generate_librimix
 from .data.whamr import check_whamr_inputs, fetch_scripts, make_whamr
 from .data.wsj0mix import check_wsj0_root, download_mix_lists, make_wsj0mix
 from .evaluation import METRICS, evaluate_experiment
@@ -51,6 +55,22 @@ def _parser():
     p.add_argument("--python", default=sys.executable, help="interpreter of an environment that runs those scripts")
     p.add_argument("--download-to", default="data/downloads")
     p.add_argument("--out", required=True)
+    p = sub.add_parser("librimix", help="generate Libri2Mix or Libri3Mix from LibriSpeech, the WHAM! noise and "
+                       "the official metadata, in the parts an experiment needs")
+    p.add_argument("--librispeech", required=True, help="the LibriSpeech folder (train-clean-360/, dev-clean/, ...)")
+    p.add_argument("--wham-noise", required=True, help="the unpacked WHAM! noise folder (tr/, cv/, tt/)")
+    p.add_argument("--librimix-metadata", default="", help="folder of the official libri{2,3}mix_*.csv; empty: "
+                   "downloaded ($LIBRIMIX_METADATA_URL or the LibriMix repository)")
+    p.add_argument("--download", action="store_true", help="download the missing LibriSpeech subsets and WHAM! noise")
+    p.add_argument("--out", required=True, help="the corpus folder (Libri2Mix/)")
+    p.add_argument("--hparams", required=True, help="experiment file; its data section says which parts to make")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--sample-rates", type=int, nargs="*", help="8000 and/or 16000 (default: the experiment's)")
+    p.add_argument("--modes", nargs="*", help="min and/or max (default: the experiment's)")
+    p.add_argument("--subsets", nargs="*", help="among train-360 train-100 dev test (default: the experiment's)")
+    p.add_argument("--types", nargs="*", help="among mix_clean mix_both mix_single (default: the task's)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count(), help="processes making mixtures")
+    p.add_argument("--limit", type=int, default=None, help="first N mixtures of each subset only (a trial)")
     p = sub.add_parser("manifests", help="manifests of a corpus folder, in the layout an experiment asks for")
     p.add_argument("--corpus", required=True, help="folder holding wav8k/ (or wav16k/)")
     p.add_argument("--hparams", required=True, help="experiment file; its data section gives the layout")
@@ -73,7 +93,8 @@ def _parser():
     p = sub.add_parser("package", help="hub folder of the experiment (no upload)")
     p.add_argument("--exp", required=True)
     p = sub.add_parser("compare", help="Table-2-style markdown comparison of evaluated experiments")
-    p.add_argument("--exps", nargs="+", required=True)
+    p.add_argument("--exps", nargs="+", required=True,
+                   help="experiment folders; <name>_seed<N> folders of one parent make one row (mean, 95%% CI)")
     p.add_argument("--out", default="", help="also write the table to this file")
     return parser
 
@@ -95,13 +116,23 @@ def _whamr(args):
     make_whamr(args.wsj0, args.wham_noise, args.scripts or fetch_scripts(args.download_to), args.out, args.python)
 
 
+def _librimix(args):
+    plan = corpus_plan(load_hparams(args.hparams, args.overrides)["data"], args.sample_rates, args.modes,
+                       args.subsets, args.types)
+    generate_librimix(args.librispeech, args.wham_noise, args.out, plan, args.librimix_metadata or None,
+                      args.download, args.jobs, args.limit)
+
+
 def _manifests(args):
     write_manifests(args.corpus, args.out, load_hparams(args.hparams, args.overrides)["data"], args.force)
 
 
 def _train(args):
-    # Only this step pays for importing pytorch_lightning (seconds, and warnings on stderr).
-    from .training import train_experiment
+    # Only this step pays for importing pytorch_lightning (seconds), without the deprecation notice
+    # of torchmetrics 0.11's import (the other library notices: training_log.quiet_library_noise).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        from .training import train_experiment
 
     train_experiment(args.hparams, args.manifests, args.exp, args.overrides, args.gpus, args.num_nodes,
                      args.cpu_processes)
@@ -129,6 +160,7 @@ STEPS = {
     "mini2mix": _mini2mix,
     "wsj0mix": _wsj0mix,
     "whamr": _whamr,
+    "librimix": _librimix,
     "manifests": _manifests,
     "train": _train,
     "evaluate": _evaluate,

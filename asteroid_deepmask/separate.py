@@ -9,6 +9,7 @@ activations and samples whatever the file length (inputs at the model's rate are
 disk a batch of windows at a time; others are resampled in one piece). The model is any separator of
 :mod:`asteroid_deepmask.inference` (torch, TorchScript or ONNX Runtime).
 """
+import contextlib
 import glob
 import itertools
 import os
@@ -16,6 +17,8 @@ import os
 import numpy as np
 import soundfile as sf
 import torch
+
+from .atomic import atomic_paths
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
@@ -230,21 +233,12 @@ def separate_file(separator, path, out_dir, window=8.0, overlap=1.0, channel=Non
     else:  # resampled in one piece: memory then holds the resampled input too
         source = TensorSource(read_mono(path, rate, channel=channel, downmix=downmix).to(separator.device))
     paths = output_paths(path, out_dir, separator.n_src)
-    partial = [f"{p}.partial" for p in paths]
-    writers = [sf.SoundFile(p, "w", samplerate=rate, channels=1, subtype="FLOAT", format="WAV") for p in partial]
-    try:
-        for block in separate_windows(separator, source, int(window * rate), int(overlap * rate), batch_size, progress):
-            for writer, source in zip(writers, block.cpu().numpy()):
-                writer.write(source)
-        for writer in writers:
-            writer.close()
-        for tmp, final in zip(partial, paths):
-            os.replace(tmp, final)
-    finally:
+    with atomic_paths(*paths) as partial, contextlib.ExitStack() as stack:  # closed, then renamed
         if isinstance(source, FileSource):
-            source.close()
-        for writer, tmp in zip(writers, partial):
-            writer.close()
-            if os.path.exists(tmp):
-                os.remove(tmp)
+            stack.callback(source.close)
+        writers = [stack.enter_context(sf.SoundFile(p, "w", samplerate=rate, channels=1, subtype="FLOAT", format="WAV"))
+                   for p in partial]
+        for block in separate_windows(separator, source, int(window * rate), int(overlap * rate), batch_size, progress):
+            for writer, estimate in zip(writers, block.cpu().numpy()):
+                writer.write(estimate)
     return paths

@@ -11,7 +11,14 @@ Lightning 2, see DESIGN.md). The objective follows the experiment file's ``train
 
 :func:`fit` resumes from ``<exp_dir>/checkpoints/last.ckpt`` when it exists (loaded with
 ``weights_only=True``) and keeps the best model by validation loss. :func:`train_experiment`
-is the recipes' stage 2: an experiment file and manifests in, ``best_model.pth`` out.
+is the recipes' stage 2: an experiment file and manifests in, ``best_model.pth`` out. Batches with
+a non-finite loss are skipped and counted, checkpoints are written atomically and an unreadable
+``last.ckpt`` is refused by name: see :mod:`asteroid_deepmask.faults`.
+
+The experiment file also sets ``training.precision`` (32, 16-mixed, bf16-mixed; losses stay in
+float32), ``training.num_workers`` and ``training.accumulate_grad_batches``, and
+``data.dynamic_mixing`` remixes the training sources every epoch. Without a progress bar (output
+to a file) the log has one line per epoch (:mod:`asteroid_deepmask.training_log`).
 """
 import os
 import sys
@@ -21,12 +28,18 @@ import torch
 import yaml
 from asteroid.losses import PITLossWrapper, pairwise_neg_sisdr, pairwise_neg_snr
 
-from .data import ManifestDataset, check_manifests, manifest_path, mixtures_of_mixtures
+from .atomic import atomic_paths
+from .data import DynamicMixingDataset, ManifestDataset, check_manifests, manifest_path, mixtures_of_mixtures
+from .faults import MAX_NONFINITE_BATCHES, AtomicCheckpointIO, NonFiniteLosses, check_resumable
+from .hparams_check import check_experiment, check_same_experiment
 from .hparams_io import load_hparams
 from .losses import MixITWrapper
 from .models import build_model
+from .training_log import EpochLog, quiet_library_noise
 
 PAIRWISE = {"neg_snr": pairwise_neg_snr, "neg_sisdr": pairwise_neg_sisdr}
+#: ``training.precision``: Lightning's names; weights stay float32 and losses are computed in float32.
+PRECISIONS = ("32", "16-mixed", "bf16-mixed")
 
 
 class SeparationModule(pl.LightningModule):
@@ -50,24 +63,46 @@ class SeparationModule(pl.LightningModule):
             raise ValueError(f"training.grouping={grouping!r}; choose 'deterministic' or 'dynamic'.")
         self.grouping, self.unsupervised = grouping, bool(training.get("unsupervised_mixit", False))
         self.pit = PITLossWrapper(PAIRWISE[loss], pit_from="pw_mtx")
+        self.pit_sisdr = PITLossWrapper(pairwise_neg_sisdr, pit_from="pw_mtx")  # the validation SI-SDR
         self.mixit = MixITWrapper(loss)
+        self.nonfinite = NonFiniteLosses(training.get("max_nonfinite_batches", MAX_NONFINITE_BATCHES))
+
+    @staticmethod
+    def _float32(loss, estimates, targets):
+        """``loss(estimates, targets)`` in float32 under any ``training.precision``: SNRs of half-precision
+        signals are off by tenths of a dB, and the mixture-of-mixtures sums would round."""
+        with torch.autocast(estimates.device.type, enabled=False):
+            return loss(estimates.float(), targets.float())
 
     def training_step(self, batch, batch_idx):
         mix, sources = batch
         if self.unsupervised:
             moms, refs = mixtures_of_mixtures(mix)
-            loss = self.mixit(self.model(moms), refs)
+            loss = self._float32(self.mixit, self.model(moms), refs)
         elif self.grouping == "dynamic":
-            loss = self.mixit(self.model.forward_outputs(mix), sources)
+            loss = self._float32(self.mixit, self.model.forward_outputs(mix), sources)
         else:
-            loss = self.pit(self.model(mix), sources)
+            loss = self._float32(self.pit, self.model(mix), sources)
+        skip = not self.nonfinite.accept(loss, self.current_epoch, batch_idx)
+        self.log("skipped_batches", float(skip), on_step=False, on_epoch=True, reduce_fx="sum", batch_size=mix.shape[0])
+        if skip:
+            return None  # Lightning then runs no backward pass and no optimiser step
         self.log("loss", loss, on_epoch=True, prog_bar=True, batch_size=mix.shape[0])
         return loss
 
+    def on_train_epoch_start(self):
+        self.nonfinite.start_epoch()
+
+    def on_train_epoch_end(self):
+        self.nonfinite.end_epoch(self.current_epoch)
+
     def validation_step(self, batch, batch_idx):
         mix, sources = batch
-        loss = self.pit(self.model(mix), sources)
+        estimates = self.model(mix)
+        loss = self._float32(self.pit, estimates, sources)
         self.log("val_loss", loss, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=mix.shape[0])
+        self.log("val_si_sdr", -self._float32(self.pit_sisdr, estimates, sources), on_epoch=True, sync_dist=True,
+                 batch_size=mix.shape[0])
 
     def configure_optimizers(self):
         optim, sched = self.config["optim"], self.config["scheduler"]
@@ -80,8 +115,26 @@ class SeparationModule(pl.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
 
 
+def _precision(training, accelerator):
+    precision = str(training.get("precision", "32"))
+    if precision not in PRECISIONS:
+        raise ValueError(f"training.precision={precision!r}; choose one of {', '.join(PRECISIONS)}.")
+    no_gpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    if precision == "16-mixed" and no_gpu:
+        raise ValueError("training.precision=16-mixed needs a GPU; on the CPU use bf16-mixed (or 32).")
+    return precision
+
+
+def _at_least_one(training, key):
+    value = training.get(key, 1)
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"training.{key}={value!r}; give a whole number >= 1.")
+    return value
+
+
 def make_trainer(hparams, exp_dir, **trainer_kwargs):
-    """A Trainer with the experiment's clipping, early stopping, checkpoints, and CSV and TensorBoard logs."""
+    """A Trainer with the experiment's clipping, early stopping, checkpoints, precision, gradient
+    accumulation, and CSV and TensorBoard logs; without a progress bar, an :class:`EpochLog` line per epoch."""
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
     from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
@@ -94,9 +147,13 @@ def make_trainer(hparams, exp_dir, **trainer_kwargs):
         default_root_dir=exp_dir,
         max_epochs=training["max_epochs"],
         gradient_clip_val=training.get("gradient_clip_norm", 5.0),
-        callbacks=[checkpoints, EarlyStopping(monitor="val_loss", mode="min", patience=training["early_stop_patience"])],
+        precision=_precision(training, trainer_kwargs.get("accelerator", "auto")),
+        accumulate_grad_batches=_at_least_one(training, "accumulate_grad_batches"),
+        callbacks=[checkpoints, EarlyStopping(monitor="val_loss", mode="min", patience=training["early_stop_patience"]),
+                   *([] if trainer_kwargs.get("enable_progress_bar", True) else [EpochLog()])],
         # a new version_N per run: a resumed run keeps the old logs (`tensorboard --logdir EXP/tensorboard`)
         logger=[CSVLogger(exp_dir, name="logs"), TensorBoardLogger(exp_dir, name="tensorboard", default_hp_metric=False)],
+        plugins=[AtomicCheckpointIO()],  # a kill while writing leaves the previous checkpoint whole
         **trainer_kwargs,
     )
 
@@ -106,8 +163,39 @@ def fit(module, train_loader, valid_loader, exp_dir, **trainer_kwargs):
     trainer = make_trainer(module.config, exp_dir, **trainer_kwargs)
     last = os.path.join(exp_dir, "checkpoints", "last.ckpt")
     resume = last if os.path.isfile(last) else None
+    if resume:
+        check_resumable(resume)
     trainer.fit(module, train_loader, valid_loader, ckpt_path=resume, weights_only=True if resume else None)
     return trainer
+
+
+def _num_workers(training, gpus):
+    workers = training.get("num_workers", "auto")
+    if workers == "auto":
+        # On the CPU the model takes every core and an example loads in about a millisecond (mini2mix);
+        # a GPU waits for examples loaded in its own process, so each gets workers of its share of cores.
+        return max(0, min(4, (os.cpu_count() or 1) // gpus - 1)) if gpus else 0
+    if not isinstance(workers, int) or workers < 0:
+        raise ValueError(f"training.num_workers={workers!r}; give auto or a whole number >= 0 (0: load in this "
+                         "process).")
+    return workers
+
+
+def training_set(manifest, hparams):
+    """The training examples of an experiment: random crops of the manifest's mixtures, or, with
+    ``data.dynamic_mixing: true``, new mixtures of its sources (:class:`~.data.DynamicMixingDataset`).
+
+    Returns:
+        torch.utils.data.Dataset: ``(mix [time], sources [n_src, time])`` of ``data.segment`` seconds.
+    """
+    data, seed = hparams["data"], hparams["training"].get("seed", 0)
+    segment = int(data["segment"] * data["sample_rate"])
+    if not data.get("dynamic_mixing", False):
+        return ManifestDataset(manifest, segment=segment, seed=seed)
+    return DynamicMixingDataset(manifest, data.get("dataset"), segment,
+                                gain_db=data.get("dynamic_mixing_gain_db", (-2.5, 2.5)),
+                                noise_snr_db=data.get("dynamic_mixing_noise_snr_db", (-6.0, 3.0)),
+                                speeds=data.get("dynamic_mixing_speeds"), seed=seed)
 
 
 def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num_nodes=1, cpu_processes=1):
@@ -122,21 +210,28 @@ def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num
         num_nodes (int): nodes of Lightning's DDP (on SLURM, Lightning reads the node layout from the job).
         cpu_processes (int): more than 1 runs DDP on the CPU with gloo, for testing.
     """
+    quiet_library_noise()
     hp = load_hparams(hparams_file, overrides)
+    check_experiment(hp, hparams_file)
     check_manifests(manifests, hp["data"])
     pl.seed_everything(hp["training"].get("seed", 0), workers=True)
-    rate, batch = hp["data"]["sample_rate"], hp["training"]["batch_size"]
-    train_set = ManifestDataset(manifest_path(manifests, "tr"), segment=int(hp["data"]["segment"] * rate))
-    valid_set = ManifestDataset(manifest_path(manifests, "cv"))
-    workers = hp["training"].get("num_workers", 0)
+    workers = _num_workers(hp["training"], gpus)
+    # persistent: no new worker processes every epoch (their random streams go on from epoch to epoch)
+    loader = dict(num_workers=workers, persistent_workers=workers > 0)
+    train_set = training_set(manifest_path(manifests, "tr"), hp)
     loaders = (
-        torch.utils.data.DataLoader(train_set, batch_size=batch, shuffle=True, drop_last=True, num_workers=workers),
-        torch.utils.data.DataLoader(valid_set, batch_size=1, num_workers=workers),
+        torch.utils.data.DataLoader(train_set, batch_size=hp["training"]["batch_size"], shuffle=True, drop_last=True,
+                                    **loader),
+        torch.utils.data.DataLoader(ManifestDataset(manifest_path(manifests, "cv")), batch_size=1, **loader),
     )
-    os.makedirs(exp_dir, exist_ok=True)
-    with open(os.path.join(exp_dir, "hparams.yaml"), "w") as f:
-        yaml.safe_dump(hp, f, sort_keys=False)
     module = SeparationModule(build_model(hp["model"]), hp)
+    saved = os.path.join(exp_dir, "hparams.yaml")  # written once the model is built: a bad file writes nothing
+    if os.path.isfile(saved):
+        with open(saved) as f:
+            check_same_experiment(yaml.safe_load(f) or {}, hp, saved)
+    os.makedirs(exp_dir, exist_ok=True)
+    with atomic_paths(saved) as (tmp,), open(tmp, "w") as f:
+        yaml.safe_dump(hp, f, sort_keys=False)
     devices = dict(accelerator="gpu", devices=gpus) if gpus else dict(accelerator="cpu", devices=cpu_processes)
     if gpus * num_nodes > 1 or cpu_processes > 1:
         devices.update(strategy="ddp", num_nodes=num_nodes)
@@ -147,4 +242,5 @@ def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num
     best = trainer.checkpoint_callback.best_model_path or os.path.join(exp_dir, "checkpoints", "last.ckpt")
     state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
     module.load_state_dict(state)
-    torch.save(module.model.serialize(), os.path.join(exp_dir, "best_model.pth"))
+    with atomic_paths(os.path.join(exp_dir, "best_model.pth")) as (tmp,):
+        torch.save(module.model.serialize(), tmp)

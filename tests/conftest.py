@@ -134,3 +134,47 @@ def _make_fake_whamr_inputs(root):
     with open(os.path.join(scripts, "create_wham_from_scratch.py"), "w") as f:
         f.write(FAKE_WHAMR_SCRIPT)
     return wsj0, noise, scripts, site
+
+
+@pytest.fixture(scope="session")
+def fake_librimix_inputs():
+    """``fake_librimix_inputs(root, n_src=2)``: a LibriSpeech tree (.flac), WHAM! noise (stereo) and official-style
+    metadata CSVs for train-360 (with speed-perturbed noise names), train-100, dev and test; returns their folders."""
+    return _make_fake_librimix_inputs
+
+
+LIBRIMIX_SUBSETS = {"train-360": ("train-clean-360", "tr", 3), "train-100": ("train-clean-100", "tr", 1),
+                    "dev": ("dev-clean", "cv", 1), "test": ("test-clean", "tt", 1)}
+
+
+def _make_fake_librimix_inputs(root, n_src=2, seed=0):
+    """``{"librispeech", "wham_noise", "metadata"}``: ``metadata/Libri<n>Mix/libri<n>mix_<subset>.csv`` whose rows
+    name the files made here; the first train-360 noise is shorter than its utterances (looped), the others of
+    train-360 are the 0.8 and 1.2 speed versions (``...sp08.wav``) of files that exist only unperturbed."""
+    rng = np.random.default_rng(seed)
+    folders = {k: os.path.join(root, k) for k in ("librispeech", "wham_noise", "metadata")}
+    os.makedirs(os.path.join(folders["metadata"], f"Libri{n_src}Mix"), exist_ok=True)
+    for subset, (full, noise_split, count) in LIBRIMIX_SUBSETS.items():
+        header = [c for i in range(1, n_src + 1) for c in (f"source_{i}_path", f"source_{i}_gain")]
+        lines = [",".join(["mixture_ID", *header, "noise_path", "noise_gain"])]
+        for m in range(count):
+            fields, ids = [], []
+            for s in range(n_src):
+                speaker, chapter, utt = 100 + 10 * m + s, 20 + s, f"{m:04d}"
+                ids.append(f"{speaker}-{chapter}-{utt}")
+                rel = f"{full}/{speaker}/{chapter}/{ids[-1]}.flac"
+                os.makedirs(os.path.dirname(os.path.join(folders["librispeech"], rel)), exist_ok=True)
+                sf.write(os.path.join(folders["librispeech"], rel), _utterance(rng, rng.uniform(0.6, 0.95)), 16000,
+                         subtype="PCM_16")
+                fields += [rel, f"{rng.uniform(0.3, 1.5)!r}"]
+            name = f"{noise_split}/noise{m}{'_' + subset if subset.startswith('train') else ''}.wav"
+            seconds = 0.55 if subset == "train-360" and m == 0 else 1.0  # 0.55 s: shorter than its utterances
+            os.makedirs(os.path.join(folders["wham_noise"], noise_split), exist_ok=True)
+            sf.write(os.path.join(folders["wham_noise"], name), 0.05 * rng.standard_normal((int(seconds * 16000), 2)),
+                     16000, subtype="PCM_16")
+            if subset == "train-360" and m:
+                name = name.replace(".wav", ("sp08", "sp12")[m % 2] + ".wav")  # made from the file above
+            lines.append(",".join(["_".join(ids), *fields, name, f"{rng.uniform(0.2, 0.6)!r}"]))
+        with open(os.path.join(folders["metadata"], f"Libri{n_src}Mix", f"libri{n_src}mix_{full}.csv"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return folders

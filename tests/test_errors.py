@@ -51,3 +51,42 @@ def test_full_disk_while_separating_keeps_previous_outputs(tiny_dprnn, tmp_path,
     err = capsys.readouterr().err
     assert "no space left on the device" in err and "Traceback" not in err
     assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before  # nothing lost, no partial file
+
+
+class _HalfWritten:
+    """A file that takes half of what is written, then reports a full disk."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def write(self, data):
+        self.f.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+def test_full_disk_while_writing_results_keeps_the_previous_ones(tiny_dprnn, tmp_path, capsys, monkeypatch):
+    from asteroid_deepmask import evaluation
+
+    sources = 0.1 * np.random.default_rng(0).standard_normal((2, 2, 800)).astype("float32")
+    examples = [(f"utt{i}", s.sum(0), s) for i, s in enumerate(sources)]
+    evaluation.evaluate(tiny_dprnn(), examples, tmp_path, "tiny")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(before) == sorted(evaluation.RESULT_FILES)
+
+    def full_disk_open(path, mode="r", *args, **kwargs):
+        f = open(path, mode, *args, **kwargs)
+        return _HalfWritten(f) if str(path).endswith("results.md.partial") else f  # the last of the three
+
+    monkeypatch.setattr(evaluation, "open", full_disk_open, raising=False)
+    assert run_reporting_errors("recipe evaluate", evaluation.evaluate, tiny_dprnn(n_outputs=4), examples, tmp_path,
+                                "tiny") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no space left on the device while writing" in err and "Traceback" not in err
+    assert all(str(tmp_path / name) in err for name in evaluation.RESULT_FILES)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # all three as they were, no partial file

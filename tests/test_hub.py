@@ -77,7 +77,7 @@ def test_loading_refuses_other_classes_and_broken_folders(tiny_dprnn, tmp_path):
     with pytest.raises(ValueError, match="config.json is corrupt or truncated"):
         load_pretrained(str(tmp_path))
     (tmp_path / "config.json").unlink()
-    with pytest.raises(FileNotFoundError, match="no config.json"):
+    with pytest.raises(ValueError, match="no config.json: it is not a hub folder"):
         load_pretrained(str(tmp_path))
 
 

@@ -118,3 +118,24 @@ def test_training_resumes_after_being_killed(logged_epochs, manifests, tmp_path)
     runs = logged_epochs(exp)
     assert runs[-1] and min(runs[-1]) >= epoch  # the second run picked up where the first stopped
     assert (exp / "best_model.pth").exists()
+
+
+def test_compare_stage_trains_each_seed_and_groups_them_in_one_row(finished):
+    import yaml
+
+    tmp, _ = finished
+    compare = ["--stage", "5", "--stop-stage", "5", "--compare", "hparams/mini2mix/p4_relu.yaml"]
+    out = run(tmp, *compare, "--seeds", "3 x")
+    assert out.returncode != 0 and "--seeds takes whole numbers" in out.stderr and not (tmp / "p4_relu_seed3").exists()
+    out = run(tmp, *compare, "--seeds", "3 4")
+    assert out.returncode == 0, out.stderr[-2000:]
+    for seed in (3, 4):
+        exp = tmp / f"p4_relu_seed{seed}"
+        assert yaml.safe_load((exp / "hparams.yaml").read_text())["training"]["seed"] == seed
+        timing = json.loads((exp / "train_time.json").read_text())
+        assert timing["train_seconds"] > 0 and timing["resumed"] is False
+    assert "| P=4, f=ReLU | 2 |" in (tmp / "comparison.md").read_text()
+    timed = (tmp / "p4_relu_seed3" / "train_time.json").stat().st_mtime_ns
+    out = run(tmp, *compare, "--seeds", "3 4")  # both trained: skipped, and their times kept
+    assert out.returncode == 0 and out.stdout.count("skipping") == 4
+    assert (tmp / "p4_relu_seed3" / "train_time.json").stat().st_mtime_ns == timed

@@ -11,6 +11,7 @@ import os
 import soundfile as sf
 
 from .corpus_folder import SPLITS
+from .librimix import split_folders, task_layout
 from .whamr import layout
 
 INFO_FILE = "info.json"
@@ -25,14 +26,19 @@ def corpus_layout(data):
     """Where an experiment's audio lies in its corpus: ``{"folder", "mixture", "sources"}``.
 
     ``folder`` is ``wav8k/min``-like; ``mixture`` the mixtures' folder and ``sources`` the sources'
-    folders (``{i}`` from 1), from the ``data`` section of an experiment file.
+    folders (``{i}`` from 1), from the ``data`` section of an experiment file. A LibriMix layout
+    also has ``splits`` (``{"tr": "train-360", "cv": "dev", "tt": "test"}``-like) and ``speakers``
+    (``n_src`` counts the targets: 1 for its enhancement tasks).
     """
-    rate, mode = int(data.get("sample_rate", 8000)), data.get("mode", "min")
-    mixture, sources = "mix", "s{i}"
+    rate, mode, n_src = int(data.get("sample_rate", 8000)), data.get("mode", "min"), int(data.get("n_src", 2))
+    mixture, sources, extra = "mix", "s{i}", {}
     if data.get("dataset") == "whamr":
         mixture, sources = layout(data.get("mixture", "noisy_reverberant"), data.get("targets", "reverberant"))
+    elif data.get("dataset") == "librimix":
+        extra = {"speakers": n_src, "splits": split_folders(data.get("train_set", "train-360"))}
+        mixture, sources, n_src = task_layout(data.get("task", "sep_clean"), n_src)
     return {"folder": f"wav{rate // 1000}k/{mode}", "mixture": mixture, "sources": sources,
-            "n_src": int(data.get("n_src", 2)), "sample_rate": rate}
+            "n_src": n_src, "sample_rate": rate, **extra}
 
 
 def write_manifests(corpus, out_dir, data, force=False):
@@ -53,13 +59,17 @@ def write_manifests(corpus, out_dir, data, force=False):
         path = manifest_path(out_dir, split)
         if os.path.exists(path) and not force:
             continue
-        split_dir = os.path.join(corpus, info["folder"], split)
+        splits = info.get("splits", {s: s for s in SPLITS})
+        split_dir = os.path.join(corpus, info["folder"], splits[split])
         mix_dir = os.path.join(split_dir, info["mixture"])
         if not os.path.isdir(mix_dir):
             raise FileNotFoundError(
-                f"No {mix_dir}: the corpus folder must hold {info['folder']}/{{tr,cv,tt}}/{info['mixture']} "
-                "(point the recipe at the folder that holds wav8k/, or run its stage 0)."
+                f"No {mix_dir}: the corpus folder must hold {info['folder']}/{{{','.join(splits.values())}}}/"
+                f"{info['mixture']} (point the recipe at the folder that holds wav8k/, or run its stage 0)."
             )
+        if "speakers" in info and os.path.isdir(os.path.join(split_dir, f"s{info['speakers'] + 1}")):
+            raise ValueError(f"{split_dir} has more than {info['speakers']} speakers (s{info['speakers'] + 1}/): "
+                             "set data.n_src (the recipe's --n-src) to the corpus's, or point at the right corpus.")
         entries = []
         for name in sorted(n for n in os.listdir(mix_dir) if n.endswith(".wav")):
             sources = [os.path.join(split_dir, info["sources"].format(i=i + 1), name) for i in range(info["n_src"])]

@@ -1,4 +1,6 @@
 """SIMO-SISO DPRNN: a multi-output stage for C intermediate features, then a shared single-output stage."""
+import inspect
+
 import torch
 from torch import nn
 
@@ -48,6 +50,10 @@ class SimoSisoTrunk(Trunk):
         Y. Luo, Z. Chen, C. Han, C. Li, T. Zhou, N. Mesgarani, "Rethinking the separation
         layers in speech separation networks", ICASSP 2021.
     """
+
+    #: The names ``**dual_path_kwargs`` takes (DualPathRNN's, less those set here), for the models' checks.
+    extra_arguments = tuple(name for name in inspect.signature(DualPathRNN).parameters
+                            if name not in ("chan", "n_outputs", "n_repeats", "norm_type"))
 
     def __init__(self, in_chan, n_src, n_outputs=None, n_simo=2, n_siso=4, bn_chan=64, norm_type="gLN", **dual_path_kwargs):
         super().__init__()

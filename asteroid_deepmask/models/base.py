@@ -6,11 +6,12 @@ loader accepts (Asteroid 0.7.0 stores a pickled ``TorchVersion``, which torch >=
 """
 import os
 
+import numpy as np
 import torch
 from asteroid.models.base_models import BaseEncoderMaskerDecoder
 
 from ..version import __version__
-from .pretrained import check_plain, load_checkpoint, load_pretrained, looks_like_repo_id
+from .pretrained import MODEL_FILES, check_plain, load_checkpoint, load_pretrained, looks_like_repo_id
 from .registry import get_model_class
 
 
@@ -66,6 +67,37 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
         ``[batch, n_src, time]`` (``[n_src, time]`` for a 1-D input)."""
         self._check_waveform(wav)
         return super().forward(wav)
+
+    def separate(self, wav, *args, **kwargs):
+        """Asteroid's ``separate`` (a waveform tensor or array, or a file name), with a waveform checked
+        first: finite samples of the model's dtype, ``[time]``, ``[batch, time]`` or ``[batch, 1, time]``.
+
+        Returns:
+            ``[batch, n_src, time]`` (``[n_src, time]`` for ``[time]``), of the input's type.
+
+        Example:
+            >>> from asteroid_deepmask import DPRNNDeepMask
+            >>> DPRNNDeepMask(n_src=2, hid_size=8, n_repeats=1).separate(torch.full((800,), float("nan")))
+            Traceback (most recent call last):
+            ...
+            ValueError: The waveform holds 800 NaN or infinite samples out of 800; separate finite audio (check how it was read or computed).
+        """
+        if isinstance(wav, (torch.Tensor, np.ndarray)):
+            self._check_samples(torch.as_tensor(wav))
+            if wav.ndim == 1:  # Asteroid's separate reads the channel axis
+                return super().separate(wav[None], *args, **kwargs)[0]
+        return super().separate(wav, *args, **kwargs)
+
+    def _check_samples(self, wav):
+        self._check_waveform(wav)
+        dtype = next(self.parameters()).dtype
+        if wav.dtype != dtype:
+            raise ValueError(f"{type(self).__name__} takes {dtype} samples, got {wav.dtype}: convert them first "
+                             "(16-bit integers: divide by 32768).")
+        bad = int((~torch.isfinite(wav)).sum())
+        if bad:
+            raise ValueError(f"The waveform holds {bad} NaN or infinite samples out of {wav.numel()}; separate "
+                             "finite audio (check how it was read or computed).")
 
     def forward_masker(self, tf_rep):
         """C masks ``[batch, n_src, n_filters, frames]``, or the P masks inside :meth:`forward_outputs`."""
@@ -136,14 +168,17 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
         if isinstance(conf, (str, os.PathLike)) and (os.path.isdir(conf) or looks_like_repo_id(conf)):
             expected = None if cls is DeepMaskEncoderMaskerDecoder else cls
             return load_pretrained(os.fspath(conf), revision=revision, expected_class=expected)
+        source = "The model package"
         if isinstance(conf, (str, os.PathLike)):
+            source = repr(os.fspath(conf))
             conf = load_checkpoint(conf)
         if not isinstance(conf, dict):
-            raise ValueError(f"Expected a model package dict, got {type(conf).__name__}.")
+            raise ValueError(f"{source} is a {type(conf).__name__}, not a model package dict; "
+                             f"a model is {MODEL_FILES}.")
         missing = [k for k in ("model_name", "model_args", "state_dict") if k not in conf]
         if missing:
             raise ValueError(
-                f"Not a model package: keys {missing} are missing (found {sorted(conf)}); "
+                f"{source} is not a model package: keys {missing} are missing (found {sorted(map(str, conf))}); "
                 "write it with model.serialize()."
             )
         stored = conf["model_name"]

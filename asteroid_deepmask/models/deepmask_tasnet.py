@@ -2,14 +2,61 @@
 import inspect
 
 import asteroid_filterbanks
+from asteroid.masknn import activations, norms
 from asteroid_filterbanks import make_enc_dec
 
-from ..masknn import OverseparationMasker
+from ..checks import UnknownArgumentError, check_known_arguments, check_positive_int
+from ..masknn import HEADS, TRUNKS, OverseparationMasker
 from .base import DeepMaskEncoderMaskerDecoder
 from .registry import register_model
 
 
 _FILTERBANKS = ("free", "stft", "analytic_free", "param_sinc", "torch_stft", "multiphase_gammatone")
+#: Arguments of trunks and heads that the model gives them itself.
+SET_BY_MODEL = ("self", "in_chan", "n_outputs", "n_src", "out_chan")
+#: Names the ``norm_type`` and ``encoder_activation`` arguments take (Asteroid's registries), for the errors.
+_NAMES = {"norm_type": (norms.get, "gLN, cLN, cgLN, bN"),
+          "encoder_activation": (activations.get, "relu, prelu, sigmoid")}
+
+
+def named_params(func, skip=()):
+    """The parameters of ``func`` passed by name (no ``*args`` or ``**kwargs``), less ``skip``."""
+    return [p for name, p in inspect.signature(func).parameters.items()
+            if name not in skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def part_arguments(cls):
+    """Names a trunk or head class takes, less those the model sets: its named parameters, and, if it
+    takes ``**kwargs``, the names it lists in ``extra_arguments`` (None if it lists none: any name)."""
+    names = [p.name for p in named_params(cls.__init__, SET_BY_MODEL)]
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
+    if not takes_any:
+        return names
+    extra = getattr(cls, "extra_arguments", None)
+    return None if extra is None else names + list(extra)
+
+
+def check_part_arguments(kind, name, cls, args):
+    """Raise a ValueError naming an argument of ``args`` (for the ``kind`` registered as ``name``) that
+    ``cls`` does not take, or a non-boolean value for one whose default is a boolean."""
+    accepted = part_arguments(cls)
+    if accepted is not None:
+        check_known_arguments(f"The {kind} {name!r} ({kind}_args)", args, accepted)
+    defaults = {p.name: p.default for p in named_params(cls.__init__)}
+    for arg, value in args.items():
+        if isinstance(defaults.get(arg), bool) and not isinstance(value, bool):
+            raise ValueError(f"{arg} must be True or False, got {arg}={value!r}.")
+    if "norm_type" in args:
+        check_asteroid_name("norm_type", args["norm_type"])
+
+
+def check_asteroid_name(arg, value):
+    """Raise a ValueError naming ``arg`` unless Asteroid knows ``value`` (``norm_type``, ``encoder_activation``)."""
+    getter, examples = _NAMES[arg]
+    try:
+        getter(value)
+    except ValueError:
+        raise ValueError(f"{arg}={value!r} is not one of Asteroid's names; choose e.g. {examples}.") from None
 
 
 def filterbank_extras(fb_name):
@@ -75,8 +122,10 @@ class DeepMaskTasNet(DeepMaskEncoderMaskerDecoder):
                  **fb_kwargs):
         unknown = sorted(set(fb_kwargs) - filterbank_extras(fb_name))
         if unknown:
-            raise TypeError(f"DeepMaskTasNet got {unknown}, which the {fb_name!r} filterbank does not take; "
-                            "trunk arguments go in trunk_args and head arguments in head_args.")
+            raise UnknownArgumentError(f"DeepMaskTasNet got {unknown}, which the {fb_name!r} filterbank does not "
+                                       "take; trunk arguments go in trunk_args and head arguments in head_args.")
+        _check_model_arguments(trunk, trunk_args, head, head_args, kernel_size, n_filters, stride, encoder_activation,
+                               sample_rate)
         fb_args = dict(fb_name=fb_name, kernel_size=kernel_size, n_filters=n_filters, stride=stride,
                        encoder_activation=encoder_activation, sample_rate=sample_rate, **fb_kwargs)
         encoder, decoder = make_enc_dec(fb_name, kernel_size=kernel_size, n_filters=n_filters, stride=stride,
@@ -91,3 +140,18 @@ class DeepMaskTasNet(DeepMaskEncoderMaskerDecoder):
     def get_filterbank_args(self):
         """The filterbank's arguments (``fb_name``, ``kernel_size``, ..., ``encoder_activation``, extras)."""
         return dict(self._filterbank_args)
+
+
+def _check_model_arguments(trunk, trunk_args, head, head_args, kernel_size, n_filters, stride, encoder_activation,
+                           sample_rate):
+    for name, value in (("kernel_size", kernel_size), ("n_filters", n_filters), ("stride", stride)):
+        check_positive_int(name, value)
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)) or not sample_rate > 0:
+        raise ValueError(f"sample_rate must be a positive number of Hz, got sample_rate={sample_rate!r}.")
+    if encoder_activation is not None:
+        check_asteroid_name("encoder_activation", encoder_activation)
+    for kind, name, registry, args in (("trunk", trunk, TRUNKS, trunk_args), ("head", head, HEADS, head_args)):
+        if args is not None and not isinstance(args, dict):
+            raise ValueError(f"{kind}_args must be a dict of the {kind}'s arguments, got {type(args).__name__} "
+                             f"{args!r}.")
+        check_part_arguments(kind, name, registry.get(name), args or {})

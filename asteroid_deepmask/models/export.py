@@ -22,6 +22,7 @@ import zipfile
 
 import torch
 
+from ..atomic import atomic_paths
 from ..masknn.norm_statistics import centre_norm_statistics
 from ..version import __version__
 
@@ -93,18 +94,12 @@ def export_model(model, path, format=None, opset=None, example_seconds=1.0):
     metadata = export_metadata(model)
     cpu_model = _cpu_float_copy(model)
     example = torch.randn(1, max(int(example_seconds * metadata["sample_rate"]), 4 * metadata["min_samples"]))
-    tmp = f"{path}.partial"
-    try:
-        with _quiet_tracing(), torch.no_grad():
-            if format == "onnx":
-                _write_onnx(centre_norm_statistics(cpu_model), example, tmp, metadata, opset)
-            else:
-                traced = torch.jit.trace(cpu_model, example, check_trace=False)
-                torch.jit.save(traced, tmp, _extra_files={f"{METADATA_KEY}.json": json.dumps(metadata)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_paths(path) as (tmp,), _quiet_tracing(), torch.no_grad():
+        if format == "onnx":
+            _write_onnx(centre_norm_statistics(cpu_model), example, tmp, metadata, opset)
+        else:
+            traced = torch.jit.trace(cpu_model, example, check_trace=False)
+            torch.jit.save(traced, tmp, _extra_files={f"{METADATA_KEY}.json": json.dumps(metadata)})
     return path
 
 

@@ -1,8 +1,9 @@
 """Presets: :class:`DeepMaskTasNet` with a fixed trunk and Asteroid-style flat keyword arguments."""
 import inspect
 
+from ..checks import check_known_arguments
 from ..masknn import TRUNKS, flat_head_args
-from .deepmask_tasnet import DeepMaskTasNet, filterbank_extras
+from .deepmask_tasnet import SET_BY_MODEL, DeepMaskTasNet, filterbank_extras, named_params, part_arguments
 
 _MODEL_PARAMS = inspect.signature(DeepMaskTasNet.__init__).parameters
 #: Filterbank arguments of :class:`DeepMaskTasNet` and their defaults.
@@ -11,12 +12,6 @@ FILTERBANK_DEFAULTS = {name: p.default for name, p in _MODEL_PARAMS.items()
                        and p.kind is p.POSITIONAL_OR_KEYWORD}
 #: The flat head arguments of every preset and their defaults (the paper's baseline head).
 HEAD_DEFAULTS = dict(n_outputs=None, mask_head="linear", head_hidden=64, shared_head=None, mask_act="relu")
-_SET_BY_MODEL = ("self", "in_chan", "n_outputs", "n_src")
-
-
-def _named_params(func, skip=()):
-    return [p for name, p in inspect.signature(func).parameters.items()
-            if name not in skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 class DeepMaskPreset(DeepMaskTasNet):
@@ -36,7 +31,7 @@ class DeepMaskPreset(DeepMaskTasNet):
         super().__init_subclass__(**kwargs)
         flat = {**HEAD_DEFAULTS, **FILTERBANK_DEFAULTS, **cls.defaults}
         trunk = [p.replace(default=flat.pop(p.name, p.default), kind=p.KEYWORD_ONLY)
-                 for p in _named_params(TRUNKS.get(cls.trunk_name).__init__, _SET_BY_MODEL)]
+                 for p in named_params(TRUNKS.get(cls.trunk_name).__init__, SET_BY_MODEL)]
         params = [inspect.Parameter("n_src", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=flat[k]) for k in HEAD_DEFAULTS]
         params += trunk + [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=flat[k]) for k in FILTERBANK_DEFAULTS]
@@ -44,8 +39,13 @@ class DeepMaskPreset(DeepMaskTasNet):
 
     def __init__(self, n_src, **kwargs):
         args = {**HEAD_DEFAULTS, **FILTERBANK_DEFAULTS, **self.defaults, **kwargs}
-        head = {k: args.pop(k) for k in HEAD_DEFAULTS}
         fb_names = set(FILTERBANK_DEFAULTS) | filterbank_extras(args["fb_name"])
+        trunk_names = part_arguments(TRUNKS.get(self.trunk_name))
+        if trunk_names is not None:
+            check_known_arguments(type(self).__name__, kwargs, [*HEAD_DEFAULTS, *fb_names, *trunk_names])
+        if not (args["shared_head"] is None or isinstance(args["shared_head"], bool)):
+            raise ValueError(f"shared_head must be None, True or False, got shared_head={args['shared_head']!r}.")
+        head = {k: args.pop(k) for k in HEAD_DEFAULTS}
         fb_args = {k: args.pop(k) for k in list(args) if k in fb_names}
         name, head_args = flat_head_args(head["mask_head"], head["mask_act"], head["head_hidden"], head["shared_head"])
         super().__init__(n_src, trunk=self.trunk_name, trunk_args=args, head=name, head_args=head_args,

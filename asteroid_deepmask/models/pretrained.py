@@ -73,7 +73,8 @@ def load_checkpoint(path):
         ) from err
 
 
-_MODEL_FILES = ("a model package written by serialize() (.pth), a hub folder, a hub repository id, or a file "
+#: What the loaders take as a model, for the errors that refuse something else.
+MODEL_FILES = ("a model package written by serialize() (.pth), a hub folder, a hub repository id, or a file "
                 "written by `asteroid-deepmask export` (.onnx, TorchScript)")
 
 
@@ -90,7 +91,7 @@ def _check_checkpoint_container(path):
         except (zipfile.BadZipFile, OSError) as err:
             raise ValueError(f"Cannot read {path!r}: a damaged zip archive ({err}).") from err
         if not any(name.endswith("data.pkl") for name in names):
-            raise ValueError(f"{path!r} is a zip archive but not a torch checkpoint; a model is {_MODEL_FILES}.")
+            raise ValueError(f"{path!r} is a zip archive but not a torch checkpoint; a model is {MODEL_FILES}.")
         return
     with open(path, "rb") as f:
         head = f.read(4)
@@ -99,7 +100,7 @@ def _check_checkpoint_container(path):
                          "truncated; copy or download it again.")
     if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:  # pickle protocol 2-5 marker
         raise ValueError(f"{path!r} is not a model file (neither a torch checkpoint nor an exported model); "
-                         f"a model is {_MODEL_FILES}.")
+                         f"a model is {MODEL_FILES}.")
 
 
 def looks_like_repo_id(source):
@@ -119,9 +120,8 @@ def read_config(folder):
         with open(path) as f:
             config = json.load(f)
     except FileNotFoundError:
-        raise FileNotFoundError(
-            f"{folder!r} has no {CONFIG_NAME}: it is not a hub folder written by save_pretrained()."
-        ) from None
+        raise ValueError(f"{folder!r} has no {CONFIG_NAME}: it is not a hub folder written by save_pretrained(); "
+                         f"a model is {MODEL_FILES}.") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path} is corrupt or truncated: {err}.") from err
     if not isinstance(config, dict) or "model_name" not in config or "model_args" not in config:

@@ -7,5 +7,29 @@ metrics="si_sdr sdr"          # evaluation metrics, among si_sdr sdr sir sar sto
 force=false                   # true: redo the selected stages' work (only what this recipe made)
 gpus=0                        # GPUs per node for training (Lightning DDP when more than one)
 num_nodes=1                   # nodes for multi-node training (SLURM works through Lightning)
-python=${PYTHON:-.venv/bin/python}
+python=${PYTHON:-}            # Python to run with; empty: the repository's .venv, else python3/python of the active env
 options="stage stop_stage overrides metrics force gpus num_nodes python"
+seeds=""; options="${options} seeds"  # stage 5: a run per seed of each --compare file, e.g. "0 1 2"; empty: its own seed
+
+# Called by parse_options.sh once the options are read: the first of --python (or $PYTHON), else
+# .venv/bin/python, python3, python that finds asteroid_deepmask and the packages it needs becomes
+# ${python}, and is named. Finding them (not importing them) keeps the check to a few milliseconds.
+use_python() {
+  local candidates=("${python}") candidate found
+  local check='import sys; from importlib.util import find_spec
+needed = ("asteroid_deepmask", "torch", "torchaudio", "asteroid", "pytorch_lightning", "soundfile", "yaml")
+if not all(map(find_spec, needed)): sys.exit(1)
+print(sys.executable, "(Python", sys.version.split()[0] + ")")'
+  [ -n "${python}" ] || candidates=(.venv/bin/python python3 python)
+  for candidate in "${candidates[@]}"; do
+    command -v "${candidate}" > /dev/null || continue
+    if found=$("${candidate}" -c "${check}" 2> /dev/null); then
+      python=${candidate}
+      echo "using python: ${found}"
+      return
+    fi
+  done
+  echo "$0: no Python among '${candidates[*]}' can import asteroid_deepmask and its dependencies; activate the" \
+    "environment where it is installed (pip install -e .) or give --python /path/to/python" >&2
+  exit 1
+}

@@ -23,3 +23,4 @@ while [ $# -gt 0 ]; do
     *) echo "$0: unknown option --${name//_/-} (see --help)" >&2; exit 1;;
   esac
 done
+if declare -F use_python > /dev/null; then use_python; fi  # common_options.sh: the interpreter, now that --python is read

@@ -1,12 +1,13 @@
 # Stages 1-5 of every recipe, sourced by egs/<dataset>/run.sh after its stage 0. It uses the
 # recipe's variables: stage stop_stage python corpus manifests hparams exp dataset overrides force
-# gpus num_nodes metrics compare; an empty manifests or exp means data/<dataset>/manifests or
+# gpus num_nodes metrics compare seeds; an empty manifests or exp means data/<dataset>/manifests or
 # exp/<dataset>/<hparams file name>.
 #   1 manifests of ${corpus}, in the layout ${hparams} asks for
 #   2 train ${hparams} into ${exp}          (resumes from its last checkpoint)
 #   3 evaluate ${exp} on the test set       (results.md, results.json, metrics.csv)
 #   4 hub folder ${exp}/hub
-#   5 compare: stages 2-3 for every file in ${compare}, then a Table-2-style markdown table
+#   5 compare: stages 2-3 for every file in ${compare} (once per seed of ${seeds}), then a Table-2-style
+#     markdown table with one row per file
 manifests=${manifests:-data/${dataset}/manifests}
 exp=${exp:-exp/${dataset}/$(basename "${hparams}" .yaml)}
 sets=(); for o in ${overrides}; do sets+=(--set "${o}"); done  # the experiment's overrides, for stages 1 and 2
@@ -52,14 +53,35 @@ if run_stage 4; then
 fi
 if run_stage 5; then
   [ -n "${compare}" ] || { echo "$0: stage 5 needs --compare 'hparams/a.yaml hparams/b.yaml ...'" >&2; exit 1; }
-  exps=()
-  for file in ${compare}; do
-    name=$(basename "${file}" .yaml)
-    echo "== stage 5: ${name}"
-    train_experiment "${file}" "$(dirname "${exp}")/${name}"
-    evaluate_experiment "$(dirname "${exp}")/${name}"
-    exps+=("$(dirname "${exp}")/${name}")
+  # A run per seed of --seeds, in <name>_seed<N>; no --seeds: one run with the file's own seed, in <name>.
+  suffixes=(""); [ -n "${seeds}" ] && suffixes=()
+  for seed in ${seeds}; do
+    [[ "${seed}" =~ ^[0-9]+$ ]] || { echo "$0: --seeds takes whole numbers (e.g. --seeds \"0 1 2\"), got '${seed}'" >&2; exit 1; }
+    suffixes+=("_seed${seed}")
   done
+  timed_train() {  # hparams file, experiment folder; <folder>/train_time.json when this call trained
+    local start=${EPOCHREALTIME} resumed=false
+    [ -f "$2/checkpoints/last.ckpt" ] && [ "${force}" != true ] && resumed=true  # the time covers the rest only
+    train_experiment "$1" "$2"
+    # best_model.pth is written last, so one older than the start means training was skipped
+    [ -n "$(find "$2/best_model.pth" -newermt "@${start}")" ] || return 0
+    awk -v a="${start}" -v b="${EPOCHREALTIME}" -v r="${resumed}" -v h="$(uname -n)" -v n="$(nproc --all)" \
+      'BEGIN { printf "{\"train_seconds\": %.1f, \"resumed\": %s, \"host\": \"%s\", \"cpus\": %d}\n", b - a, r, h, n }' \
+      > "$2/train_time.json"
+  }
+  file_sets=("${sets[@]}")
+  exps=()
+  for suffix in "${suffixes[@]}"; do  # seed by seed, so that a stopped run has every file at some seeds
+    for file in ${compare}; do
+      dir="$(dirname "${exp}")/$(basename "${file}" .yaml)${suffix}"
+      sets=("${file_sets[@]}"); [ -n "${suffix}" ] && sets+=(--set "training.seed=${suffix#_seed}")
+      echo "== stage 5: ${dir}"
+      timed_train "${file}" "${dir}"
+      evaluate_experiment "${dir}"
+      exps+=("${dir}")
+    done
+  done
+  sets=("${file_sets[@]}")
   echo "== stage 5: comparison (also in $(dirname "${exp}")/comparison.md)"
   step compare --exps "${exps[@]}" --out "$(dirname "${exp}")/comparison.md"
 fi

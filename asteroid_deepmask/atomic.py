@@ -1,0 +1,68 @@
+"""Files written whole or not at all.
+
+Every file the package writes for a user (separated audio, exports, checkpoints, results) is
+written under a temporary name next to it (``<name>.partial``), flushed to the disk and then
+renamed over its final name, so a crash, a kill or a full disk never leaves a half-written file
+under a final name, and the previous version of the file stays whole until the new one replaces it.
+"""
+import contextlib
+import os
+
+#: Appended to a final name while its content is being written.
+PARTIAL_SUFFIX = ".partial"
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths):
+    """Yield one temporary path per path in ``paths``; when the block ends normally they are flushed
+    to the disk and renamed over ``paths``; when it raises they are removed and ``paths`` untouched.
+
+    All files are renamed only once all are written, so a set of files (results and their tables)
+    is replaced together. An ``OSError`` without a file name (a full disk while writing) is raised
+    again with the final names, the ones the user knows.
+
+    Args:
+        *paths (str or os.PathLike): final file names.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+        >>> with atomic_paths(path) as (tmp,):
+        ...     with open(tmp, "w") as f:
+        ...         _ = f.write("done")
+        >>> open(path).read(), os.path.exists(path + PARTIAL_SUFFIX)
+        ('done', False)
+    """
+    paths = [os.fspath(p) for p in paths]
+    temps = [path + PARTIAL_SUFFIX for path in paths]
+    for tmp in temps:  # a leftover of a killed run, never a file of the user's: ours by its name
+        _remove_if_present(tmp)
+    try:
+        yield temps
+        for tmp in temps:
+            _fsync(tmp, os.O_RDONLY)
+        for tmp, path in zip(temps, paths):
+            os.replace(tmp, path)
+        for folder in {os.path.dirname(os.path.abspath(path)) for path in paths}:
+            with contextlib.suppress(OSError):  # the renames themselves; some file systems refuse, the files are safe
+                _fsync(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as err:
+        if err.filename is not None or not err.errno:
+            raise
+        raise OSError(err.errno, err.strerror, ", ".join(paths)) from err
+    finally:
+        for tmp in temps:
+            _remove_if_present(tmp)
+
+
+def _fsync(path, flags):
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_if_present(path):
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)

@@ -1,0 +1,74 @@
+"""A training log a person can read: the libraries' tips and deprecation notices left out, and,
+when no progress bar is drawn (output to a file), one line per epoch (:class:`EpochLog`)."""
+import logging
+import sys
+import time
+import warnings
+
+import pytorch_lightning as pl
+from lightning_fabric.utilities.warnings import PossibleUserWarning
+
+#: Lightning's info lines that say nothing about this run: product tips and absent hardware.
+_IDLE_LINES = ("💡 Tip", "TPU available", "HPU available")
+#: Libraries whose deprecation notices are theirs to act on, not the person training.
+_LIBRARIES = ("pytorch_lightning", "lightning_fabric", "lightning_utilities", "torchmetrics", "torchaudio", "torch",
+              "asteroid", "speechbrain")
+
+
+def _keep(record):
+    return not str(record.msg).startswith(_IDLE_LINES)
+
+
+def quiet_library_noise():
+    """Leave the libraries' noise out of the log: Lightning's tips and its guesses about the data
+    loaders (``PossibleUserWarning``), and the deprecation notices of the libraries we call.
+
+    Our own warnings and every other Lightning message (devices, checkpoints, stops) are kept.
+    Changes the process's warning filters and Lightning's logger; calling it again changes nothing.
+    """
+    for category in (DeprecationWarning, FutureWarning):
+        for library in _LIBRARIES:
+            warnings.filterwarnings("ignore", category=category, module=rf"{library}(\.|$)")  # not asteroid_deepmask
+    warnings.filterwarnings("ignore", category=PossibleUserWarning)
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_keep)
+
+
+def epoch_line(epoch, max_epochs, metrics, lr, seconds):
+    """``epoch 3/30  train_loss -4.21  val_loss -5.02  val_si_sdr 5.02 dB  lr 1.0e-03  38.2 s``;
+    a metric that was not logged is left out.
+
+    Args:
+        epoch (int): from 1.
+        metrics (dict): ``loss_epoch`` (training), ``val_loss``, ``val_si_sdr``, as numbers or tensors.
+
+    Example:
+        >>> epoch_line(3, 30, {"loss_epoch": -4.214, "val_loss": -5.02, "val_si_sdr": 5.02}, 1e-3, 38.21)
+        'epoch 3/30  train_loss -4.21  val_loss -5.02  val_si_sdr 5.02 dB  lr 1.0e-03  38.2 s'
+    """
+    parts = [f"epoch {epoch}/{max_epochs}"]
+    for key, name, unit in (("loss_epoch", "train_loss", ""), ("val_loss", "val_loss", ""),
+                            ("val_si_sdr", "val_si_sdr", " dB")):
+        if key in metrics:
+            parts.append(f"{name} {float(metrics[key]):.2f}{unit}")
+    return "  ".join([*parts, f"lr {lr:.1e}", f"{seconds:.1f} s"])
+
+
+class EpochLog(pl.Callback):
+    """Prints :func:`epoch_line` on stderr at the end of every training epoch (after its
+    validation), from the first process only; the learning rate is the one the epoch trained with.
+
+    Example::
+
+        trainer = pl.Trainer(callbacks=[EpochLog()], enable_progress_bar=False)
+    """
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self._start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        if not trainer.is_global_zero:
+            return
+        lr = trainer.optimizers[0].param_groups[0]["lr"]
+        line = epoch_line(trainer.current_epoch + 1, trainer.max_epochs, trainer.callback_metrics, lr,
+                          time.perf_counter() - self._start)
+        print(line, file=sys.stderr, flush=True)

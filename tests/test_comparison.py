@@ -1,0 +1,82 @@
+"""The comparison table: seeds grouped into rows, their mean and Student-t confidence interval."""
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import yaml
+from scipy import stats
+
+from asteroid_deepmask.comparison import comparison_markdown, comparison_row, group_seeds
+
+HPARAMS = {"paper": {"name": "MLP (L)", "si_sdri": 18.0, "sdri": 18.1}, "model": {"n_outputs": 2},
+           "training": {"seed": 0, "batch_size": 8}}
+
+
+def fake_exp(folder, si_sdri, sdri, seed=0, train_seconds=None, resumed=False, hparams=HPARAMS):
+    """An evaluated experiment folder as training, evaluation and stage 5 leave it."""
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps({"metrics": {"si_sdri": si_sdri, "sdri": sdri},
+                                                     "complexity": {"params_m": 0.0912, "macs_g_4s": 0.734}}))
+    (folder / "hparams.yaml").write_text(yaml.safe_dump({**hparams, "training": {**hparams["training"], "seed": seed}}))
+    if train_seconds is not None:
+        (folder / "train_time.json").write_text(json.dumps({"train_seconds": train_seconds, "resumed": resumed}))
+    return str(folder)
+
+
+def student_ci(values):
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    return mean, stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)
+
+
+def test_seeds_of_one_experiment_make_one_row_with_a_student_t_interval(tmp_path):
+    si, sd, times = [5.1, 6.3, 5.7], [5.9, 6.8, 6.2], [100.0, 130.0, 121.0]
+    seeds = [fake_exp(tmp_path / f"mlp_l_seed{s}", si[s], sd[s], s, times[s]) for s in range(3)]
+    row = comparison_row(seeds)
+    assert row["n_seeds"] == 3 and row["si_sdri_seeds"] == si and row["model"] == "MLP (L)"
+    for key, values in (("si_sdri", si), ("sdri", sd)):
+        mean, half = student_ci(values)
+        assert row[key] == pytest.approx(mean) and row[f"{key}_ci"] == pytest.approx(half)
+    assert row["train_seconds"] == pytest.approx(117.0) and not row["resumed"]
+    one = comparison_row(seeds[0])
+    assert one["si_sdri"] == 5.1 and one["si_sdri_ci"] is None and one["n_seeds"] == 1
+
+
+def test_groups_keep_the_order_and_only_join_seeds_of_one_folder(tmp_path):
+    order = ["x/a_seed1", "x/b", "y/a_seed0", "x/a_seed0", "x/b_seed", "x/b_seed2"]
+    assert group_seeds(order) == [("a", ["x/a_seed1", "x/a_seed0"]), ("b", ["x/b"]), ("a", ["y/a_seed0"]),
+                                  ("b_seed", ["x/b_seed"]), ("b", ["x/b_seed2"])]
+    with pytest.raises(ValueError, match="listed twice"):
+        group_seeds(["x/a_seed0", "x/a_seed0"])
+
+
+def test_seeds_trained_with_other_hparams_are_refused(tmp_path):
+    other = {**HPARAMS, "model": {"n_outputs": 4}}
+    seeds = [fake_exp(tmp_path / "p_seed0", 1.0, 1.0, 0), fake_exp(tmp_path / "p_seed1", 2.0, 2.0, 1, hparams=other)]
+    with pytest.raises(ValueError, match=r"other hparams than .*p_seed0.* \(model.n_outputs\)"):
+        comparison_row(seeds)
+    # a default that a later version added (a key in one run only) is not a difference
+    later = {**HPARAMS, "training": {**HPARAMS["training"], "precision": "32"}}
+    assert comparison_row([seeds[0], fake_exp(tmp_path / "p_seed2", 3.0, 3.0, 2, hparams=later)])["n_seeds"] == 2
+
+
+def test_markdown_rows_and_caption(tmp_path):
+    baseline = {**HPARAMS, "paper": {"name": "Baseline", "si_sdri": 16.3, "sdri": 16.5}}
+    single = fake_exp(tmp_path / "baseline", 4.0, 4.5, hparams=baseline)  # no seeds, no timing: today's rows
+    seeds = [fake_exp(tmp_path / f"mlp_l_seed{s}", 5.0 + s, 6.0 + s, s, 10.0 * (s + 1), resumed=s == 2)
+             for s in range(3)]
+    table = comparison_markdown([single, *seeds])
+    lines = table.splitlines()
+    assert lines[2] == "| Baseline | 1 | 4.00 | 4.50 | 4.00 | 0.091 | 0.73 | - | 16.3 / 16.5 |"
+    half = student_ci([5.0, 6.0, 7.0])[1]
+    assert lines[3] == f"| MLP (L) | 3 | 6.00 ± {half:.2f} | 7.00 ± {half:.2f} | 5.00, 6.00, 7.00 | 0.091 | 0.73 | 20* | 18.0 / 18.1 |"
+    assert len(lines) == 6 and "Student t, n - 1 dof" in lines[5] and "*: a training resumed" in lines[5]
+
+
+def test_compare_step_names_a_missing_evaluation(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "asteroid_deepmask.recipe", "compare", "--exps", str(tmp_path / "none")],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "evaluate" in out.stderr and "Traceback" not in out.stderr
