@@ -29,7 +29,7 @@ def _separate(args):
         raise ValueError("--channel and --downmix exclude each other; give one.")
     if args.window <= 0 or not 0 <= args.overlap < args.window:
         raise ValueError(f"--window {args.window} must be > 0 and 0 <= --overlap {args.overlap} < --window.")
-    retain_freed_memory()  # each window reuses the previous one's blocks (1.3-2x less CPU time)
+    retain_freed_memory()  # each window reuses the previous one's blocks instead of fresh pages
     if args.batch_size < 1:
         raise ValueError(f"--batch-size {args.batch_size} must be >= 1.")
     files = collect_inputs(args.inputs)
