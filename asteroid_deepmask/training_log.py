@@ -30,6 +30,8 @@ def quiet_library_noise():
         for library in _LIBRARIES:
             warnings.filterwarnings("ignore", category=category, module=rf"{library}(\.|$)")  # not asteroid_deepmask
     warnings.filterwarnings("ignore", category=PossibleUserWarning)
+    # A resumed run writes into its own checkpoint folder: Lightning's warning about it is expected.
+    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_keep)
 
 

@@ -121,18 +121,26 @@ def test_recipe_trains_with_dynamic_mixing_and_workers_into_a_readable_log(tiny_
     sets = [*TINY, "data.dynamic_mixing=true", "data.dynamic_mixing_speeds=[0.9,1.0]", "training.num_workers=2",
             "training.max_epochs=2"]
     exp = tiny_corpus / "exp"
-    run = subprocess.run(
-        [sys.executable, "-m", "asteroid_deepmask.recipe", "train", "--hparams",
-         os.path.join(ROOT, "hparams", "mini2mix", "dprnn_mlp.yaml"), "--manifests", str(tiny_corpus / "manifests"),
-         "--exp", str(exp), *[arg for s in sets for arg in ("--set", s)]],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-    )
-    assert run.returncode == 0, run.stderr
-    log = run.stderr.splitlines()
-    assert [int(m.group(1)) for m in map(EPOCH_LINE.fullmatch, log) if m] == [1, 2], run.stderr
-    noise = [line for line in log if re.search(r"tip|warn|deprecat|litlogger|TPU|num_workers", line, re.I)]
-    assert noise == [], run.stderr
+
+    def train(*more):
+        run = subprocess.run(
+            [sys.executable, "-m", "asteroid_deepmask.recipe", "train", "--hparams",
+             os.path.join(ROOT, "hparams", "mini2mix", "dprnn_mlp.yaml"), "--manifests", str(tiny_corpus / "manifests"),
+             "--exp", str(exp), *[arg for s in [*sets, *more] for arg in ("--set", s)]],
+            capture_output=True, text=True, timeout=300, cwd=ROOT,
+        )
+        assert run.returncode == 0, run.stderr
+        log = run.stderr.splitlines()
+        noise = [line for line in log if re.search(r"tip|warn|deprecat|litlogger|TPU|num_workers|exists and is not empty",
+                                                   line, re.I)]
+        assert noise == [], run.stderr
+        return log, run.stderr
+
+    log, stderr = train()
+    assert [int(m.group(1)) for m in map(EPOCH_LINE.fullmatch, log) if m] == [1, 2], stderr
     assert (exp / "best_model.pth").is_file()
+    log, stderr = train("training.max_epochs=3")  # resumed: epoch 3 only, into its own checkpoint folder
+    assert [m.group(0).split()[1] for m in map(re.compile(r"epoch \d/\d").match, log) if m] == ["3/3"], stderr
 
 
 FAKE_PYTHON = "#!/bin/sh\necho '{name} (Python 3.0.0)'\nexit {code}\n"  # exit 1: lacks the package
