@@ -32,6 +32,8 @@ def quiet_library_noise():
     warnings.filterwarnings("ignore", category=PossibleUserWarning)
     # A resumed run writes into its own checkpoint folder: Lightning's warning about it is expected.
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+    # A skipped non-finite batch returns None on purpose; our own warning names it (faults.py).
+    warnings.filterwarnings("ignore", message=r"`training_step` returned `None`")
     logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_keep)
 
 
