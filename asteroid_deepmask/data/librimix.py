@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import soundfile as sf
 
+from ..atomic import atomic_paths
 from .corpus_folder import claim_folder, mark_complete
 from .librimix_download import WHAM_SPLITS, check_download_destinations, fetch_corpora
 from .librimix_metadata import (SUBSETS, download_metadata, find_metadata, mixture_metadata_path, read_metadata,
@@ -242,6 +243,5 @@ def _make_mixture(subset, row):
 
 
 def _write(path, wav, rate):
-    tmp = f"{path}.{os.getpid()}.part"  # renamed once complete: a file under its own name is whole
-    sf.write(tmp, wav, rate, format="WAV", subtype="PCM_16")  # 16-bit, as the official sf.write default
-    os.replace(tmp, path)
+    with atomic_paths(path, durable=False) as (tmp,):
+        sf.write(tmp, wav, rate, format="WAV", subtype="PCM_16")  # 16-bit, as the official sf.write default

@@ -23,6 +23,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from ..atomic import atomic_paths
 from .active_level import active_power
 from .corpus_folder import SPLITS, claim_folder, mark_complete
 from .download import download
@@ -145,10 +146,9 @@ def mix(utterances, powers, levels, mode):
 
 
 def _write_pcm16(path, wav, rate):
-    tmp = path + ".part"  # renamed once complete: a file under its own name is never half written
-    sf.write(tmp, np.round(wav * 2**15).clip(-(2**15), 2**15 - 1).astype(np.int16), rate, format="WAV",
-             subtype="PCM_16")
-    os.replace(tmp, path)
+    with atomic_paths(path, durable=False) as (tmp,):
+        sf.write(tmp, np.round(wav * 2**15).clip(-(2**15), 2**15 - 1).astype(np.int16), rate, format="WAV",
+                 subtype="PCM_16")
 
 
 def check_wsj0_root(wsj0):

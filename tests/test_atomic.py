@@ -1,0 +1,28 @@
+"""atomic_paths: a final name holds a whole file or its previous content; durable writes reach the disk."""
+import pytest
+
+from asteroid_deepmask import atomic
+
+
+@pytest.mark.parametrize("durable", [True, False])
+def test_renamed_whole_and_flushed_only_when_durable(durable, tmp_path, monkeypatch):
+    flushed = []
+    monkeypatch.setattr(atomic, "_fsync", lambda path, flags: flushed.append(path))
+    path = tmp_path / "a.txt"
+    with atomic.atomic_paths(path, durable=durable) as (tmp,):
+        with open(tmp, "w") as f:
+            f.write("new")
+        assert not path.exists()  # nothing under the final name until the block ends
+    assert path.read_text() == "new" and list(tmp_path.iterdir()) == [path]
+    assert (str(tmp) in flushed) == durable and bool(flushed) == durable
+
+
+def test_a_failed_write_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_paths(path, durable=False) as (tmp,):
+            with open(tmp, "w") as f:
+                f.write("half")
+            raise RuntimeError("killed")
+    assert path.read_text() == "old" and list(tmp_path.iterdir()) == [path]
