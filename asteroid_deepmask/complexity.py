@@ -8,10 +8,12 @@ a rule of ours (thop cannot see functional calls). ``params_total_m`` counts eve
 
 Two MAC counts: ``macs_g`` is the paper's counting, with DPRNN's per-output projections
 (the ``n_outputs * chan`` 1x1 convolution) on the chunked sequence, where the paper's layout
-puts them; ``macs_run_g`` counts what :class:`~asteroid_deepmask.masknn.DualPathRNN` runs,
-the same projection after overlap-add, on the frames (about half as many positions). The
-projection runs as a functional product, so thop sees neither its MACs nor its parameters: a
-forward hook records the shape of each DualPathRNN input and both layouts are counted from it.
+puts them, and the mask head's layers after them; ``macs_run_g`` counts what runs: that
+projection after overlap-add, on the frames (about half as many positions), and folded into
+the head's first layer where the masker folds them (one ``K -> out`` product per output
+instead of ``K -> H`` then ``H -> out``). thop runs on a copy with folding off and sees
+neither the projection (a functional product) nor its parameters: forward hooks record the
+shape of each DualPathRNN and masker input, and the layouts are counted from them.
 """
 import contextlib
 import copy
@@ -23,7 +25,7 @@ import warnings
 import torch
 
 from .hparams_io import hparams_dir, load_hparams
-from .masknn import DualPathRNN, SlicedDotProductAttention
+from .masknn import DualPathRNN, OverseparationMasker, SlicedDotProductAttention
 from .models import build_model
 
 
@@ -47,14 +49,28 @@ def _projection_macs(module, shape):
     return per_position * module.chunk_size * n_chunks, per_position * n_frames
 
 
+def _fold_saving(masker, shape):
+    """MACs that folding saves in one call of ``masker`` on ``[batch, n_filters, frames]``: the
+    trunk's projection (``P H x K``) and the head's first layer (``P x width x H``), less their
+    product (``P x width x K``), per frame. Zero for a masker that does not fold."""
+    projection = masker.trunk.output_projection()
+    folding = masker.head.foldable_layer()
+    if projection is None or folding is None:
+        return 0
+    first = folding[0]
+    stacked, k = projection.weight.shape[:2]
+    width, n_outputs, h = first.out_channels // first.groups, masker.n_outputs, masker.head.in_chan
+    return shape[0] * shape[-1] * (stacked * k + n_outputs * width * h - n_outputs * width * k)
+
+
 @contextlib.contextmanager
-def _dual_path_inputs(model):
-    """Records ``(module, input shape)`` of every DualPathRNN call inside the block."""
+def _inputs_of(model, module_type):
+    """Records ``(module, input shape)`` of every ``module_type`` call inside the block."""
     calls = []
     handles = [
         m.register_forward_hook(lambda module, inputs, output: calls.append((module, tuple(inputs[0].shape))))
         for m in model.modules()
-        if isinstance(m, DualPathRNN)
+        if isinstance(m, module_type)
     ]
     try:
         yield calls
@@ -94,7 +110,12 @@ def count_complexity(model, seconds=4.0, sample_rate=None):
         raise ValueError(f"seconds={seconds} gives an empty input at {sample_rate} Hz; use a positive length.")
     # thop adds and removes buffers and switches the model to eval: work on a copy.
     probe = copy.deepcopy(model).cpu()
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _dual_path_inputs(probe) as calls:
+    maskers = [m for m in probe.modules() if isinstance(m, OverseparationMasker)]
+    model_folds = {id(m): m.fold_layers for m in maskers}
+    for masker in maskers:  # thop sees the layers as modules only when they run one by one
+        masker.fold_layers = False
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            _inputs_of(probe, DualPathRNN) as calls, _inputs_of(probe, OverseparationMasker) as masker_calls:
         warnings.simplefilter("ignore")
         macs, params = thop.profile(
             probe,
@@ -110,7 +131,8 @@ def count_complexity(model, seconds=4.0, sample_rate=None):
         params_m=params / 1e6,
         params_total_m=sum(p.numel() for p in model.parameters()) / 1e6,
         macs_g=(macs + sum(paper for paper, _ in layouts)) / 1e9,
-        macs_run_g=(macs + sum(run for _, run in layouts)) / 1e9,
+        macs_run_g=(macs + sum(run for _, run in layouts)
+                    - sum(_fold_saving(m, shape) for m, shape in masker_calls if model_folds[id(m)])) / 1e9,
     )
 
 

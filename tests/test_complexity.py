@@ -31,10 +31,14 @@ def test_paper_rows_match_the_paper(capsys):
     for row in rows:
         assert {"name", "params_m", "macs_g", "macs_run_g", "paper_params_m", "paper_macs_g"} <= set(row)
         assert abs(row["macs_g"] - row["paper_macs_g"]) <= 0.06, row  # the README promises 0.06 G
-        assert 0 < row["macs_g"] - row["macs_run_g"] < 0.3, row  # the projections run on the frames
+        # The projections run on the frames, folded into the mask layer: what runs is within 0.25 G
+        # of the baseline's (P = 16: +0.23 G), where the paper counts up to +0.7 G.
+        assert 0 < row["macs_g"] - row["macs_run_g"] < 0.6, row
         assert abs(row["params_m"] - row["paper_params_m"]) <= 0.05, row
         assert round(row["params_m"], 1) == row["paper_params_m"], row  # every parameter cell, as printed
     by_name = {r["name"]: r for r in rows}
+    for row in rows[:10]:
+        assert row["macs_run_g"] - by_name["Baseline: P=2, f=ReLU"]["macs_run_g"] < 0.25, row
     # The deep head costs about nothing; overseparation grows with P.
     assert by_name["MLP (L), 64 hidden"]["macs_g"] - by_name["Baseline: P=2, f=ReLU"]["macs_g"] < 0.1
     assert by_name["P=16, f=ReLU"]["macs_g"] > by_name["P=8, f=ReLU"]["macs_g"] > by_name["P=4, f=ReLU"]["macs_g"]
@@ -78,7 +82,9 @@ def _thop_counts(model, n_samples):
     from asteroid_deepmask.masknn import SlicedDotProductAttention
     from asteroid_deepmask.complexity import _count_sliced_attention
 
-    return thop.profile(copy.deepcopy(model), inputs=(torch.zeros(1, n_samples),), verbose=False,
+    probe = copy.deepcopy(model)
+    probe.masker.fold_layers = False  # the paper's layout runs the projection and the head one by one
+    return thop.profile(probe, inputs=(torch.zeros(1, n_samples),), verbose=False,
                         custom_ops={SlicedDotProductAttention: _count_sliced_attention})
 
 
@@ -90,7 +96,8 @@ def _thop_counts(model, n_samples):
 ])
 def test_paper_macs_are_thops_count_of_the_chunk_first_layout(name, build, tiny_args, monkeypatch):
     """``macs_g`` and ``params_m`` are what thop counted when the projection ran on the chunks;
-    ``macs_run_g`` is that minus the projection's MACs on the chunk positions plus those on the frames."""
+    ``macs_run_g`` is that minus the projection's MACs on the chunk positions plus those on the frames,
+    less the projection again where the masker folds it into the head's first layer."""
     from asteroid_deepmask.masknn import DualPathRNN
 
     model = build(tiny_args)
@@ -108,6 +115,10 @@ def test_paper_macs_are_thops_count_of_the_chunk_first_layout(name, build, tiny_
             items = model.masker.n_src if module is getattr(model.masker.trunk, "siso", None) else 1
             n_chunks = split_chunks_count(frames, module.chunk_size, module.hop_size)
             saved += items * module.output[1].weight.numel() * (module.chunk_size * n_chunks - frames)
+            if module is getattr(model.masker.trunk, "dual_path", None):
+                # Folded into the head's first layer; with K = H (= bn here) the fold costs what
+                # that layer alone costs, so the projection's frames MACs are saved too.
+                saved += module.output[1].weight.numel() * frames
     assert saved > 0
     assert (counts["macs_g"] - counts["macs_run_g"]) * 1e9 == pytest.approx(saved, rel=1e-9)
 
@@ -122,8 +133,9 @@ def split_chunks_count(n_frames, chunk_size, hop_size):
     return split_chunks(torch.zeros(1, 1, n_frames), chunk_size, hop_size).shape[-1]
 
 
-def test_run_macs_at_p16_save_the_projection_on_the_chunks(tiny_args):
-    """At P = 16 the projections run on the frames: 16 * bn^2 MACs per frame instead of per chunk position."""
+def test_run_macs_at_p16_fold_the_projection_into_the_head(tiny_args):
+    """At P = 16 the paper counts 16 * bn^2 MACs per chunk position for the projections; folded
+    into the shared mask layer they cost nothing beyond that layer's 16 * N * bn per frame."""
     sec, sr = 0.5, 8000
     base, p16 = (count_complexity(DPRNNDeepMask(n_src=2, n_outputs=p, **tiny_args), seconds=sec) for p in (2, 16))
     frames = (int(sec * sr) - tiny_args["kernel_size"]) // tiny_args["stride"] + 1
@@ -131,11 +143,11 @@ def test_run_macs_at_p16_save_the_projection_on_the_chunks(tiny_args):
     positions = chunk * split_chunks_count(frames, chunk, chunk // 2)
     assert positions > 2 * frames  # the chunked sequence is about twice as long (50% overlap, padded ends)
     for c, p in ((base, 2), (p16, 16)):
-        assert (c["macs_g"] - c["macs_run_g"]) * 1e9 == pytest.approx(p * bn * bn * (positions - frames), rel=1e-9)
+        assert (c["macs_g"] - c["macs_run_g"]) * 1e9 == pytest.approx(p * bn * bn * positions, rel=1e-9)
     # What P = 16 adds over the baseline, as counted and as run.
     extra_head = 14 * tiny_args["n_filters"] * bn * frames
     assert (p16["macs_g"] - base["macs_g"]) * 1e9 == pytest.approx(14 * bn * bn * positions + extra_head, rel=1e-9)
-    assert (p16["macs_run_g"] - base["macs_run_g"]) * 1e9 == pytest.approx(14 * bn * bn * frames + extra_head, rel=1e-9)
+    assert (p16["macs_run_g"] - base["macs_run_g"]) * 1e9 == pytest.approx(extra_head, rel=1e-9)
     assert p16["params_m"] == pytest.approx(count_complexity(DPRNNDeepMask(n_src=2, n_outputs=16, **tiny_args),
                                                              seconds=1.0)["params_m"])
 

@@ -5,7 +5,7 @@ from asteroid.masknn.recurrent import DPRNNBlock
 from torch import nn
 
 from .dual_path import chunk_coverage, overlap_add, split_chunks
-from .trunk import Trunk, register_trunk
+from .trunk import Trunk, apply_projection, register_trunk
 from ..checks import check_positive_int
 
 RNN_TYPES = ("LSTM", "GRU", "RNN")
@@ -24,7 +24,9 @@ class DualPathRNN(nn.Module):
     once per chunk that covers a frame (:func:`~.dual_path.chunk_coverage`). That is the same
     function (up to float rounding) at about half the projection MACs (frames, not chunk
     positions) and with ``chan`` instead of ``n_outputs * chan`` channels through
-    overlap-add. ``asteroid-deepmask complexity`` reports both counts.
+    overlap-add. :meth:`forward_unprojected` stops before the projection, so that a masker can
+    fold it into its head's first layer (:class:`~.overseparation.OverseparationMasker`).
+    ``asteroid-deepmask complexity`` reports the paper's count and what runs.
 
     Args:
         chan (int): feature size of input and outputs.
@@ -100,33 +102,16 @@ class DualPathRNN(nn.Module):
         )
         self.output = nn.Sequential(nn.PReLU(), nn.Conv2d(chan, n_outputs * chan, 1))
 
+    def forward_unprojected(self, x):
+        """``(feats, coverage)``: the PReLU features overlap-added to ``[batch, chan, frames]``, and
+        the chunks covering each frame (:func:`~.dual_path.chunk_coverage`), the bias's multiple."""
+        chunks = self.output[0](self.blocks(split_chunks(x, self.chunk_size, self.hop_size)))
+        return overlap_add(chunks, x.shape[-1], self.hop_size), chunk_coverage(x, self.chunk_size, self.hop_size)
+
     def forward(self, x):
         batch, _, n_frames = x.shape
-        prelu, projection = self.output
-        chunks = prelu(self.blocks(split_chunks(x, self.chunk_size, self.hop_size)))
-        feats = overlap_add(chunks, n_frames, self.hop_size)  # [batch, chan, frames]
-        coverage = chunk_coverage(x, self.chunk_size, self.hop_size)
-        out = project_frames(feats, projection.weight, projection.bias, coverage)
+        out = apply_projection(self.output[1], *self.forward_unprojected(x))
         return out.reshape(batch, self.n_outputs, self.chan, n_frames)
-
-
-def project_frames(feats, weight, bias, coverage):
-    """The 1x1 chunk projection applied after overlap-add: ``W @ feats + coverage * bias``.
-
-    Equals overlap-adding ``W @ chunk + bias`` over the chunks: each frame gets the bias once
-    per chunk covering it. One batched matrix product with the bias as its addend, so the
-    ``[batch, out, frames]`` result is written once.
-
-    Args:
-        feats (torch.Tensor): overlap-added features ``[batch, in, frames]``.
-        weight (torch.Tensor): ``[out, in, 1, 1]``, the Conv2d's.
-        bias (torch.Tensor): ``[out]``.
-        coverage (int or torch.Tensor): chunks covering each frame, an int or ``[1, 1, frames]``.
-
-    Returns:
-        torch.Tensor: ``[batch, out, frames]``.
-    """
-    return torch.baddbmm(bias[:, None] * coverage, weight.flatten(1).expand(feats.shape[0], -1, -1), feats)
 
 
 def bottleneck(in_chan, out_chan, norm_type="gLN"):
@@ -175,6 +160,12 @@ class DPRNNTrunk(Trunk):
         self.bottleneck = bottleneck(in_chan, bn_chan, norm_type)
         self.dual_path = DualPathRNN(bn_chan, n_outputs, hid_size, chunk_size, hop_size, n_repeats, norm_type,
                                      bidirectional, rnn_type, num_layers, dropout)
+
+    def output_projection(self):
+        return self.dual_path.output[1]
+
+    def forward_unprojected(self, mix_rep):
+        return self.dual_path.forward_unprojected(self.bottleneck(mix_rep))
 
     def forward(self, mix_rep):
         return self.dual_path(self.bottleneck(mix_rep))

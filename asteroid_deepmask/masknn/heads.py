@@ -13,6 +13,7 @@ from torch import nn
 from ..checks import check_positive_int
 from .mask_activations import MaskActivation
 from .registry import Registry
+from .trunk import apply_projection
 
 
 def check_grouping(n_outputs, n_src):
@@ -110,11 +111,62 @@ class MaskerHead(nn.Module, metaclass=abc.ABCMeta):
                 f"{type(self).__name__} expects features [batch, n_outputs={self.n_outputs}, "
                 f"in_chan={self.in_chan}, frames], got shape {tuple(feats.shape)}."
             )
-        batch, _, _, frames = feats.shape
+        return self._masks(self.layers, feats.flatten(1, 2))
+
+    def _masks(self, layers, stacked):
+        """``layers`` on ``[batch, n_outputs * chan, frames]`` (the outputs stacked on channels), then f."""
+        batch, _, frames = stacked.shape
         # Shared layers see each output as a batch item; per-output layers see them as groups.
-        stacked = (batch * self.n_outputs, self.in_chan) if self.shared else (batch, self.n_outputs * self.in_chan)
-        masks = self.layers(feats.reshape(*stacked, frames))
+        if self.shared:
+            stacked = stacked.reshape(batch * self.n_outputs, -1, frames)
+        masks = layers(stacked)
         return self.activation(masks.reshape(batch, self.n_outputs, -1, frames))
+
+    def foldable_layer(self):
+        """The first layer, if it is a 1x1 convolution that a trunk's last layer can be folded into.
+
+        Returns:
+            ``(layer, rest)``: the 1x1 ``nn.Conv1d`` and the layers after it, or ``None``.
+        """
+        first, rest = (self.layers[0], self.layers[1:]) if isinstance(self.layers, nn.Sequential) else (self.layers, None)
+        n_copies = 1 if self.shared else self.n_outputs
+        if not (isinstance(first, nn.Conv1d) and first.kernel_size == (1,) and first.stride == (1,)
+                and first.padding == (0,) and first.groups == n_copies and first.in_channels == n_copies * self.in_chan):
+            return None
+        return first, (rest if rest is not None and len(rest) else nn.Identity())
+
+    def forward_outputs_folded(self, projection, feats, bias_scale=1):
+        """All P masks of ``projection(feats)``, the trunk's last 1x1 layer folded into this head's first.
+
+        Both layers are linear, so each output's pair is one ``K -> out`` product: the weights
+        ``W_head W_trunk`` and bias ``W_head b_trunk * bias_scale + b_head`` are formed per call
+        (gradients reach both layers) and the ``[batch, n_outputs * in_chan, frames]`` features
+        between the two layers are never made. Equal to
+        ``forward_outputs(projection(feats) reshaped)`` up to float rounding.
+
+        Args:
+            projection (nn.Module): 1x1 convolution ``K -> n_outputs * in_chan`` (a trunk's
+                :meth:`~.trunk.Trunk.output_projection`).
+            feats (torch.Tensor): its input ``[batch, K, frames]``.
+            bias_scale (int or torch.Tensor): times its bias is added per frame (int or ``[1, 1, frames]``).
+
+        Returns:
+            torch.Tensor: ``[batch, n_outputs, out_chan, frames]``.
+        """
+        folding = self.foldable_layer()
+        if folding is None:
+            stacked = apply_projection(projection, feats, bias_scale)
+            return self.forward_outputs(stacked.unflatten(1, (self.n_outputs, self.in_chan)))
+        first, rest = folding
+        n_copies, width = first.groups, first.out_channels // first.groups
+        head_w = first.weight.reshape(n_copies, width, self.in_chan).expand(self.n_outputs, -1, -1)
+        trunk_w = projection.weight.reshape(self.n_outputs, self.in_chan, -1)
+        weight = torch.bmm(head_w, trunk_w).flatten(0, 1)  # [n_outputs * width, K]
+        bias = torch.bmm(head_w, projection.bias.reshape(self.n_outputs, self.in_chan, 1)).flatten(0, 1) * bias_scale
+        if first.bias is not None:
+            bias = bias + first.bias.reshape(n_copies, width, 1).expand(self.n_outputs, -1, -1).flatten(0, 1)
+        stacked = torch.baddbmm(bias, weight.expand(feats.shape[0], -1, -1), feats)
+        return self._masks(rest, stacked)
 
     def forward(self, feats):
         """C source masks ``[batch, n_src, out_chan, frames]`` from ``[batch, n_outputs, in_chan, frames]``."""

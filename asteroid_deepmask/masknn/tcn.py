@@ -69,8 +69,10 @@ class TCNTrunk(Trunk):
                                                dilation=dilation, norm_type=norm_type, causal=causal))
         self.output = nn.Sequential(nn.PReLU(), nn.Conv1d(skip_chan or bn_chan, n_outputs * bn_chan, 1))
 
-    def forward(self, mix_rep):
-        batch, _, frames = mix_rep.shape
+    def output_projection(self):
+        return self.output[1]
+
+    def forward_unprojected(self, mix_rep):
         residual = self.bottleneck(mix_rep)  # [batch, bn_chan, frames]
         skips = torch.zeros((), device=mix_rep.device, dtype=mix_rep.dtype)
         for block in self.blocks:
@@ -79,5 +81,10 @@ class TCNTrunk(Trunk):
                 out, skip = out
                 skips = skips + skip  # [batch, skip_chan, frames]
             residual = residual + out
-        feats = self.output(skips if self.skip_chan else residual)  # [batch, n_outputs * bn_chan, frames]
+        return self.output[0](skips if self.skip_chan else residual), 1
+
+    def forward(self, mix_rep):
+        batch, _, frames = mix_rep.shape
+        feats, _ = self.forward_unprojected(mix_rep)
+        feats = self.output[1](feats)  # [batch, n_outputs * bn_chan, frames]
         return feats.reshape(batch, self.n_outputs, self.out_chan, frames)

@@ -9,6 +9,7 @@ import abc
 import functools
 import inspect
 
+import torch
 from torch import nn
 
 from .registry import Registry
@@ -48,9 +49,41 @@ class Trunk(nn.Module, metaclass=abc.ABCMeta):
     def forward(self, mix_rep):
         """``[batch, in_chan, frames] -> [batch, n_outputs, out_chan, frames]``."""
 
+    def output_projection(self):
+        """The trunk's last layer, if it is a 1x1 convolution over frames; ``None`` otherwise (the default).
+
+        A trunk that returns its layer here (``n_outputs * out_chan`` output channels) also
+        implements :meth:`forward_unprojected`, and its ``forward`` is
+        ``apply_projection(layer, *forward_unprojected(mix_rep))`` reshaped to
+        ``[batch, n_outputs, out_chan, frames]``. A masker then folds the layer into the first
+        layer of a linear-first head: one product per output instead of two.
+        """
+        return None
+
+    def forward_unprojected(self, mix_rep):
+        """``(feats, bias_scale)``: the ``[batch, K, frames]`` input of :meth:`output_projection`,
+        and how many times its bias is added to each frame (an int or ``[1, 1, frames]``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no output_projection to leave unapplied.")
+
     def get_config(self):
         """The arguments this trunk was built with, defaults included."""
         return dict(self._trunk_config)
+
+
+def apply_projection(projection, feats, bias_scale=1):
+    """A 1x1 convolution ``projection`` on ``[batch, K, frames]`` features, its bias added ``bias_scale`` times.
+
+    One batched matrix product with the bias as its addend, so the ``[batch, out, frames]``
+    result is written once. ``bias_scale`` is an int or a ``[1, 1, frames]`` tensor.
+
+    Example:
+        >>> conv = nn.Conv1d(3, 4, 1)
+        >>> x = torch.randn(2, 3, 10)
+        >>> torch.allclose(apply_projection(conv, x), conv(x), atol=1e-6)
+        True
+    """
+    weight = projection.weight.flatten(1)
+    return torch.baddbmm(projection.bias[:, None] * bias_scale, weight.expand(feats.shape[0], -1, -1), feats)
 
 
 def _recording(init):
