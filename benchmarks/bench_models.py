@@ -6,7 +6,9 @@ Asteroid's ``DPRNNTasNet`` (bn_chan 64, ReLU masks) and our baseline, MLP (L) an
 training step (batch 4 x 4 s: forward, negative SNR, backward, Adam step).
 
 Times and peak memory are measured as ``benchmarks/harness.py`` describes (minimum over
-``--reps`` interleaved repetitions in one process; peak RSS of one step in a fresh process).
+``--reps`` interleaved training steps, or ``--separate-reps`` separations, in one process; peak
+RSS of one step in a fresh process). A separation takes about 0.2 s and a training step about
+4 s, so separations get more repetitions by default.
 The LSTM kernels alone vary by 10-20 % from one step to the next on a shared 2-core machine.
 Each target ratio is given two ways: the ratio of the two minima, and the median over rounds of
 the ratio of the two times of one round (the models of a round run back to back, so a slow
@@ -15,8 +17,8 @@ processes and gives both ratios of each run, their median and spread (max - min)
 tables give the minimum over all runs.
 
     python benchmarks/bench_models.py                      # about 6 minutes on 2 cores
-    python benchmarks/bench_models.py --reps 3 --tasks separate   # a quick look
-    python benchmarks/bench_models.py --tasks separate --reps 30 --runs 5   # ratios to about 2 %
+    python benchmarks/bench_models.py --separate-reps 5 --tasks separate   # a quick look
+    python benchmarks/bench_models.py --reps 20 --runs 2   # what the README shows: about 25 minutes
 """
 import argparse
 import json
@@ -109,7 +111,8 @@ def memory_worker(name, task, seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", nargs="+", default=["separate", "train_step"], choices=["separate", "train_step"])
-    parser.add_argument("--reps", type=int, default=5, help="timed repetitions of each model")
+    parser.add_argument("--reps", type=int, default=5, help="timed training steps of each model")
+    parser.add_argument("--separate-reps", type=int, default=40, help="timed separations of each model")
     parser.add_argument("--runs", type=int, default=1, help="timing processes, one after the other")
     parser.add_argument("--seconds", type=float, default=4.0, help="clip length (s) at 8 kHz")
     parser.add_argument("--json", help="also write the results to this file")
@@ -128,7 +131,8 @@ def main():
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
     results = {}
     for task in args.tasks:
-        runs = [run_worker(__file__, "time", task, args.reps, args.seconds) for _ in range(args.runs)]
+        reps = args.separate_reps if task == "separate" else args.reps
+        runs = [run_worker(__file__, "time", task, reps, args.seconds) for _ in range(args.runs)]
         results[task] = {
             m: {
                 "time_s": min(run["min"][m] for run in runs),
