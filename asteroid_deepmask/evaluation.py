@@ -9,7 +9,6 @@ estimates put in the order of the references by the best permutation. Improvemen
 """
 import csv
 import json
-import math
 import os
 import warnings
 
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 
 from .atomic import atomic_paths
+from .confidence import mean_ci
 from .data import ManifestDataset, manifest_path
 from .models import DeepMaskEncoderMaskerDecoder
 
@@ -77,12 +77,11 @@ def utterance_metrics(mix, sources, estimates, sample_rate, metrics=("si_sdr", "
 
 
 def summarise(rows, keys):
-    """Mean and 95 % confidence half-width (normal approximation) of ``keys`` over ``rows``."""
+    """Mean and 95 % confidence half-width (Student t, as :func:`~.confidence.mean_ci`) of ``keys`` over ``rows``."""
     summary = {}
     for key in keys:
-        values = np.array([r[key] for r in rows], dtype=float)
-        half = 1.96 * values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else float("nan")
-        summary[key] = {"mean": float(values.mean()), "ci95": float(half), "n": int(len(values))}
+        mean, half = mean_ci([float(r[key]) for r in rows])
+        summary[key] = {"mean": mean, "ci95": float("nan") if half is None else half, "n": len(rows)}
     return summary
 
 

@@ -43,7 +43,7 @@ def test_summary_and_overlap_bins():
     rows = [{"si_sdri": v, "overlap_ratio": o} for v, o in ((10, 0.1), (12, 0.2), (5, 0.9), (7, 1.0))]
     s = summarise(rows, ["si_sdri"])["si_sdri"]
     assert s["mean"] == 8.5 and s["n"] == 4
-    assert s["ci95"] == pytest.approx(1.96 * np.std([10, 12, 5, 7], ddof=1) / 2)
+    assert s["ci95"] == pytest.approx(3.182446 * np.std([10, 12, 5, 7], ddof=1) / 2)  # Student t, 3 dof
     assert by_overlap(rows) == [(0.0, 0.25, 2, 11.0), (0.75, 1.0, 2, 6.0)]
 
 

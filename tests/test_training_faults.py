@@ -71,7 +71,7 @@ def adam_steps(module):
 
 
 @pytest.mark.parametrize("accumulate", [1, 2])
-def test_a_nan_batch_is_skipped_named_and_counted(accumulate, logged_epochs, tmp_path):
+def test_a_nan_batch_is_skipped_named_and_counted(accumulate, logged_epochs, tmp_path, capsys):
     mixes = torch.randn(8, 640)
     mixes[2, 100] = float("nan")  # batch 1 of 4
     module, train, valid = module_and_loaders(mixes, accumulate_grad_batches=accumulate)
@@ -84,6 +84,8 @@ def test_a_nan_batch_is_skipped_named_and_counted(accumulate, logged_epochs, tmp
     rows = [r for r in csv.DictReader(open(glob.glob(str(tmp_path / "logs" / "*" / "metrics.csv"))[0]))
             if r.get("skipped_batches")]
     assert [float(r["skipped_batches"]) for r in rows] == [1.0, 1.0]  # one per epoch, in the logs
+    epochs = [line for line in capsys.readouterr().err.splitlines() if line.startswith("epoch ")]
+    assert len(epochs) == 2 and all(line.endswith("skipped 1 non-finite batch") for line in epochs), epochs
 
 
 @pytest.mark.parametrize("limit, message", [
