@@ -18,7 +18,7 @@ tables give the minimum over all runs.
 
     python benchmarks/bench_models.py                      # about 6 minutes on 2 cores
     python benchmarks/bench_models.py --separate-reps 5 --tasks separate   # a quick look
-    python benchmarks/bench_models.py --reps 20 --runs 2   # what the README shows: about 25 minutes
+    python benchmarks/bench_models.py --reps 20 --runs 2   # what the README shows: about 20 minutes
 """
 import argparse
 import json
