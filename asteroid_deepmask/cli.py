@@ -29,9 +29,9 @@ def _separate(args):
         raise ValueError("--channel and --downmix exclude each other; give one.")
     if args.window <= 0 or not 0 <= args.overlap < args.window:
         raise ValueError(f"--window {args.window} must be > 0 and 0 <= --overlap {args.overlap} < --window.")
-    retain_freed_memory()  # each window reuses the previous one's blocks instead of fresh pages
     if args.batch_size < 1:
         raise ValueError(f"--batch-size {args.batch_size} must be >= 1.")
+    retain_freed_memory()  # each window reuses the previous one's blocks instead of fresh pages
     files = collect_inputs(args.inputs)
     separator = load_separator(args.model, args.device, args.precision, args.revision)
     n_src = separator.n_src

@@ -17,7 +17,7 @@ import re
 import yaml
 
 from .confidence import mean_ci
-from .hparams_check import flat_hparams
+from .hparams_check import differing_keys
 
 _SEED_SUFFIX = re.compile(r"^(?P<name>.+)_seed(?P<seed>\d+)$")
 
@@ -86,13 +86,6 @@ def group_seeds(exp_dirs):
     return [(name, folders) for (_, name, _), folders in groups.items()]
 
 
-def _differing_keys(a, b):
-    """Dotted keys set in both hparams to different values, ``training.seed`` aside. A key set in one
-    only is a default that a later version of the package added, with the earlier behaviour."""
-    a, b = flat_hparams(a), flat_hparams(b)
-    return sorted(k for k in a.keys() & b.keys() if a[k] != b[k] and k != "training.seed")
-
-
 def comparison_row(exp_dirs):
     """One row of the comparison from the runs (seeds) of one experiment.
 
@@ -108,7 +101,7 @@ def comparison_row(exp_dirs):
     exp_dirs = [exp_dirs] if isinstance(exp_dirs, (str, os.PathLike)) else list(exp_dirs)
     runs = [experiment_result(exp) for exp in exp_dirs]
     for exp, run in zip(exp_dirs[1:], runs[1:]):
-        differing = _differing_keys(runs[0]["hparams"], run["hparams"])
+        differing = differing_keys(runs[0]["hparams"], run["hparams"], ("training.seed",), set_in_both=True)
         if differing:
             raise ValueError(f"{exp!r} was trained with other hparams than {exp_dirs[0]!r} ({', '.join(differing)}), "
                              "not only another training.seed: give the seeds of one experiment the same file and "

@@ -25,6 +25,14 @@ def _count(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _boolean(value):
+    return isinstance(value, bool)
+
+
+def _string(value):
+    return isinstance(value, str)
+
+
 def _anything(value):
     return True
 
@@ -34,8 +42,8 @@ _KINDS = {
     _positive: "a number > 0",
     _positive_int: "an integer >= 1",
     _count: "an integer >= 0",
-    bool: "true or false",
-    str: "a string",
+    _boolean: "true or false",
+    _string: "a string",
 }
 
 #: ``{section: {key: (required, check)}}``: what training reads; a key whose values its reader
@@ -44,12 +52,12 @@ SCHEMA = {
     "data": {"sample_rate": (True, _positive), "segment": (True, _positive)},
     "training": {
         "batch_size": (True, _positive_int), "max_epochs": (True, _positive_int),
-        "early_stop_patience": (True, _positive_int), "seed": (False, _count), "loss": (False, str),
-        "grouping": (False, str), "unsupervised_mixit": (False, bool), "gradient_clip_norm": (False, _positive),
+        "early_stop_patience": (True, _positive_int), "seed": (False, _count), "loss": (False, _string),
+        "grouping": (False, _string), "unsupervised_mixit": (False, _boolean), "gradient_clip_norm": (False, _positive),
         "max_nonfinite_batches": (False, _count), "precision": (False, _anything),
-        "accumulate_grad_batches": (False, _anything), "num_workers": (False, _anything),
+        "accumulate_grad_batches": (False, _positive_int), "num_workers": (False, _anything),
     },
-    "optim": {"optimizer": (False, str), "lr": (True, _positive), "weight_decay": (False, _number)},
+    "optim": {"optimizer": (False, _string), "lr": (True, _positive), "weight_decay": (False, _number)},
     "scheduler": {"factor": (False, _positive), "patience": (False, _count)},
 }
 #: Sections whose every key training reads (others may hold keys for other steps).
@@ -106,11 +114,28 @@ def flat_hparams(tree, prefix=""):
     return flat
 
 
+def differing_keys(a, b, ignore=(), set_in_both=False):
+    """Dotted keys whose values differ between experiment files ``a`` and ``b``, ``ignore`` aside.
+
+    A key that one file does not set differs unless ``set_in_both``: then it is taken for a default
+    that a later version of the package added, with the earlier behaviour (right for reading old
+    results; resuming into a folder stays strict, since a key left out can also mean another value).
+
+    Example:
+        >>> a, b = {"training": {"seed": 0, "loss": "neg_snr"}}, {"training": {"seed": 1, "precision": 32}}
+        >>> differing_keys(a, b), differing_keys(a, b, set_in_both=True)
+        (['training.loss', 'training.precision', 'training.seed'], ['training.seed'])
+    """
+    a, b = flat_hparams(a), flat_hparams(b)
+    keys = a.keys() & b.keys() if set_in_both else a.keys() | b.keys()
+    return sorted(k for k in keys if a.get(k) != b.get(k) and k not in ignore)
+
+
 def check_same_experiment(previous, hparams, where):
     """Raise a ValueError unless ``hparams`` is the experiment ``previous`` (read from ``where``), up to
     :data:`RESUMABLE_CHANGES`: training into a folder resumes its run, which another experiment cannot do."""
+    changed = differing_keys(previous, hparams, RESUMABLE_CHANGES)
     old, new = flat_hparams(previous), flat_hparams(hparams)
-    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES)
     if changed:
         shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:4])
         more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""

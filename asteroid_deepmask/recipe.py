@@ -32,6 +32,17 @@ from .hub import HUB_FILES
 from .publishing import package_experiment
 
 
+def _at_least_one(text):
+    """argparse type of counts such as ``--limit`` and ``--jobs``: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="python -m asteroid_deepmask.recipe", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="step", required=True)
@@ -47,7 +58,7 @@ def _parser():
     p.add_argument("--sample-rates", type=int, nargs="+", default=[8000])
     p.add_argument("--modes", nargs="+", default=["min"])
     p.add_argument("--active-levels", default="", help="folder of precomputed active levels (optional)")
-    p.add_argument("--limit", type=int, default=None, help="first N mixtures of each list only")
+    p.add_argument("--limit", type=_at_least_one, default=None, help="first N mixtures of each list only")
     p = sub.add_parser("whamr", help="make WHAMR! with the official scripts")
     p.add_argument("--wsj0", required=True)
     p.add_argument("--wham-noise", required=True)
@@ -69,8 +80,8 @@ def _parser():
     p.add_argument("--modes", nargs="*", help="min and/or max (default: the experiment's)")
     p.add_argument("--subsets", nargs="*", help="among train-360 train-100 dev test (default: the experiment's)")
     p.add_argument("--types", nargs="*", help="among mix_clean mix_both mix_single (default: the task's)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count(), help="processes making mixtures")
-    p.add_argument("--limit", type=int, default=None, help="first N mixtures of each subset only (a trial)")
+    p.add_argument("--jobs", type=_at_least_one, default=os.cpu_count(), help="processes making mixtures")
+    p.add_argument("--limit", type=_at_least_one, default=None, help="first N mixtures of each subset only (a trial)")
     p = sub.add_parser("manifests", help="manifests of a corpus folder, in the layout an experiment asks for")
     p.add_argument("--corpus", required=True, help="folder holding wav8k/ (or wav16k/)")
     p.add_argument("--hparams", required=True, help="experiment file; its data section gives the layout")

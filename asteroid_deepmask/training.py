@@ -29,6 +29,7 @@ import yaml
 from asteroid.losses import PITLossWrapper, pairwise_neg_sisdr, pairwise_neg_snr
 
 from .atomic import atomic_paths
+from .checks import check_positive_int
 from .data import DynamicMixingDataset, ManifestDataset, check_manifests, manifest_path, mixtures_of_mixtures
 from .faults import MAX_NONFINITE_BATCHES, AtomicCheckpointIO, NonFiniteLosses, check_resumable
 from .hparams_check import check_experiment, check_same_experiment
@@ -125,13 +126,6 @@ def _precision(training, accelerator):
     return precision
 
 
-def _at_least_one(training, key):
-    value = training.get(key, 1)
-    if not isinstance(value, int) or value < 1:
-        raise ValueError(f"training.{key}={value!r}; give a whole number >= 1.")
-    return value
-
-
 def make_trainer(hparams, exp_dir, **trainer_kwargs):
     """A Trainer with the experiment's clipping, early stopping, checkpoints, precision, gradient
     accumulation, and CSV and TensorBoard logs; without a progress bar, an :class:`EpochLog` line per epoch."""
@@ -148,7 +142,8 @@ def make_trainer(hparams, exp_dir, **trainer_kwargs):
         max_epochs=training["max_epochs"],
         gradient_clip_val=training.get("gradient_clip_norm", 5.0),
         precision=_precision(training, trainer_kwargs.get("accelerator", "auto")),
-        accumulate_grad_batches=_at_least_one(training, "accumulate_grad_batches"),
+        accumulate_grad_batches=check_positive_int("training.accumulate_grad_batches",
+                                                   training.get("accumulate_grad_batches", 1)),
         callbacks=[checkpoints, EarlyStopping(monitor="val_loss", mode="min", patience=training["early_stop_patience"]),
                    *([] if trainer_kwargs.get("enable_progress_bar", True) else [EpochLog()])],
         # a new version_N per run: a resumed run keeps the old logs (`tensorboard --logdir EXP/tensorboard`)
@@ -175,7 +170,7 @@ def _num_workers(training, gpus):
         # On the CPU the model takes every core and an example loads in about a millisecond (mini2mix);
         # a GPU waits for examples loaded in its own process, so each gets workers of its share of cores.
         return max(0, min(4, (os.cpu_count() or 1) // gpus - 1)) if gpus else 0
-    if not isinstance(workers, int) or workers < 0:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
         raise ValueError(f"training.num_workers={workers!r}; give auto or a whole number >= 0 (0: load in this "
                          "process).")
     return workers

@@ -184,6 +184,11 @@ def experiment(tmp_path):
                                                      "mean 'hid_size'\\?\\)"),
     (dict(section="model", key="n_outputs", value=3), "n_outputs=3 cannot be grouped into n_src=2 sources"),
     (dict(section="training", key="loss", value="l1"), "training.loss='l1'; choose one of"),
+    (dict(section="training", key="unsupervised_mixit", value="yes"), "training.unsupervised_mixit='yes' in .*; "
+                                                                      "give true or false"),
+    (dict(section="training", key="grouping", value=5), "training.grouping=5 in .*; give a string"),
+    (dict(section="training", key="accumulate_grad_batches", value=0), "training.accumulate_grad_batches=0 in .*; "
+                                                                       "give an integer >= 1"),
 ])
 def test_bad_experiment_files_are_refused_before_anything_is_written(experiment, change, message, tmp_path, capsys):
     write, manifests = experiment
@@ -210,6 +215,13 @@ def test_training_into_another_experiments_folder_is_refused(experiment, tmp_pat
     assert f"{exp / 'hparams.yaml'} holds another experiment (model.n_outputs: 4 -> None); train into another " \
         "folder (--exp), or give the same settings to resume it." in err
     assert (exp / "hparams.yaml").read_bytes() == before and os.listdir(exp) == ["hparams.yaml"]
+
+
+def test_false_and_empty_values_pass_the_type_checks():
+    """The checks test types, not truth: ``false`` is a boolean, ``""`` a string."""
+    hp = load_hparams(os.path.join(hparams_dir(), "wsj0-2mix", "baseline.yaml"))
+    hp["training"].update(unsupervised_mixit=False, grouping="")
+    check_experiment(hp, "baseline.yaml")
 
 
 def test_every_shipped_experiment_file_passes_the_checks():

@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+from asteroid_deepmask import recipe
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN = os.path.join(ROOT, "egs", "mini2mix", "run.sh")
 
@@ -139,3 +141,15 @@ def test_compare_stage_trains_each_seed_and_groups_them_in_one_row(finished):
     out = run(tmp, *compare, "--seeds", "3 4")  # both trained: skipped, and their times kept
     assert out.returncode == 0 and out.stdout.count("skipping") == 4
     assert (tmp / "p4_relu_seed3" / "train_time.json").stat().st_mtime_ns == timed
+
+
+@pytest.mark.parametrize("step, option, value", [
+    ("librimix", "--limit", "-1"), ("librimix", "--jobs", "0"), ("wsj0mix", "--limit", "0"),
+    ("librimix", "--limit", "many"),
+])
+def test_counts_below_one_are_refused_in_one_line(step, option, value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        recipe.main([step, option, value])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"argument {option}: {value!r} is not a whole number >= 1" in err, err

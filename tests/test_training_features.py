@@ -71,7 +71,8 @@ def test_precision_and_accumulation_reach_the_trainer(tmp_path):
 @pytest.mark.parametrize("override,match", [
     ("training.precision=16", r"training.precision='16'; choose one of 32, 16-mixed, bf16-mixed"),
     ("training.precision=16-mixed", "needs a GPU; on the CPU use bf16-mixed"),
-    ("training.accumulate_grad_batches=0", r"training.accumulate_grad_batches=0; give a whole number >= 1"),
+    ("training.accumulate_grad_batches=0", r"training.accumulate_grad_batches must be an integer >= 1, got "
+                                           r"training.accumulate_grad_batches=0"),
 ])
 def test_bad_training_features(override, match, tmp_path):
     with pytest.raises(ValueError, match=match):

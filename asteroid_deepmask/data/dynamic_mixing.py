@@ -44,8 +44,6 @@ SPEAKER_PARSERS = {
     "wsj0-3mix": _wsj0_speakers,
     "whamr": _wsj0_speakers,
     "librimix": _librimix_speakers,
-    "libri2mix": _librimix_speakers,
-    "libri3mix": _librimix_speakers,
 }
 
 
@@ -84,7 +82,8 @@ def _resampler(speed):
     """Resampling that makes a signal ``speed`` times faster (``length / speed`` samples)."""
     import torchaudio  # only with speed perturbation
 
-    return torchaudio.transforms.Resample(_ratio(speed).numerator, _ratio(speed).denominator)
+    ratio = _ratio(speed)
+    return torchaudio.transforms.Resample(ratio.numerator, ratio.denominator)
 
 
 def _range(name, value):
@@ -149,7 +148,8 @@ class DynamicMixingDataset(ManifestDataset):
 
     def _crop(self, path, samples, speed):
         """A random crop of ``segment`` samples after the speed change, ``[time]``."""
-        need = math.ceil(self.segment * speed)
+        # A speed whose ratio rounds to 1 (e.g. 1.004) has no resampler: read the segment as it is.
+        need = math.ceil(self.segment * speed) if speed in self.resamplers else self.segment
         wav = read_segment(path, self.random_start(samples, need), need)
         if speed in self.resamplers:
             wav = self.resamplers[speed](torch.from_numpy(wav)).numpy()

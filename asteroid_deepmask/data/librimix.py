@@ -22,7 +22,7 @@ import soundfile as sf
 
 from ..atomic import atomic_paths
 from .corpus_folder import claim_folder, mark_complete
-from .librimix_download import WHAM_SPLITS, check_download_destinations, fetch_corpora
+from .librimix_download import check_download_destinations, fetch_corpora
 from .librimix_metadata import (SUBSETS, download_metadata, find_metadata, mixture_metadata_path, read_metadata,
                                 write_mixture_metadata)
 from .librimix_mixing import (MIXTURE_TYPES, fit_lengths, mixtures, read_noise, read_utterance,

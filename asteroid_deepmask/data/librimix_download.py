@@ -12,6 +12,7 @@ import tarfile
 import urllib.request
 import zipfile
 
+from .corpus_folder import SPLITS
 from .download import download
 
 LIBRISPEECH_URL = "https://www.openslr.org/resources/12"
@@ -19,12 +20,11 @@ WHAM_NOISE_URL = "https://my-bucket-a8b4b49c25c811ee9a7e8bba05fa24c7.s3.amazonaw
 #: Archive sizes in GB, as published (used when the server does not say).
 SIZES_GB = {"train-clean-100": 6.3, "train-clean-360": 23.0, "dev-clean": 0.337, "test-clean": 0.346,
             "wham_noise": 17.0}
-WHAM_SPLITS = ("tr", "cv", "tt")
 
 
 def has_wham_noise(folder):
     """True when ``folder`` holds the unpacked WHAM! noise (``tr``, ``cv`` and ``tt``)."""
-    return all(os.path.isdir(os.path.join(folder, s)) for s in WHAM_SPLITS)
+    return all(os.path.isdir(os.path.join(folder, s)) for s in SPLITS)
 
 
 def check_download_destinations(librispeech, wham_noise):

@@ -98,8 +98,9 @@ class OverseparationMasker(nn.Module):
     def forward_outputs(self, mix_rep):
         """All P masks ``[batch, n_outputs, n_filters, frames]`` before grouping."""
         projection = self.trunk.output_projection() if self.fold_layers else None
-        if projection is None or self.head.foldable_layer() is None:
+        if projection is None:
             return self.head.forward_outputs(self.trunk(mix_rep))
+        # The head folds the projection in, or applies it first when its first layer does not allow it.
         return self.head.forward_outputs_folded(projection, *self.trunk.forward_unprojected(mix_rep))
 
     def forward(self, mix_rep):

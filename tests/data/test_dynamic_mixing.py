@@ -87,6 +87,15 @@ def test_speed_perturbation_resamples_each_source(tmp_path):
         assert peak == pytest.approx(TONES[speaker] * 1.25, abs=15)  # 10 Hz bins
 
 
+def test_a_speed_that_rounds_to_one_reads_the_segment_as_it_is(tmp_path):
+    """1.004 has no resampler (its ratio rounds to 1): its crop is the segment, not ceil(1.004 x segment)."""
+    data = DynamicMixingDataset(_manifest(str(tmp_path)), "wsj0-2mix", SEGMENT, speeds=[1.0, 1.004])
+    assert 1.004 not in data.resamplers
+    for index in range(6):  # both speeds drawn, in any pair
+        mix, sources = data[index]
+        assert sources.shape == (2, SEGMENT) and mix.shape == (SEGMENT,)
+
+
 @pytest.mark.parametrize("dataset,mixture_id,speakers", [
     ("wsj0-2mix", "011a0101_1.0_401o030i_-1.0", ["011", "401"]),
     ("wsj0-3mix", "011a0101_1.2_401o030i_-0.3_22ga010c_0", ["011", "401", "22g"]),
