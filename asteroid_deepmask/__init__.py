@@ -4,6 +4,7 @@ Importing the package registers its models with ``asteroid.models``, and its tru
 heads with :func:`register_trunk` / :func:`register_head`.
 """
 from .version import __version__
+from .utils import moved as _moved
 from .data import mixtures_of_mixtures
 from .losses import MixITWrapper
 from .masknn import (
@@ -29,6 +30,8 @@ from .models import (
     SimoSisoTasNet,
     SlicedAttentionTasNet,
 )
+
+_moved.install()
 
 __all__ = [
     "ConvTasNetDeepMask",

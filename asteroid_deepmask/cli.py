@@ -20,9 +20,9 @@ def _complexity(args):
 def _separate(args):
     from tqdm import tqdm
 
-    from .allocator import retain_freed_memory
-    from .inference import load_separator
-    from .separate import (check_output_folder, check_samples, collect_inputs, n_windows, output_paths, probe,
+    from .deployment.allocator import retain_freed_memory
+    from .deployment.separators import load_separator
+    from .deployment.long_files import (check_output_folder, check_samples, collect_inputs, n_windows, output_paths, probe,
                            separate_file)
 
     if args.channel is not None and args.downmix:
@@ -66,7 +66,7 @@ def _separate(args):
 
 def _export(args):
     from .models import DeepMaskEncoderMaskerDecoder
-    from .models.export import export_format
+    from .deployment.export import export_format
 
     format = export_format(args.output, args.format)
     if os.path.exists(args.output) and not args.force:
@@ -81,7 +81,7 @@ def _export(args):
 
 
 def _publish(args):
-    from .publishing import HUB_DIR, upload_experiment, write_hub_folder
+    from .recipe.publishing import HUB_DIR, upload_experiment, write_hub_folder
 
     if not args.dry_run and not args.repo_id:
         raise ValueError("give --repo-id user/name to upload, or --dry-run to only write the hub folder.")
@@ -183,7 +183,7 @@ def build_parser():
 
 
 def main(argv=None):
-    from .errors import run_reporting_errors
+    from .utils.errors import run_reporting_errors
 
     args = build_parser().parse_args(argv)
     return run_reporting_errors(f"asteroid-deepmask {args.command}", args.func, args)

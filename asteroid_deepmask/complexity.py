@@ -24,7 +24,7 @@ import warnings
 
 import torch
 
-from .hparams_io import hparams_dir, load_hparams
+from .experiment.hparams import hparams_dir, load_hparams
 from .masknn import DualPathRNN, OverseparationMasker, SlicedDotProductAttention
 from .models import build_model
 

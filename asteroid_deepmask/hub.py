@@ -3,7 +3,7 @@
 A hub folder holds ``model.safetensors`` (the weights), ``config.json`` (class name, model
 arguments, measured complexity), ``pytorch_model.bin`` (Asteroid's model package, plain types
 only, for ``asteroid.models.BaseModel.from_pretrained``), a model card ``README.md`` and, on
-request, ``model.onnx`` (an export for ONNX Runtime, :mod:`asteroid_deepmask.models.export`).
+request, ``model.onnx`` (an export for ONNX Runtime, :mod:`asteroid_deepmask.deployment.export`).
 Loading (``from_pretrained``, :mod:`asteroid_deepmask.models.pretrained`) reads the safetensors
 weights and the JSON config: nothing is unpickled.
 """
@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from .complexity import count_complexity
-from .models.export import export_model
+from .deployment.export import export_model
 from .models.pretrained import ASTEROID_WEIGHTS_NAME, CARD_NAME, CONFIG_NAME, HUB_FILES, ONNX_NAME, WEIGHTS_NAME
 from .version import __version__
 

@@ -2,7 +2,7 @@
 and TorchScript, separating 4 s and 60 s of 8 kHz audio with the paper's baseline and MLP (L).
 
 Every backend runs through the same windowed path as ``asteroid-deepmask separate``
-(:func:`asteroid_deepmask.separate.separate_windows`, 8 s windows with 1 s overlap, batch 1):
+(:func:`asteroid_deepmask.deployment.long_files.separate_windows`, 8 s windows with 1 s overlap, batch 1):
 4 s is one window, 60 s is nine. Models come from ``hparams/wsj0-2mix/{baseline,mlp_l}.yaml``
 with seeded untrained weights (speed does not depend on them; agreement is measured on them).
 
@@ -33,7 +33,7 @@ TARGETS = [("onnx", 1.3, None), ("bf16", 1.4, 35.0)]
 def build_model(name):
     import torch
 
-    from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
+    from asteroid_deepmask.experiment.hparams import hparams_dir, load_hparams
     from asteroid_deepmask.models import build_model as build
 
     torch.manual_seed(0)
@@ -41,7 +41,7 @@ def build_model(name):
 
 
 def separator(backend, model, folder):
-    from asteroid_deepmask.inference import load_separator, TorchSeparator
+    from asteroid_deepmask.deployment.separators import load_separator, TorchSeparator
 
     if backend in ("torch32", "bf16"):
         return TorchSeparator.from_model(model, precision="bf16" if backend == "bf16" else "32")
@@ -65,7 +65,7 @@ def mixture(seconds):
 def separate_all(sep, wav):
     import torch
 
-    from asteroid_deepmask.separate import separate_windows
+    from asteroid_deepmask.deployment.long_files import separate_windows
 
     return torch.cat(list(separate_windows(sep, wav, int(WINDOW_S * 8000), int(OVERLAP_S * 8000))), 1)
 

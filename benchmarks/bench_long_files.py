@@ -67,8 +67,8 @@ FLAT_MIB_PER_MIN = N_SRC * RATE * 60 * 4 / 2**20
 BIN = os.path.dirname(sys.executable)
 OOM = re.compile(r"can't allocate memory|Unable to allocate|MemoryError|bad_alloc|Cannot allocate memory")
 ASTEROID_INFER = "import sys, asteroid_deepmask; from asteroid.scripts.asteroid_cli import infer; infer(sys.argv[1:])"
-OURS_LOAD = ("import sys, tqdm, asteroid_deepmask.cli, asteroid_deepmask.separate; "
-             "from asteroid_deepmask.inference import load_separator; load_separator(sys.argv[1])")
+OURS_LOAD = ("import sys, tqdm, asteroid_deepmask.cli, asteroid_deepmask.deployment.long_files; "
+             "from asteroid_deepmask.deployment.separators import load_separator; load_separator(sys.argv[1])")
 SPEECHBRAIN = """
 import sys
 import soundfile as sf
@@ -127,7 +127,7 @@ def prepare(tmp, minutes):
     import soundfile as sf
     import torch
 
-    from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
+    from asteroid_deepmask.experiment.hparams import hparams_dir, load_hparams
     from asteroid_deepmask.hub import save_pretrained
     from asteroid_deepmask.models import build_model
     from asteroid_deepmask.speechbrain import export_model

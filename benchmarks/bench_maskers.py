@@ -30,7 +30,7 @@ RATIOS = [("simo_siso", "dprnn"), ("sliced_12", "dprnn_small"), ("sliced_fixed",
 
 
 def _hparams(name, overrides=()):
-    from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
+    from asteroid_deepmask.experiment.hparams import hparams_dir, load_hparams
 
     return load_hparams(os.path.join(hparams_dir(), "wsj0-2mix", f"{name}.yaml"), overrides)["model"]
 

@@ -49,7 +49,7 @@ def build(name):
             n_src=2, bn_chan=64, hid_size=128, chunk_size=100, hop_size=50, n_repeats=6,
             mask_act="relu", kernel_size=16, n_filters=64, stride=8, sample_rate=8000,
         )
-    from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
+    from asteroid_deepmask.experiment.hparams import hparams_dir, load_hparams
     from asteroid_deepmask.models import build_model
 
     return build_model(load_hparams(os.path.join(hparams_dir(), "wsj0-2mix", f"{name}.yaml"))["model"])

@@ -5,7 +5,7 @@ import sys
 
 PROBE = """
 import ctypes, sys, torch
-from asteroid_deepmask.allocator import retain_freed_memory
+from asteroid_deepmask.deployment.allocator import retain_freed_memory
 
 class Mallinfo2(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in

@@ -13,11 +13,11 @@ import yaml
 
 from asteroid_deepmask import (ConvTasNetDeepMask, DeepMaskTasNet, DPRNNDeepMask, SimoSisoTasNet,
                                SlicedAttentionTasNet, recipe)
-from asteroid_deepmask.checks import UnknownArgumentError
+from asteroid_deepmask.utils.checks import UnknownArgumentError
 from asteroid_deepmask.cli import main
 from asteroid_deepmask.data import corpus_layout
-from asteroid_deepmask.hparams_check import check_experiment
-from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
+from asteroid_deepmask.experiment.schema import check_experiment
+from asteroid_deepmask.experiment.hparams import hparams_dir, load_hparams
 from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder
 
 TINY = dict(n_filters=16, bn_chan=8, hid_size=8, chunk_size=10, n_repeats=1)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from asteroid_deepmask.comparison import comparison_markdown, comparison_row, group_seeds
+from asteroid_deepmask.recipe.comparison import comparison_markdown, comparison_row, group_seeds
 
 HPARAMS = {"paper": {"name": "MLP (L)", "si_sdri": 18.0, "sdri": 18.1}, "model": {"n_outputs": 2},
            "training": {"seed": 0, "batch_size": 8}}

@@ -8,7 +8,7 @@ import torch
 from asteroid_deepmask import DPRNNDeepMask, SimoSisoTasNet
 from asteroid_deepmask.cli import main
 from asteroid_deepmask.complexity import count_complexity, paper_experiments
-from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
+from asteroid_deepmask.experiment.hparams import hparams_dir, load_hparams
 
 EXPECTED_ROWS = [
     "Baseline: P=2, f=ReLU", "P=2, f=none", "P=4, f=ReLU", "P=4, f=none", "P=8, f=ReLU",

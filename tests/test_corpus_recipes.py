@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from asteroid_deepmask.data import check_manifests
-from asteroid_deepmask.hparams_io import load_hparams
+from asteroid_deepmask.experiment.hparams import load_hparams
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ("model.n_repeats=1 model.hid_size=16 model.bn_chan=16 model.chunk_size=20 model.hop_size=10 "
@@ -120,7 +120,7 @@ def test_training_refuses_manifests_of_another_layout(tmp_path):
 def test_evaluation_adds_sir_sar_and_stoi_on_request(wsj0_2mix, tmp_path):
     import shutil
 
-    from asteroid_deepmask.recipe import main
+    from asteroid_deepmask.recipe.steps import main
 
     tmp, _, _ = wsj0_2mix
     shutil.copy(tmp / "exp" / "baseline" / "best_model.pth", tmp_path)

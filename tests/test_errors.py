@@ -6,7 +6,7 @@ import soundfile as sf
 import torch
 
 from asteroid_deepmask.cli import main
-from asteroid_deepmask.errors import SetupError, run_reporting_errors
+from asteroid_deepmask.utils.errors import SetupError, run_reporting_errors
 
 
 def _raise(err):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from asteroid_deepmask.evaluation import by_overlap, evaluate, overlap_ratio, summarise, utterance_metrics
-from asteroid_deepmask.publishing import read_experiment
+from asteroid_deepmask.recipe.evaluation import by_overlap, evaluate, overlap_ratio, summarise, utterance_metrics
+from asteroid_deepmask.recipe.publishing import read_experiment
 
 RATE = 8000
 

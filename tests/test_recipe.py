@@ -74,7 +74,7 @@ def test_missing_corpus_is_a_clear_error(tmp_path):
 @pytest.fixture(scope="module")
 def manifests(tmp_path_factory):
     from asteroid_deepmask.data import make_mini2mix, write_manifests
-    from asteroid_deepmask.hparams_io import load_hparams
+    from asteroid_deepmask.experiment.hparams import load_hparams
 
     tmp = tmp_path_factory.mktemp("corpus")
     make_mini2mix(tmp / "data", n_mixtures=(8, 2, 2), min_seconds=0.5)

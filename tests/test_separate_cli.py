@@ -6,7 +6,7 @@ import soundfile as sf
 import torch
 
 from asteroid_deepmask.cli import main
-from asteroid_deepmask.separate import n_windows, separate_windows
+from asteroid_deepmask.deployment.long_files import n_windows, separate_windows
 
 
 class SwappingModel(torch.nn.Module):
@@ -181,7 +181,7 @@ def test_windows_of_a_real_model_are_cross_faded(tiny_dprnn):
     the rest of each window is that window's own separation: reversed ramps or a hard cut fail."""
     from itertools import permutations
 
-    from asteroid_deepmask.inference import TorchSeparator
+    from asteroid_deepmask.deployment.separators import TorchSeparator
 
     torch.manual_seed(0)
     model = tiny_dprnn().eval()

@@ -6,9 +6,9 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from asteroid_deepmask.data import mixtures_of_mixtures
-from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
+from asteroid_deepmask.experiment.hparams import hparams_dir, load_hparams
 from asteroid_deepmask.models import build_model
-from asteroid_deepmask.training import SeparationModule, fit
+from asteroid_deepmask.training.trainer import SeparationModule, fit
 
 SMALL = ["model.hid_size=8", "model.n_repeats=1", "model.chunk_size=10", "model.hop_size=5", "model.n_filters=16"]
 

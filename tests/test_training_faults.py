@@ -19,10 +19,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from asteroid_deepmask import recipe
 from asteroid_deepmask.data import write_manifests
-from asteroid_deepmask.errors import run_reporting_errors
-from asteroid_deepmask.faults import check_resumable
+from asteroid_deepmask.utils.errors import run_reporting_errors
+from asteroid_deepmask.training.faults import check_resumable
 from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder, build_model
-from asteroid_deepmask.training import SeparationModule, fit
+from asteroid_deepmask.training.trainer import SeparationModule, fit
 
 TINY_MODEL = dict(name="DPRNNDeepMask", n_src=2, n_filters=16, kernel_size=16, stride=8, bn_chan=8, hid_size=8,
                   chunk_size=10, hop_size=5, n_repeats=1)
@@ -161,7 +161,7 @@ DRIVER = textwrap.dedent('''
     import os, sys, time, traceback
     import pytorch_lightning as pl
     import torch
-    from asteroid_deepmask import training
+    from asteroid_deepmask.training import trainer as training
 
     hparams, manifests, exp, marks = sys.argv[1:5]
     real_save, real_make_trainer = torch.save, training.make_trainer

@@ -13,9 +13,9 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from asteroid_deepmask.data import ManifestDataset, write_manifests
-from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
+from asteroid_deepmask.experiment.hparams import hparams_dir, load_hparams
 from asteroid_deepmask.models import build_model
-from asteroid_deepmask.training import SeparationModule, fit, make_trainer
+from asteroid_deepmask.training.trainer import SeparationModule, fit, make_trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["model.n_filters=16", "model.bn_chan=8", "model.hid_size=8", "model.chunk_size=10", "model.hop_size=5",

@@ -9,9 +9,9 @@ import yaml
 
 from asteroid_deepmask import DeepMaskTasNet, Trunk, register_trunk
 from asteroid_deepmask.data import write_manifests
-from asteroid_deepmask.hparams_io import hparams_dir, load_hparams
+from asteroid_deepmask.experiment.hparams import hparams_dir, load_hparams
 from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder
-from asteroid_deepmask.training import train_experiment
+from asteroid_deepmask.training.trainer import train_experiment
 
 
 @register_trunk("test_gated_conv")

@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import soundfile as sf
 
-from ..atomic import atomic_paths
+from ..utils.atomic import atomic_paths
 from .corpus_folder import claim_folder, mark_complete
 from .librimix_download import check_download_destinations, fetch_corpora
 from .librimix_metadata import (SUBSETS, download_metadata, find_metadata, mixture_metadata_path, read_metadata,

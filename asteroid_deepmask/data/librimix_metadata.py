@@ -13,7 +13,7 @@ source_1_path, ..., [noise_path,] length``, absolute paths) that Asteroid's ``Li
 import csv
 import os
 
-from ..atomic import atomic_paths
+from ..utils.atomic import atomic_paths
 from .download import download
 
 #: Where the official metadata is downloaded from (``LIBRIMIX_METADATA_URL`` points elsewhere, e.g. a mirror).
@@ -93,7 +93,7 @@ def mixture_metadata_path(mode_dir, subset, mixture_type):
 def write_mixture_metadata(mode_dir, subset, mixture_type, n_src, rows):
     """Write the list of a generated subset (official name and columns); ``rows`` are ``(mixture_ID, length)``.
 
-    The file is written whole or not at all (:mod:`asteroid_deepmask.atomic`): once there, the subset is complete.
+    The file is written whole or not at all (:mod:`asteroid_deepmask.utils.atomic`): once there, the subset is complete.
     """
     path = mixture_metadata_path(mode_dir, subset, mixture_type)
     split_dir = os.path.abspath(os.path.join(mode_dir, subset))

@@ -9,7 +9,7 @@ import functools
 
 import numpy as np
 
-from ..errors import SetupError
+from ..utils.errors import SetupError
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _PARAMETERS = {"rate": 1, "pitch": 3, "range": 4}

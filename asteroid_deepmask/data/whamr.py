@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tarfile
 
-from ..errors import SetupError
+from ..utils.errors import SetupError
 from .corpus_folder import SPLITS, claim_folder, mark_complete
 from .download import download
 

@@ -23,7 +23,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from ..atomic import atomic_paths
+from ..utils.atomic import atomic_paths
 from .active_level import active_power
 from .corpus_folder import SPLITS, claim_folder, mark_complete
 from .download import download

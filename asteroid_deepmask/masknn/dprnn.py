@@ -6,7 +6,7 @@ from torch import nn
 
 from .dual_path import chunk_coverage, overlap_add, split_chunks
 from .trunk import Trunk, apply_projection, register_trunk
-from ..checks import check_positive_int
+from ..utils.checks import check_positive_int
 
 RNN_TYPES = ("LSTM", "GRU", "RNN")
 

@@ -10,7 +10,7 @@ import abc
 import torch
 from torch import nn
 
-from ..checks import check_positive_int
+from ..utils.checks import check_positive_int
 from .mask_activations import MaskActivation
 from .registry import Registry
 from .trunk import apply_projection

@@ -4,7 +4,7 @@ import inspect
 import torch
 from torch import nn
 
-from ..checks import check_positive_int
+from ..utils.checks import check_positive_int
 from .dprnn import DualPathRNN, bottleneck
 from .heads import check_grouping
 from .trunk import Trunk, register_trunk

@@ -4,7 +4,7 @@ from asteroid.masknn.norms import ChanLN
 from torch import nn
 from torch.nn import functional as F
 
-from ..checks import check_positive_int
+from ..utils.checks import check_positive_int
 from .trunk import Trunk, register_trunk
 
 

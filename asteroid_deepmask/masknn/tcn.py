@@ -3,7 +3,7 @@ import torch
 from asteroid.masknn.convolutional import Conv1DBlock
 from torch import nn
 
-from ..checks import check_positive_int
+from ..utils.checks import check_positive_int
 from .dprnn import bottleneck
 from .trunk import Trunk, register_trunk
 

@@ -119,10 +119,10 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
         """Write this model as an ONNX or TorchScript file with its metadata; returns ``path``.
 
         The file maps ``[batch, time]`` to ``[batch, n_src, time]`` for any batch and length; see
-        :func:`asteroid_deepmask.models.export.export_model` (the format follows the suffix,
+        :func:`asteroid_deepmask.deployment.export.export_model` (the format follows the suffix,
         ``.onnx`` or ``.pt``, unless given).
         """
-        from .export import export_model
+        from ..deployment.export import export_model
 
         return export_model(self, path, format=format, opset=opset)
 

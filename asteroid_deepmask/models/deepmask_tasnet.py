@@ -5,7 +5,7 @@ import asteroid_filterbanks
 from asteroid.masknn import activations, norms
 from asteroid_filterbanks import make_enc_dec
 
-from ..checks import UnknownArgumentError, check_known_arguments, check_positive_int
+from ..utils.checks import UnknownArgumentError, check_known_arguments, check_positive_int
 from ..masknn import HEADS, TRUNKS, OverseparationMasker
 from .base import DeepMaskEncoderMaskerDecoder
 from .registry import register_model

@@ -1,7 +1,7 @@
 """Presets: :class:`DeepMaskTasNet` with a fixed trunk and Asteroid-style flat keyword arguments."""
 import inspect
 
-from ..checks import check_known_arguments
+from ..utils.checks import check_known_arguments
 from ..masknn import TRUNKS, flat_head_args
 from .deepmask_tasnet import SET_BY_MODEL, DeepMaskTasNet, filterbank_extras, named_params, part_arguments
 

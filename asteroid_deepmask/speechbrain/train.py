@@ -134,6 +134,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from asteroid_deepmask.errors import run_reporting_errors
+    from asteroid_deepmask.utils.errors import run_reporting_errors
 
     sys.exit(run_reporting_errors("asteroid_deepmask.speechbrain.train", main))

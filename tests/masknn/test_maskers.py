@@ -8,7 +8,7 @@ import torch
 from asteroid_deepmask import OverseparationMasker, SimoSisoTasNet, SlicedAttentionTasNet
 from asteroid_deepmask.cli import main
 from asteroid_deepmask.complexity import count_complexity
-from asteroid_deepmask.hparams_io import hparams_dir
+from asteroid_deepmask.experiment.hparams import hparams_dir
 from asteroid_deepmask.masknn import SimoSisoTrunk, SlicedDotProductAttention
 
 DPRNN_TINY = dict(bn_chan=16, hid_size=8, chunk_size=10)

@@ -24,7 +24,7 @@ def test_centred_statistics_equal_asteroids(norm, shape):
 
 
 def test_bf16_separator_leaves_the_model_alone(tiny_dprnn):
-    from asteroid_deepmask.inference import TorchSeparator
+    from asteroid_deepmask.deployment.separators import TorchSeparator
 
     model = tiny_dprnn().eval()
     separator = TorchSeparator.from_model(model, precision="bf16")

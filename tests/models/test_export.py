@@ -17,7 +17,7 @@ from asteroid_deepmask import (
     group_outputs,
 )
 from asteroid_deepmask.models import get_model_class
-from asteroid_deepmask.models.export import METADATA_KEY, export_model, read_export_metadata
+from asteroid_deepmask.deployment.export import METADATA_KEY, export_model, read_export_metadata
 
 FB = dict(n_filters=16, kernel_size=16, stride=8)
 DP = dict(bn_chan=16, hid_size=8, chunk_size=20, n_repeats=1)

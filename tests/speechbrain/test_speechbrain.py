@@ -10,7 +10,7 @@ from speechbrain.inference.separation import SepformerSeparation
 from speechbrain.lobes.models.dual_path import SBRNNBlock, SBTransformerBlock
 
 from asteroid_deepmask import ConvTasNetDeepMask, SimoSisoTasNet
-from asteroid_deepmask.hparams_io import hparams_dir
+from asteroid_deepmask.experiment.hparams import hparams_dir
 from asteroid_deepmask.speechbrain import DualPathDeepMask, MaskNet, export_model, export_speechbrain
 from asteroid_deepmask.speechbrain.train import main as train_main
 

@@ -15,10 +15,10 @@ import warnings
 import numpy as np
 import torch
 
-from .atomic import atomic_paths
+from ..utils.atomic import atomic_paths
 from .confidence import mean_ci
-from .data import ManifestDataset, manifest_path
-from .models import DeepMaskEncoderMaskerDecoder
+from ..data import ManifestDataset, manifest_path
+from ..models import DeepMaskEncoderMaskerDecoder
 
 #: Metrics that ``evaluate`` can compute; the first two are the papers'.
 METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi")
@@ -107,7 +107,7 @@ def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), devic
     ``results.json`` is ``{"dataset", "metrics": {improvement: mean}, "summary", "by_overlap",
     "complexity"}``: the format ``asteroid-deepmask publish`` reads.
     """
-    from .complexity import count_complexity
+    from ..complexity import count_complexity
 
     rate = int(model.sample_rate)
     model = model.to(device).eval()

@@ -22,7 +22,7 @@ import zipfile
 
 import torch
 
-from ..atomic import atomic_paths
+from ..utils.atomic import atomic_paths
 from ..masknn.norm_statistics import centre_norm_statistics
 from ..version import __version__
 

@@ -6,7 +6,7 @@
 by several steps (manifests, corpora), so only those training needs are checked there.
 :func:`check_same_experiment` refuses to train into a folder that holds another experiment.
 """
-from .checks import check_known_arguments
+from ..utils.checks import check_known_arguments
 
 
 def _number(value):
@@ -70,7 +70,7 @@ def check_experiment(hparams, source="the experiment file"):
     """Raise a ValueError naming the first missing, unknown or mistyped key of ``hparams``.
 
     Args:
-        hparams (dict): a loaded experiment file (:func:`~asteroid_deepmask.hparams_io.load_hparams`).
+        hparams (dict): a loaded experiment file (:func:`~asteroid_deepmask.experiment.hparams.load_hparams`).
         source (str): how the messages name the file.
 
     Example:
@@ -79,7 +79,7 @@ def check_experiment(hparams, source="the experiment file"):
         ...                   "optim": {"lr": 0.001}, "scheduler": {}})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        asteroid_deepmask.checks.UnknownArgumentError: The training section of the experiment file got an unknown argument 'max_epoch' (did you mean 'max_epochs'?); it takes ...
+        asteroid_deepmask.utils.checks.UnknownArgumentError: The training section of the experiment file got an unknown argument 'max_epoch' (did you mean 'max_epochs'?); it takes ...
     """
     for section in ("model", *SCHEMA):
         if not isinstance(hparams.get(section), dict):

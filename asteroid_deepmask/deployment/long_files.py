@@ -7,7 +7,7 @@ in the order of the previous window's by the permutation that best matches them 
 blocks are written as soon as they are final, so memory holds one batch of windows'
 activations and samples whatever the file length (inputs at the model's rate are read from
 disk a batch of windows at a time; others are resampled in one piece). The model is any separator of
-:mod:`asteroid_deepmask.inference` (torch, TorchScript or ONNX Runtime).
+:mod:`asteroid_deepmask.deployment.separators` (torch, TorchScript or ONNX Runtime).
 """
 import contextlib
 import glob
@@ -18,7 +18,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from .atomic import atomic_paths
+from ..utils.atomic import atomic_paths
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
@@ -41,7 +41,7 @@ def separate_windows(separator, wav, window, overlap, batch_size=1, progress=Non
 
     Args:
         separator: maps ``[batch, time]`` to ``[batch, n_src, time]`` without gradients (a
-            :mod:`asteroid_deepmask.inference` separator, or any such callable).
+            :mod:`asteroid_deepmask.deployment.separators` separator, or any such callable).
         wav (torch.Tensor or FileSource): ``[time]`` on the separator's device, or a file read
             a batch of windows at a time.
         window (int): window length in samples.
@@ -221,7 +221,7 @@ def output_paths(path, out_dir, n_src):
 
 def separate_file(separator, path, out_dir, window=8.0, overlap=1.0, channel=None, downmix=False,
                   batch_size=1, progress=None):
-    """Separate one file into ``out_dir`` with a separator (see :mod:`asteroid_deepmask.inference`);
+    """Separate one file into ``out_dir`` with a separator (see :mod:`asteroid_deepmask.deployment.separators`);
     returns the written paths.
 
     ``window`` and ``overlap`` are in seconds; outputs are written at the separator's sample

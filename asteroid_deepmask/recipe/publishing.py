@@ -13,8 +13,8 @@ import shutil
 
 import yaml
 
-from .hub import HUB_FILES, ONNX_NAME, push_to_hub, save_pretrained
-from .models import DeepMaskEncoderMaskerDecoder
+from ..hub import HUB_FILES, ONNX_NAME, push_to_hub, save_pretrained
+from ..models import DeepMaskEncoderMaskerDecoder
 
 MODEL_FILE = "best_model.pth"
 RESULTS_FILE = "results.json"

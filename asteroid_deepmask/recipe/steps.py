@@ -22,13 +22,13 @@ import sys
 import warnings
 
 from .comparison import comparison_markdown
-from .data import make_mini2mix, write_manifests
-from .data.librimix import corpus_plan, generate_librimix
-from .data.whamr import check_whamr_inputs, fetch_scripts, make_whamr
-from .data.wsj0mix import check_wsj0_root, download_mix_lists, make_wsj0mix
+from ..data import make_mini2mix, write_manifests
+from ..data.librimix import corpus_plan, generate_librimix
+from ..data.whamr import check_whamr_inputs, fetch_scripts, make_whamr
+from ..data.wsj0mix import check_wsj0_root, download_mix_lists, make_wsj0mix
 from .evaluation import METRICS, evaluate_experiment
-from .hparams_io import load_hparams
-from .hub import HUB_FILES
+from ..experiment.hparams import load_hparams
+from ..hub import HUB_FILES
 from .publishing import package_experiment
 
 
@@ -143,7 +143,7 @@ def _train(args):
     # of torchmetrics 0.11's import (the other library notices: training_log.quiet_library_noise).
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-        from .training import train_experiment
+        from ..training.trainer import train_experiment
 
     train_experiment(args.hparams, args.manifests, args.exp, args.overrides, args.gpus, args.num_nodes,
                      args.cpu_processes)
@@ -181,11 +181,7 @@ STEPS = {
 
 
 def main(argv=None):
-    from .errors import run_reporting_errors
+    from ..utils.errors import run_reporting_errors
 
     args = _parser().parse_args(argv)
     return run_reporting_errors(f"recipe {args.step}", STEPS[args.step], args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

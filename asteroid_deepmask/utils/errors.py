@@ -9,7 +9,7 @@ import errno
 import sys
 import traceback
 
-from .version import __version__
+from ..version import __version__
 
 
 class SetupError(RuntimeError):

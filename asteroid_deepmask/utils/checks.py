@@ -34,7 +34,7 @@ def check_known_arguments(owner, given, accepted):
         >>> check_known_arguments("f", ["hid_sise"], ["hid_size", "n_src"])
         Traceback (most recent call last):
         ...
-        asteroid_deepmask.checks.UnknownArgumentError: f got an unknown argument 'hid_sise' (did you mean 'hid_size'?); it takes hid_size, n_src.
+        asteroid_deepmask.utils.checks.UnknownArgumentError: f got an unknown argument 'hid_sise' (did you mean 'hid_size'?); it takes hid_size, n_src.
     """
     accepted = sorted(set(accepted))
     unknown = [name for name in given if name not in accepted]

@@ -7,7 +7,7 @@
   ``training.max_nonfinite_batches`` (default 10) such batches in a row, or a whole epoch of them.
   Under DDP one process cannot skip a step alone, so there the first one stops training.
 * :class:`AtomicCheckpointIO` writes every checkpoint whole under a temporary name and renames
-  it (:mod:`asteroid_deepmask.atomic`): a run killed at any moment leaves ``last.ckpt`` and
+  it (:mod:`asteroid_deepmask.utils.atomic`): a run killed at any moment leaves ``last.ckpt`` and
   ``best.ckpt`` as they were after an epoch, so resuming loses at most the epoch in progress.
 * :func:`check_resumable` refuses, in one line, a ``last.ckpt`` that cannot be read (cut short by
   a kill under an older version, or damaged), naming it and the fix; it never deletes it.
@@ -20,8 +20,8 @@ import zipfile
 import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from .atomic import atomic_paths
-from .checks import check_count
+from ..utils.atomic import atomic_paths
+from ..utils.checks import check_count
 
 #: Default of ``training.max_nonfinite_batches``.
 MAX_NONFINITE_BATCHES = 10

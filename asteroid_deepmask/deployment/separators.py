@@ -3,7 +3,7 @@
 A separator maps a batch of mono windows ``[batch, time]`` (float32 torch tensor on
 ``separator.device``) to sources ``[batch, n_src, time]`` (float32, same device) without
 gradients, and knows its ``sample_rate``, ``n_src`` and ``min_samples``. The windowed file
-separation (:mod:`asteroid_deepmask.separate`) runs on any of them, so windows, alignment and
+separation (:mod:`asteroid_deepmask.deployment.long_files`) runs on any of them, so windows, alignment and
 cross-fades are the same whatever the backend.
 """
 import contextlib
@@ -12,8 +12,8 @@ import os
 
 import torch
 
-from .masknn.norm_statistics import centre_norm_statistics
-from .models.export import detect_export_format, read_export_metadata
+from ..masknn.norm_statistics import centre_norm_statistics
+from .export import detect_export_format, read_export_metadata
 
 #: ``"32"``: float32. ``"bf16"``: a torch model under bfloat16 autocast (float32 outputs).
 PRECISIONS = ("32", "bf16")
@@ -64,7 +64,7 @@ class OnnxSeparator:
     """An exported ONNX file run by ONNX Runtime (CPU, or CUDA when asked for and installed).
 
     Args:
-        path (str): a file written by :func:`asteroid_deepmask.models.export.export_model`.
+        path (str): a file written by :func:`asteroid_deepmask.deployment.export.export_model`.
         device (str): ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:1"``).
     """
 
@@ -125,7 +125,7 @@ def load_separator(source, device="cpu", precision="32", revision=None):
         module = torch.jit.load(path, map_location="cpu")
         return TorchSeparator(module, metadata["sample_rate"], metadata["n_src"], metadata["min_samples"], device,
                               precision, f"{metadata.get('model_name', 'model')} (TorchScript)")
-    from .models import DeepMaskEncoderMaskerDecoder
+    from ..models import DeepMaskEncoderMaskerDecoder
 
     model = DeepMaskEncoderMaskerDecoder.from_pretrained(source, revision=revision)
     return TorchSeparator.from_model(model, device, precision)

@@ -1,6 +1,6 @@
 """A Table-2-style comparison of evaluated experiments, next to the paper's numbers.
 
-Each experiment folder holds ``results.json`` (written by :func:`~asteroid_deepmask.evaluation.evaluate`)
+Each experiment folder holds ``results.json`` (written by :func:`~asteroid_deepmask.recipe.evaluation.evaluate`)
 and ``hparams.yaml`` (written by training); the ``paper`` section of the latter, when there,
 names the row and gives the paper's SI-SDRi and SDRi. ``train_time.json`` (written by the
 recipes' stage 5 around each training) gives the training time when there.
@@ -17,7 +17,7 @@ import re
 import yaml
 
 from .confidence import mean_ci
-from .hparams_check import differing_keys
+from ..experiment.schema import differing_keys
 
 _SEED_SUFFIX = re.compile(r"^(?P<name>.+)_seed(?P<seed>\d+)$")
 

@@ -13,12 +13,12 @@ Lightning 2, see DESIGN.md). The objective follows the experiment file's ``train
 ``weights_only=True``) and keeps the best model by validation loss. :func:`train_experiment`
 is the recipes' stage 2: an experiment file and manifests in, ``best_model.pth`` out. Batches with
 a non-finite loss are skipped and counted, checkpoints are written atomically and an unreadable
-``last.ckpt`` is refused by name: see :mod:`asteroid_deepmask.faults`.
+``last.ckpt`` is refused by name: see :mod:`asteroid_deepmask.training.faults`.
 
 The experiment file also sets ``training.precision`` (32, 16-mixed, bf16-mixed; losses stay in
 float32), ``training.num_workers`` and ``training.accumulate_grad_batches``, and
 ``data.dynamic_mixing`` remixes the training sources every epoch. Without a progress bar (output
-to a file) the log has one line per epoch (:mod:`asteroid_deepmask.training_log`).
+to a file) the log has one line per epoch (:mod:`asteroid_deepmask.training.log`).
 """
 import os
 import sys
@@ -28,15 +28,15 @@ import torch
 import yaml
 from asteroid.losses import PITLossWrapper, pairwise_neg_sisdr, pairwise_neg_snr
 
-from .atomic import atomic_paths
-from .checks import check_positive_int
-from .data import DynamicMixingDataset, ManifestDataset, check_manifests, manifest_path, mixtures_of_mixtures
+from ..utils.atomic import atomic_paths
+from ..utils.checks import check_positive_int
+from ..data import DynamicMixingDataset, ManifestDataset, check_manifests, manifest_path, mixtures_of_mixtures
 from .faults import MAX_NONFINITE_BATCHES, AtomicCheckpointIO, NonFiniteLosses, check_resumable
-from .hparams_check import check_experiment, check_same_experiment
-from .hparams_io import load_hparams
-from .losses import MixITWrapper
-from .models import build_model
-from .training_log import EpochLog, quiet_library_noise
+from ..experiment.schema import check_experiment, check_same_experiment
+from ..experiment.hparams import load_hparams
+from ..losses import MixITWrapper
+from ..models import build_model
+from .log import EpochLog, quiet_library_noise
 
 PAIRWISE = {"neg_snr": pairwise_neg_snr, "neg_sisdr": pairwise_neg_sisdr}
 #: ``training.precision``: Lightning's names; weights stay float32 and losses are computed in float32.

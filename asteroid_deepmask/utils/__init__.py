@@ -1,0 +1,2 @@
+"""Small helpers every part uses: whole-file writes (``atomic``), argument checks (``checks``),
+how commands report errors (``errors``) and modules moved in 0.2.0 (``moved``)."""
