@@ -18,50 +18,18 @@ def _complexity(args):
 
 
 def _separate(args):
-    from tqdm import tqdm
+    import soundfile as sf
 
     from .deployment.allocator import retain_freed_memory
-    from .deployment.separators import load_separator
-    from .deployment.long_files import (check_output_folder, check_samples, collect_inputs, n_windows, output_paths, probe,
-                           separate_file)
+    from .deployment.long_files import separate_files
 
-    if args.channel is not None and args.downmix:
-        raise ValueError("--channel and --downmix exclude each other; give one.")
-    if args.window <= 0 or not 0 <= args.overlap < args.window:
-        raise ValueError(f"--window {args.window} must be > 0 and 0 <= --overlap {args.overlap} < --window.")
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size {args.batch_size} must be >= 1.")
     retain_freed_memory()  # each window reuses the previous one's blocks instead of fresh pages
-    files = collect_inputs(args.inputs)
-    separator = load_separator(args.model, args.device, args.precision, args.revision)
-    n_src = separator.n_src
-    flat = [p for f in files for p in output_paths(f, args.output, n_src)]
-    clashes = sorted({p for p in flat if flat.count(p) > 1})
-    if clashes:
-        raise ValueError(f"Inputs with the same name would write the same outputs: {clashes}.")
-    existing = [p for p in flat if os.path.exists(p)]
-    if existing and not args.force:
-        raise ValueError(f"Refusing to overwrite {len(existing)} existing file(s), e.g. {existing[0]!r}; pass --force.")
-    check_output_folder(args.output)
-    rate = int(separator.sample_rate)
-    lengths = {}
-    for f in files:  # every input is checked before anything is written
-        frames, file_rate = probe(f, args.channel, args.downmix)
-        check_samples(f)
-        lengths[f] = frames * rate // file_rate
-        if lengths[f] < separator.min_samples:
-            raise ValueError(
-                f"{f!r} is too short: {lengths[f]} samples at {rate} Hz, and the model needs at least "
-                f"{separator.min_samples}."
-            )
-    os.makedirs(args.output, exist_ok=True)
-    window = int(args.window * rate)
-    total = sum(n_windows(n, window, int(args.overlap * rate)) for n in lengths.values())
-    with tqdm(total=total, unit="window", desc="separating", disable=None) as bar:
-        for f in files:
-            separate_file(separator, f, args.output, args.window, args.overlap, args.channel, args.downmix,
-                          args.batch_size, bar.update)
-    print(f"Wrote {len(flat)} files ({n_src} sources x {len(files)} inputs, {rate} Hz) to {args.output}")
+    outputs = separate_files(args.model, args.inputs, args.output, args.window, args.overlap, args.channel,
+                             args.downmix, args.batch_size, args.force, args.device, args.precision, args.revision,
+                             progress=True)
+    paths = [p for written in outputs.values() for p in written]
+    print(f"Wrote {len(paths)} files ({len(paths) // len(outputs)} sources x {len(outputs)} inputs, "
+          f"{sf.info(paths[0]).samplerate} Hz) to {args.output}")
 
 
 def _export(args):

@@ -8,6 +8,9 @@ blocks are written as soon as they are final, so memory holds one batch of windo
 activations and samples whatever the file length (inputs at the model's rate are read from
 disk a batch of windows at a time; others are resampled in one piece). The model is any separator of
 :mod:`asteroid_deepmask.deployment.separators` (torch, TorchScript or ONNX Runtime).
+
+:func:`separate_files` is the library's way to separate files, and what ``asteroid-deepmask
+separate`` runs: it checks every input and option before it writes anything.
 """
 import contextlib
 import glob
@@ -219,14 +222,8 @@ def output_paths(path, out_dir, n_src):
     return [os.path.join(out_dir, f"{stem}_s{i + 1}.wav") for i in range(n_src)]
 
 
-def separate_file(separator, path, out_dir, window=8.0, overlap=1.0, channel=None, downmix=False,
-                  batch_size=1, progress=None):
-    """Separate one file into ``out_dir`` with a separator (see :mod:`asteroid_deepmask.deployment.separators`);
-    returns the written paths.
-
-    ``window`` and ``overlap`` are in seconds; outputs are written at the separator's sample
-    rate, each under a temporary name renamed when complete, so a failure leaves no partial file.
-    """
+def _write_sources(separator, path, out_dir, window, overlap, channel, downmix, batch_size, progress):
+    # Outputs are written under temporary names renamed when complete: a failure leaves no partial file.
     rate = int(separator.sample_rate)
     if probe(path, channel, downmix)[1] == rate:
         source = FileSource(path, channel, downmix, separator.device)
@@ -242,3 +239,96 @@ def separate_file(separator, path, out_dir, window=8.0, overlap=1.0, channel=Non
             for writer, estimate in zip(writers, block.cpu().numpy()):
                 writer.write(estimate)
     return paths
+
+
+def separate_files(model, inputs, output, window=8.0, overlap=1.0, channel=None, downmix=False, batch_size=1,
+                   force=False, device="cpu", precision="32", revision=None, progress=False):
+    """Separate audio files into ``<output>/<name>_s1.wav`` ... at the model's sample rate.
+
+    Every input and option is checked before anything is written: the inputs exist and decode
+    to finite samples, a multi-channel file has a channel or downmix chosen, no input is shorter
+    than the model takes, no two inputs write the same names, no output exists (unless
+    ``force``) and the output folder can be written. Inputs at another rate are resampled; long
+    files run in windows (see the module docstring).
+
+    Args:
+        model: anything :func:`~asteroid_deepmask.deployment.separators.load_separator` takes: a
+            hub repository id or folder, a ``.pth`` file, an exported ``.onnx`` / TorchScript
+            file, a package model or a separator.
+        inputs (str or list of str): audio files, folders (their audio files) and glob patterns.
+        output (str): output folder, created if needed.
+        window (float): window length in seconds.
+        overlap (float): overlap of consecutive windows in seconds, ``0 <= overlap < window``.
+        channel (int, optional): channel of multi-channel files (0-based); excludes ``downmix``.
+        downmix (bool): average the channels of multi-channel files.
+        batch_size (int): windows separated in one call.
+        force (bool): overwrite existing outputs.
+        device, precision, revision: passed to ``load_separator``.
+        progress (bool): show a progress bar (windows) on a terminal.
+
+    Returns:
+        dict: the written paths, ``[<name>_s1.wav, ...]``, of each input path.
+
+    Raises:
+        ValueError: a bad option, input or output (named in the message), before anything is written.
+        FileNotFoundError: an input that names no audio file.
+
+    Example:
+        >>> import os, tempfile, numpy as np
+        >>> from asteroid_deepmask import DPRNNDeepMask
+        >>> folder = tempfile.mkdtemp()
+        >>> sf.write(os.path.join(folder, "mix.wav"), np.zeros(8000, "float32"), 8000)
+        >>> model = DPRNNDeepMask(n_src=2, hid_size=8, n_repeats=1)
+        >>> written = separate_files(model, os.path.join(folder, "mix.wav"), os.path.join(folder, "out"))
+        >>> [os.path.basename(p) for p in written[os.path.join(folder, "mix.wav")]]
+        ['mix_s1.wav', 'mix_s2.wav']
+    """
+    from tqdm import tqdm
+
+    from .separators import load_separator
+
+    if channel is not None and downmix:
+        raise ValueError("--channel and --downmix exclude each other; give one.")
+    if window <= 0 or not 0 <= overlap < window:
+        raise ValueError(f"--window {window} must be > 0 and 0 <= --overlap {overlap} < --window.")
+    if batch_size < 1:
+        raise ValueError(f"--batch-size {batch_size} must be >= 1.")
+    files = collect_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)
+    separator = load_separator(model, device, precision, revision)
+    outputs = {f: output_paths(f, output, separator.n_src) for f in files}
+    flat = [p for paths in outputs.values() for p in paths]
+    clashes = sorted({p for p in flat if flat.count(p) > 1})
+    if clashes:
+        raise ValueError(f"Inputs with the same name would write the same outputs: {clashes}.")
+    existing = [p for p in flat if os.path.exists(p)]
+    if existing and not force:
+        raise ValueError(f"Refusing to overwrite {len(existing)} existing file(s), e.g. {existing[0]!r}; pass --force.")
+    check_output_folder(output)
+    rate = int(separator.sample_rate)
+    total = 0
+    for f in files:
+        frames, file_rate = probe(f, channel, downmix)
+        check_samples(f)
+        length = frames * rate // file_rate
+        if length < separator.min_samples:
+            raise ValueError(
+                f"{f!r} is too short: {length} samples at {rate} Hz, and the model needs at least "
+                f"{separator.min_samples}."
+            )
+        total += n_windows(length, int(window * rate), int(overlap * rate))
+    os.makedirs(output, exist_ok=True)
+    with tqdm(total=total, unit="window", desc="separating", disable=None if progress else True) as bar:
+        for f in files:
+            _write_sources(separator, f, output, window, overlap, channel, downmix, batch_size, bar.update)
+    return outputs
+
+
+def separate_file(model, path, out_dir, window=8.0, overlap=1.0, channel=None, downmix=False, batch_size=1, *,
+                  force=False, **options):
+    """Separate one file: :func:`separate_files` on ``[path]``; returns the written paths.
+
+    ``options`` are those of :func:`separate_files` (``device``, ``precision``, ``revision``,
+    ``progress``).
+    """
+    outputs = separate_files(model, [path], out_dir, window, overlap, channel, downmix, batch_size, force, **options)
+    return [p for paths in outputs.values() for p in paths]

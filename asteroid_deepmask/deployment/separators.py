@@ -1,42 +1,91 @@
 """Separators: one calling convention over a torch model, a TorchScript file and an ONNX file.
 
-A separator maps a batch of mono windows ``[batch, time]`` (float32 torch tensor on
-``separator.device``) to sources ``[batch, n_src, time]`` (float32, same device) without
-gradients, and knows its ``sample_rate``, ``n_src`` and ``min_samples``. The windowed file
-separation (:mod:`asteroid_deepmask.deployment.long_files`) runs on any of them, so windows, alignment and
-cross-fades are the same whatever the backend.
+Every separator follows :class:`Separator`. The windowed file separation
+(:mod:`asteroid_deepmask.deployment.long_files`) and the recipes' evaluation
+(:mod:`asteroid_deepmask.recipe.evaluation`) run on any of them, so windows, alignment,
+cross-fades and scores are the same whatever the backend.
 """
 import contextlib
 import copy
 import os
+from typing import Protocol, runtime_checkable
 
 import torch
 
 from ..masknn.norm_statistics import centre_norm_statistics
-from .export import detect_export_format, read_export_metadata
+from .export import detect_export_format, export_metadata, read_export_metadata
 
 #: ``"32"``: float32. ``"bf16"``: a torch model under bfloat16 autocast (float32 outputs).
 PRECISIONS = ("32", "bf16")
 
 
-class TorchSeparator:
+@runtime_checkable
+class Separator(Protocol):
+    """What every separator offers, whatever runs the model.
+
+    A separator maps a batch of mono mixtures ``[batch, time]`` (float32 torch tensor on
+    :attr:`device`, at :attr:`sample_rate`, at least :attr:`min_samples` long) to their sources
+    ``[batch, n_src, time]`` (float32, same device), without gradients. :attr:`metadata` is the
+    record an exported file carries (:func:`~asteroid_deepmask.deployment.export.export_metadata`:
+    model name and arguments, package version); :attr:`backend` and :attr:`precision` say what runs
+    it. A separator of another kind (a streaming one, for instance) offers these too, beside its
+    own methods.
+
+    Example:
+        >>> from asteroid_deepmask import DPRNNDeepMask
+        >>> separator = load_separator(DPRNNDeepMask(n_src=2, hid_size=8, n_repeats=1))
+        >>> isinstance(separator, Separator), separator.backend, separator.n_src
+        (True, 'torch', 2)
+        >>> separator(torch.zeros(3, 800)).shape
+        torch.Size([3, 2, 800])
+    """
+
+    #: Sample rate (Hz) the model takes and gives.
+    sample_rate: float
+    #: Number of sources ``n_src``.
+    n_src: int
+    #: The shortest input, in samples.
+    min_samples: int
+    #: Where inputs and outputs live.
+    device: torch.device
+    #: ``"torch"``, ``"torchscript"`` or ``"onnxruntime"``.
+    backend: str
+    #: One of :data:`PRECISIONS`.
+    precision: str
+    #: The model's export metadata.
+    metadata: dict
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        """Sources ``[batch, n_src, time]`` of mixtures ``[batch, time]``."""
+        ...
+
+
+def _take_metadata(separator, metadata):
+    # The attributes of the protocol come from the one record that an exported file also carries.
+    separator.metadata = metadata
+    separator.sample_rate, separator.n_src = float(metadata["sample_rate"]), int(metadata["n_src"])
+    separator.min_samples = int(metadata["min_samples"])
+
+
+class TorchSeparator(Separator):
     """A torch module (a package model or a loaded TorchScript file) as a separator.
 
     Args:
         module (torch.nn.Module): maps ``[batch, time]`` to ``[batch, n_src, time]``.
-        sample_rate (float), n_src (int), min_samples (int): what the module expects and gives.
+        metadata (dict): the model's export metadata (at least ``sample_rate``, ``n_src``,
+            ``min_samples``).
         device (str): torch device the module runs on.
         precision (str): one of :data:`PRECISIONS`.
-        description (str): what the module is, for messages.
+        backend (str): ``"torch"`` or ``"torchscript"``.
     """
 
-    def __init__(self, module, sample_rate, n_src, min_samples, device="cpu", precision="32", description="model"):
+    def __init__(self, module, metadata, device="cpu", precision="32", backend="torch"):
         if precision not in PRECISIONS:
             raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
+        _take_metadata(self, metadata)
         self.device = torch.device(device)
         self.module = module.to(self.device).eval()
-        self.sample_rate, self.n_src, self.min_samples = float(sample_rate), int(n_src), int(min_samples)
-        self.precision, self.description = precision, description
+        self.precision, self.backend = precision, backend
 
     @classmethod
     def from_model(cls, model, device="cpu", precision="32"):
@@ -47,8 +96,7 @@ class TorchSeparator:
         CPU, and closer to the float32 output.
         """
         module = centre_norm_statistics(copy.deepcopy(model), torch.float32) if precision == "bf16" else model
-        return cls(module, model.sample_rate, model.masker.n_src, model.encoder.filterbank.kernel_size,
-                   device, precision, type(model).__name__)
+        return cls(module, export_metadata(model), device, precision)
 
     def _autocast(self):
         if self.precision == "bf16":
@@ -60,7 +108,7 @@ class TorchSeparator:
             return self.module(batch).float()
 
 
-class OnnxSeparator:
+class OnnxSeparator(Separator):
     """An exported ONNX file run by ONNX Runtime (CPU, or CUDA when asked for and installed).
 
     Args:
@@ -68,12 +116,12 @@ class OnnxSeparator:
         device (str): ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:1"``).
     """
 
-    precision = "32"
+    precision, backend = "32", "onnxruntime"
 
     def __init__(self, path, device="cpu"):
         import onnxruntime as ort
 
-        metadata = read_export_metadata(path)
+        _take_metadata(self, read_export_metadata(path))
         self.device = torch.device(device)
         if self.device.type == "cuda":
             if "CUDAExecutionProvider" not in ort.get_available_providers():
@@ -90,11 +138,7 @@ class OnnxSeparator:
             self.session = ort.InferenceSession(os.fspath(path), providers=providers)
         except Exception as err:  # onnxruntime raises its own Fail / InvalidGraph classes
             raise ValueError(f"ONNX Runtime cannot load {os.fspath(path)!r}: {err}") from err
-        self.path = os.fspath(path)
-        self.sample_rate, self.n_src = float(metadata["sample_rate"]), int(metadata["n_src"])
-        self.min_samples = int(metadata["min_samples"])
-        self.input_name = self.session.get_inputs()[0].name
-        self.description = f"{metadata.get('model_name', 'model')} (ONNX Runtime)"
+        self.path, self.input_name = os.fspath(path), self.session.get_inputs()[0].name
 
     def __call__(self, batch):
         inputs = {self.input_name: batch.detach().to("cpu", torch.float32).contiguous().numpy()}
@@ -102,15 +146,26 @@ class OnnxSeparator:
 
 
 def load_separator(source, device="cpu", precision="32", revision=None):
-    """A separator for ``source``: an exported ``.onnx`` / TorchScript file, a serialised
-    ``.pth`` package, a hub folder or a hub repository id.
+    """The separator for ``source``: the one entry to every backend.
+
+    Args:
+        source: an exported ``.onnx`` (ONNX Runtime) or TorchScript file, a serialised ``.pth``
+            package, a hub folder, a hub repository id, a package model (run by torch), or a
+            :class:`Separator` (returned as it is).
+        device (str): where the model runs (``cpu``, ``cuda``, ``cuda:1``).
+        precision (str): one of :data:`PRECISIONS`; ``bf16`` needs a torch or TorchScript model.
+        revision (str, optional): hub revision of a repository id.
 
     Raises:
         ValueError: an unusable source or option (named in the message).
         FileNotFoundError: a path that does not exist.
     """
+    if isinstance(source, Separator):
+        return source
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
+    if isinstance(source, torch.nn.Module):
+        return TorchSeparator.from_model(source, device, precision)
     path = os.fspath(source)
     format = detect_export_format(path)
     if format == "onnx":
@@ -122,9 +177,7 @@ def load_separator(source, device="cpu", precision="32", revision=None):
         return OnnxSeparator(path, device)
     if format == "torchscript":
         metadata = read_export_metadata(path)
-        module = torch.jit.load(path, map_location="cpu")
-        return TorchSeparator(module, metadata["sample_rate"], metadata["n_src"], metadata["min_samples"], device,
-                              precision, f"{metadata.get('model_name', 'model')} (TorchScript)")
+        return TorchSeparator(torch.jit.load(path, map_location="cpu"), metadata, device, precision, "torchscript")
     from ..models import DeepMaskEncoderMaskerDecoder
 
     model = DeepMaskEncoderMaskerDecoder.from_pretrained(source, revision=revision)
