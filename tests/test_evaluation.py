@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from asteroid_deepmask.recipe.evaluation import by_overlap, evaluate, overlap_ratio, summarise, utterance_metrics
@@ -66,3 +67,63 @@ def test_evaluate_writes_what_publish_reads(tiny_dprnn, tmp_path):
     assert card["results"]["metrics"] == saved["metrics"]
     with pytest.raises(ValueError, match="test set is empty"):
         evaluate(model, [], tmp_path / "empty", dataset="mini2mix")
+
+
+@pytest.fixture
+def experiment(tiny_dprnn, tmp_path):
+    """An experiment folder with a tiny model's best_model.pth, and a test manifest of three mixtures."""
+    rng = np.random.default_rng(3)
+    entries = []
+    for i, o in enumerate((0.2, 0.5, 0.9)):
+        sources = (0.1 * two_talkers(rng, 2400, o)).astype("float32")
+        paths = [str(tmp_path / f"utt{i}_{name}.wav") for name in ("mix", "s1", "s2")]
+        for path, wav in zip(paths, (sources.sum(0), *sources)):
+            sf.write(path, wav, RATE, subtype="FLOAT")
+        entries.append({"id": f"utt{i}", "mix": paths[0], "sources": paths[1:], "samples": 2400})
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "tt.json").write_text(json.dumps(entries))
+    (tmp_path / "exp").mkdir()
+    model = tiny_dprnn(n_src=2).eval()
+    torch.save(model.serialize(), tmp_path / "exp" / "best_model.pth")
+    return tmp_path
+
+
+def evaluate_step(root, *extra):
+    from asteroid_deepmask.recipe.steps import main
+
+    assert main(["evaluate", "--manifests", str(root / "manifests"), "--exp", str(root / "exp"), "--dataset", "tiny",
+                 *map(str, extra)]) == 0
+
+
+def test_an_exported_onnx_model_scores_like_the_torch_model(experiment):
+    from asteroid_deepmask.deployment.export import export_model
+    from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder
+
+    exp = experiment / "exp"
+    export_model(DeepMaskEncoderMaskerDecoder.from_pretrained(str(exp / "best_model.pth")), exp / "model.onnx")
+    evaluate_step(experiment)
+    evaluate_step(experiment, "--model", exp / "model.onnx", "--out", exp / "onnx")
+    torch_results = json.loads((exp / "results.json").read_text())
+    onnx_results = json.loads((exp / "onnx" / "results.json").read_text())
+    assert torch_results["separator"] == {"model": str(exp / "best_model.pth"), "backend": "torch", "precision": "32"}
+    assert onnx_results["separator"] == {"model": str(exp / "model.onnx"), "backend": "onnxruntime", "precision": "32"}
+    for key in ("si_sdri", "sdri"):
+        assert abs(onnx_results["summary"][key]["mean"] - torch_results["summary"][key]["mean"]) < 0.01
+    torch_rows = list(csv.DictReader(open(exp / "metrics.csv")))
+    onnx_rows = list(csv.DictReader(open(exp / "onnx" / "metrics.csv")))
+    for t, o in zip(torch_rows, onnx_rows):
+        assert abs(float(t["si_sdri"]) - float(o["si_sdri"])) < 0.01
+    assert onnx_results["complexity"] == torch_results["complexity"]  # counted from the export's metadata
+    assert "Scored: " in (exp / "onnx" / "results.md").read_text() and "onnxruntime" in (exp / "onnx" / "results.md").read_text()
+
+
+def test_bf16_is_scored_and_recorded(experiment):
+    exp = experiment / "exp"
+    evaluate_step(experiment)
+    evaluate_step(experiment, "--precision", "bf16", "--out", exp / "bf16")
+    full = json.loads((exp / "results.json").read_text())
+    half = json.loads((exp / "bf16" / "results.json").read_text())
+    assert half["separator"]["precision"] == "bf16" and half["separator"]["backend"] == "torch"
+    rows = [list(csv.DictReader(open(folder / "metrics.csv"))) for folder in (exp, exp / "bf16")]
+    assert [r["si_sdri"] for r in rows[0]] != [r["si_sdri"] for r in rows[1]]  # autocast really ran in bfloat16
+    assert abs(half["summary"]["si_sdri"]["mean"] - full["summary"]["si_sdri"]["mean"]) < 0.5

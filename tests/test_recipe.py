@@ -64,6 +64,21 @@ def test_rerun_is_idempotent_and_stages_select(finished):
     assert out.returncode == 0 and "== stage 0" not in out.stdout and "Hub folder written" in out.stdout
 
 
+def test_stage_3_scores_an_exported_model(finished):
+    from asteroid_deepmask.cli import main
+
+    tmp, _ = finished
+    (tmp / "exp_onnx").mkdir()
+    assert main(["export", "--model", str(tmp / "exp" / "best_model.pth"), "-o", str(tmp / "exp_onnx" / "model.onnx")]) == 0
+    out = run(tmp, "--stage", "3", "--stop-stage", "3", "--exp", str(tmp / "exp_onnx"),
+              "--eval-model", str(tmp / "exp_onnx" / "model.onnx"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    scored = json.loads((tmp / "exp_onnx" / "results.json").read_text())
+    reference = json.loads((tmp / "exp" / "results.json").read_text())
+    assert scored["separator"]["backend"] == "onnxruntime" and scored["separator"]["model"].endswith("model.onnx")
+    assert abs(scored["summary"]["si_sdri"]["mean"] - reference["summary"]["si_sdri"]["mean"]) < 0.01
+
+
 def test_missing_corpus_is_a_clear_error(tmp_path):
     env = {**os.environ, "PYTHON": sys.executable}
     out = subprocess.run([RUN, "--stage", "1", "--corpus", str(tmp_path / "none"), "--manifests", str(tmp_path / "m")],

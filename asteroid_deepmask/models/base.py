@@ -72,6 +72,14 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
         """Asteroid's ``separate`` (a waveform tensor or array, or a file name), with a waveform checked
         first: finite samples of the model's dtype, ``[time]``, ``[batch, time]`` or ``[batch, 1, time]``.
 
+        It behaves as Asteroid's does, for code written for Asteroid: the whole input in one pass,
+        estimates rescaled so that their summed magnitude is the mixture's, and a file name
+        separated into ``<name>_est1.wav`` ... next to it (or in ``output_dir``). For files, long
+        ones included, use :func:`asteroid_deepmask.deployment.long_files.separate_files` or
+        ``asteroid-deepmask separate``: windows of bounded memory, ``<name>_s1.wav`` ... in an
+        output folder, unscaled, every input checked and nothing overwritten unless asked; the
+        same on ONNX and TorchScript exports.
+
         Returns:
             ``[batch, n_src, time]`` (``[n_src, time]`` for ``[time]``), of the input's type.
 

@@ -5,6 +5,8 @@ next to the model (``metrics.csv``, ``results.json``, ``results.md``).
 Metrics come from Asteroid's ``get_metrics`` (pb_bss_eval / mir_eval underneath), with the
 estimates put in the order of the references by the best permutation. Improvements (``si_sdri``,
 ``sdri``, ...) are the metric of the estimates minus the metric of the mixture itself.
+The model runs through a separator (:mod:`asteroid_deepmask.deployment.separators`), so an
+exported ONNX or TorchScript file, or a torch model in bf16, is scored like the model it came from.
 :func:`evaluate_experiment` is the recipes' stage 3: an experiment's best model on a test manifest.
 """
 import csv
@@ -18,7 +20,8 @@ import torch
 from ..utils.atomic import atomic_paths
 from .confidence import mean_ci
 from ..data import ManifestDataset, manifest_path
-from ..models import DeepMaskEncoderMaskerDecoder
+from ..deployment.separators import load_separator
+from ..models.registry import get_model_class
 
 #: Metrics that ``evaluate`` can compute; the first two are the papers'.
 METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi")
@@ -95,41 +98,48 @@ def by_overlap(rows, key="si_sdri"):
     return table
 
 
-def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), device="cpu"):
+def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), device="cpu", precision="32"):
     """Evaluate ``model`` on ``examples`` and write ``metrics.csv``, ``results.json`` and
     ``results.md`` into ``out_dir``; returns the summary dict.
 
     Args:
-        model: a waveform model ``[1, time] -> [1, n_src, time]`` with ``sample_rate``.
+        model: anything :func:`~asteroid_deepmask.deployment.separators.load_separator` takes: a
+            package model, a separator, or the path of a ``.pth`` file, a hub folder or an exported
+            ``.onnx`` / TorchScript file.
         examples (iterable): ``(utterance id, mix [time], sources [n_src, time])`` tensors or arrays.
         dataset (str): name written into ``results.json`` (and from there into model cards).
+        device (str), precision (str): where and how the model runs (``"32"`` or ``"bf16"``).
 
     ``results.json`` is ``{"dataset", "metrics": {improvement: mean}, "summary", "by_overlap",
-    "complexity"}``: the format ``asteroid-deepmask publish`` reads.
+    "complexity", "separator"}``: the format ``asteroid-deepmask publish`` reads; ``separator``
+    records what was scored (``model``: the path, when given one; ``backend``; ``precision``).
     """
     from ..complexity import count_complexity
 
-    rate = int(model.sample_rate)
-    model = model.to(device).eval()
+    separator = load_separator(model, device, precision)
+    rate = int(separator.sample_rate)
     rows = []
-    with torch.no_grad():
-        for utt_id, mix, sources in examples:
-            mix_t = torch.as_tensor(mix, dtype=torch.float32)
-            est = model(mix_t.unsqueeze(0).to(device))[0].cpu().numpy()
-            row = utterance_metrics(np.asarray(mix, dtype=float), np.asarray(sources, dtype=float), est.astype(float), rate, metrics)
-            rows.append({"id": utt_id, **row})
+    for utt_id, mix, sources in examples:
+        mix_t = torch.as_tensor(mix, dtype=torch.float32)
+        est = separator(mix_t.unsqueeze(0).to(separator.device))[0].cpu().numpy()
+        row = utterance_metrics(np.asarray(mix, dtype=float), np.asarray(sources, dtype=float), est.astype(float), rate, metrics)
+        rows.append({"id": utt_id, **row})
     if not rows:
         raise ValueError("No examples to evaluate: the test set is empty.")
     keys = [k for m in metrics for k in (m, f"{m}i")]
     summary = summarise(rows, keys)
     overlap = by_overlap(rows)
-    counts = count_complexity(model.cpu())
+    # Counted on the architecture the separator's metadata names: an exported file has no torch module to count.
+    meta = separator.metadata
+    counts = count_complexity(get_model_class(meta["model_name"])(**meta["model_args"]))
     results = {
         "dataset": dataset,
         "metrics": {f"{m}i": round(summary[f"{m}i"]["mean"], 3) for m in metrics},
         "summary": summary,
         "by_overlap": [{"low": lo, "high": hi, "n": n, "si_sdri": round(v, 3)} for lo, hi, n, v in overlap],
         "complexity": {"params_m": round(counts["params_total_m"], 4), "macs_g_4s": round(counts["macs_g"], 4)},
+        "separator": {"model": os.fspath(model) if isinstance(model, (str, os.PathLike)) else None,
+                      "backend": separator.backend, "precision": separator.precision},
     }
     os.makedirs(out_dir, exist_ok=True)
     # replaced together: a full disk leaves the previous three files as they were
@@ -152,22 +162,32 @@ def results_markdown(results):
         lines.append(f"| {key} | {s['mean']:.2f} | +-{s['ci95']:.2f} | {s['n']} |")
     c = results["complexity"]
     lines += ["", f"Parameters: {c['params_m']:.3f} M; MACs on 4 s: {c['macs_g_4s']:.2f} G.", ""]
+    scored = results.get("separator")  # absent from results written before 0.2.0
+    if scored:
+        lines += [f"Scored: {scored['model'] or 'the model'} ({scored['backend']}, precision {scored['precision']}).", ""]
     if results["by_overlap"]:
         lines += ["## SI-SDRi by overlap ratio", "", "| overlap | utterances | SI-SDRi |", "|---|---|---|"]
         lines += [f"| {b['low']:.0%}-{b['high']:.0%} | {b['n']} | {b['si_sdri']:.2f} |" for b in results["by_overlap"]]
     return "\n".join(lines) + "\n"
 
 
-def evaluate_experiment(manifests, exp_dir, dataset, metrics=("si_sdr", "sdr")):
-    """Stage 3: evaluate ``exp_dir/best_model.pth`` on the test manifest; returns the results table (markdown).
+def evaluate_experiment(manifests, exp_dir, dataset, metrics=("si_sdr", "sdr"), model=None, device="cpu",
+                        precision="32", out_dir=None):
+    """Stage 3: evaluate an experiment's model on the test manifest; returns the results table (markdown).
 
     Args:
         manifests (str): folder holding ``tt.json``.
-        exp_dir (str): experiment folder; the files of :func:`evaluate` are written there.
+        exp_dir (str): experiment folder.
         dataset (str): name written into ``results.json``.
         metrics (sequence of str): among :data:`METRICS`.
+        model (str, optional): the model to score: an exported ``.onnx`` / TorchScript file, a hub
+            folder or a ``.pth`` file. Defaults to ``exp_dir/best_model.pth``.
+        device (str), precision (str): where and how the model runs (``"32"`` or ``"bf16"``).
+        out_dir (str, optional): where the files of :func:`evaluate` are written; defaults to ``exp_dir``.
     """
-    model = DeepMaskEncoderMaskerDecoder.from_pretrained(os.path.join(exp_dir, "best_model.pth"))
+    model = model or os.path.join(exp_dir, "best_model.pth")
     test = ManifestDataset(manifest_path(manifests, "tt"))
     examples = ((e["id"], *test[i]) for i, e in enumerate(test.entries))
-    return results_markdown(evaluate(model, examples, exp_dir, dataset=dataset, metrics=tuple(metrics)))
+    results = evaluate(model, examples, out_dir or exp_dir, dataset=dataset, metrics=tuple(metrics), device=device,
+                       precision=precision)
+    return results_markdown(results)

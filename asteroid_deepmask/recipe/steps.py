@@ -7,6 +7,7 @@
     python -m asteroid_deepmask.recipe manifests  --corpus DIR --hparams FILE --out DIR
     python -m asteroid_deepmask.recipe train      --hparams FILE --manifests DIR --exp EXP [--set k=v ...]
     python -m asteroid_deepmask.recipe evaluate   --manifests DIR --exp EXP --dataset NAME [--metrics ...]
+                                                  [--model FILE] [--precision 32|bf16] [--out DIR]
     python -m asteroid_deepmask.recipe package    --exp EXP
     python -m asteroid_deepmask.recipe compare    --exps EXP [EXP ...] [--out FILE]
 
@@ -26,6 +27,7 @@ from ..data import make_mini2mix, write_manifests
 from ..data.librimix import corpus_plan, generate_librimix
 from ..data.whamr import check_whamr_inputs, fetch_scripts, make_whamr
 from ..data.wsj0mix import check_wsj0_root, download_mix_lists, make_wsj0mix
+from ..deployment.separators import PRECISIONS
 from .evaluation import METRICS, evaluate_experiment
 from ..experiment.hparams import load_hparams
 from ..hub import HUB_FILES
@@ -96,11 +98,16 @@ def _parser():
     p.add_argument("--gpus", type=int, default=0, help="GPUs per node (DDP when more than one in all)")
     p.add_argument("--num-nodes", type=int, default=1, help="nodes for multi-node DDP (SLURM works through Lightning)")
     p.add_argument("--cpu-processes", type=int, default=1, help="DDP processes on the CPU (gloo), for testing")
-    p = sub.add_parser("evaluate", help="evaluate the best model on the test manifest")
+    p = sub.add_parser("evaluate", help="evaluate the best model (or an export of it) on the test manifest")
     p.add_argument("--manifests", required=True)
     p.add_argument("--exp", required=True)
     p.add_argument("--dataset", required=True)
     p.add_argument("--metrics", nargs="+", default=["si_sdr", "sdr"], choices=METRICS)
+    p.add_argument("--model", default=None, help="model to score: an exported .onnx or TorchScript file, a hub "
+                   "folder or a .pth file (default: the experiment's best_model.pth)")
+    p.add_argument("--precision", default="32", choices=PRECISIONS, help="bf16: a torch model under bfloat16 autocast")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--out", default=None, help="folder for the result files (default: the experiment folder)")
     p = sub.add_parser("package", help="hub folder of the experiment (no upload)")
     p.add_argument("--exp", required=True)
     p = sub.add_parser("compare", help="Table-2-style markdown comparison of evaluated experiments")
@@ -150,7 +157,8 @@ def _train(args):
 
 
 def _evaluate(args):
-    print(evaluate_experiment(args.manifests, args.exp, args.dataset, args.metrics))
+    print(evaluate_experiment(args.manifests, args.exp, args.dataset, args.metrics, args.model, args.device,
+                              args.precision, args.out))
 
 
 def _package(args):

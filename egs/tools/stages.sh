@@ -1,10 +1,11 @@
 # Stages 1-5 of every recipe, sourced by egs/<dataset>/run.sh after its stage 0. It uses the
 # recipe's variables: stage stop_stage python corpus manifests hparams exp dataset overrides force
-# gpus num_nodes metrics compare seeds; an empty manifests or exp means data/<dataset>/manifests or
-# exp/<dataset>/<hparams file name>.
+# gpus num_nodes metrics eval_model eval_precision compare seeds; an empty manifests or exp means
+# data/<dataset>/manifests or exp/<dataset>/<hparams file name>.
 #   1 manifests of ${corpus}, in the layout ${hparams} asks for
 #   2 train ${hparams} into ${exp}          (resumes from its last checkpoint)
-#   3 evaluate ${exp} on the test set       (results.md, results.json, metrics.csv)
+#   3 evaluate ${exp} on the test set       (results.md, results.json, metrics.csv); ${eval_model} if given
+#     (an exported .onnx / .pt file, a hub folder) instead of its best_model.pth, in ${eval_precision}
 #   4 hub folder ${exp}/hub
 #   5 compare: stages 2-3 for every file in ${compare} (once per seed of ${seeds}), then a Table-2-style
 #     markdown table with one row per file
@@ -24,13 +25,14 @@ train_experiment() {  # hparams file, experiment folder
   step train --hparams "$1" --manifests "${manifests}" --exp "$2" --gpus "${gpus}" --num-nodes "${num_nodes}" "${sets[@]}"
 }
 
-evaluate_experiment() {  # experiment folder
+evaluate_experiment() {  # experiment folder, then options of the evaluate step
   if [ -f "$1/results.json" ] && [ "${force}" != true ]; then
     echo "== evaluate: $1/results.json exists; skipping (--force true re-evaluates)"
     cat "$1/results.md"
   else
     echo "== evaluate: $1 on the test set"
-    step evaluate --manifests "${manifests}" --exp "$1" --dataset "${dataset}" --metrics ${metrics}
+    step evaluate --manifests "${manifests}" --exp "$1" --dataset "${dataset}" --metrics ${metrics} \
+      --precision "${eval_precision}" "${@:2}"
   fi
 }
 
@@ -45,7 +47,7 @@ if run_stage 2; then
 fi
 if run_stage 3; then
   echo "== stage 3"
-  evaluate_experiment "${exp}"
+  evaluate_experiment "${exp}" ${eval_model:+--model "${eval_model}"}
 fi
 if run_stage 4; then
   echo "== stage 4: hub folder in ${exp}/hub"
