@@ -245,3 +245,22 @@ def test_channels_are_read_from_disk_window_by_window(setup, capsys):
     np.testing.assert_allclose(read_sources(d / "ch1", "long_stereo"), read_sources(d / "mono", "long"), atol=1e-6)
     assert run(capsys, d / "long_stereo.wav", "--model", d / "model.pth", "-o", d / "dm", "--downmix", *window)[0] == 0
     np.testing.assert_allclose(read_sources(d / "dm", "long_stereo"), read_sources(d / "mono", "long_mix"), atol=1e-5)
+
+
+def test_the_library_function_is_the_command(setup, capsys):
+    from asteroid_deepmask.deployment.long_files import separate_file, separate_files
+    from asteroid_deepmask.deployment.separators import Separator, load_separator
+
+    model, d = setup
+    assert run(capsys, d / "mono.wav", "--model", d / "model.pth", "-o", d / "cli")[0] == 0
+    written = separate_files(model, [str(d / "mono.wav")], str(d / "lib"))
+    assert written == {str(d / "mono.wav"): [str(d / "lib" / "mono_s1.wav"), str(d / "lib" / "mono_s2.wav")]}
+    np.testing.assert_array_equal(read_sources(d / "lib"), read_sources(d / "cli"))
+    with pytest.raises(ValueError, match="Refusing to overwrite 2 existing file"):
+        separate_file(model, str(d / "mono.wav"), str(d / "lib"))  # no longer overwrites in silence
+    separator = load_separator(str(d / "model.pth"))
+    assert isinstance(separator, Separator) and load_separator(separator) is separator
+    assert separate_file(separator, str(d / "mono.wav"), str(d / "lib"), force=True) == written[str(d / "mono.wav")]
+    with pytest.raises(ValueError, match="--channel and --downmix exclude each other"):
+        separate_files(separator, [str(d / "stereo.wav")], str(d / "x"), channel=0, downmix=True)
+    assert not (d / "x").exists()
