@@ -151,7 +151,7 @@ def load_separator(source, device="cpu", precision="32", revision=None):
     Args:
         source: an exported ``.onnx`` (ONNX Runtime) or TorchScript file, a serialised ``.pth``
             package, a hub folder, a hub repository id, a package model (run by torch), or a
-            :class:`Separator` (returned as it is).
+            :class:`Separator` (returned as it is, with its own device and precision).
         device (str): where the model runs (``cpu``, ``cuda``, ``cuda:1``).
         precision (str): one of :data:`PRECISIONS`; ``bf16`` needs a torch or TorchScript model.
         revision (str, optional): hub revision of a repository id.
