@@ -115,9 +115,7 @@ def training_step(model, mix, sources, precision):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         scaler.step(optimizer)
         scaler.update()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        return loss.item()
+        return loss.item()  # waits for the step's kernels: a timed step is a finished one
 
     return step
 
@@ -268,6 +266,10 @@ def separate_check(model_file, wav, reference, device, workdir):
 
         if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
             return "skip", "skipped: onnxruntime has no CUDAExecutionProvider"
+        # A provider whose CUDA libraries do not load falls back to the CPU with a mere warning.
+        session = onnxruntime.InferenceSession(str(model_file), providers=["CUDAExecutionProvider"])
+        if session.get_providers()[0] != "CUDAExecutionProvider":
+            return "fail", f"the CUDA provider did not load (ONNX Runtime runs {session.get_providers()})"
     out = tempfile.mkdtemp(dir=workdir)
     cli("separate", wav, "--model", model_file, "-o", out, "--device", device)
     agreement = agreement_db(separated(out), separated(reference))
