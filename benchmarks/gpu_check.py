@@ -60,7 +60,8 @@ def run_check(name, check, *args, **kwargs):
     try:
         status, detail = check(*args, **kwargs)
     except Exception as err:  # a check that cannot run has failed; the others still run
-        status, detail = "fail", f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+        lines = str(err).strip().splitlines()
+        status, detail = "fail", f"{type(err).__name__}: {lines[-1] if lines else ''}"
     print(result_line(name, status, time.perf_counter() - start, detail), flush=True)
     return status
 
@@ -199,8 +200,8 @@ def _ddp_worker(rank, world_size, port, result_path):
         dist.all_gather(gathered, after)
         if rank == 0:
             with open(result_path, "w") as f:
-                json.dump({"same": all(torch.equal(g, after) for g in gathered), "changed": not torch.equal(before, after),
-                           "loss": loss, "seconds": seconds}, f)
+                json.dump({"same": all(torch.equal(g, after) for g in gathered),
+                           "changed": not torch.equal(before, after), "loss": loss, "seconds": seconds}, f)
     finally:
         dist.destroy_process_group()
 
@@ -217,7 +218,8 @@ def ddp_check(gpus):
         with open(result_path) as f:
             result = json.load(f)
     if not (result["same"] and result["changed"] and _finite(result["loss"])):
-        return "fail", f"weights equal on both GPUs: {result['same']}, changed: {result['changed']}, loss {result['loss']}"
+        return "fail", (f"weights equal on both GPUs: {result['same']}, changed: {result['changed']}, "
+                        f"loss {result['loss']}")
     return "pass", f"{1e3 * result['seconds']:.1f} ms/step over 2 GPUs, same weights on both"
 
 

@@ -88,7 +88,8 @@ def download_mix_lists(dest):
     """Download and unzip MERL's mix lists into ``dest/lists`` (once); returns that folder."""
     lists = os.path.join(dest, "lists")
     if not os.path.isdir(lists):
-        download_and_unpack(MIX_LISTS_URL, lists, "Download and unzip it yourself and pass the folder with --mix-lists.")
+        download_and_unpack(MIX_LISTS_URL, lists,
+                            "Download and unzip it yourself and pass the folder with --mix-lists.")
     return lists
 
 
