@@ -26,3 +26,16 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path):
                 f.write("half")
             raise RuntimeError("killed")
     assert path.read_text() == "old" and list(tmp_path.iterdir()) == [path]
+
+
+def test_sweep_removes_only_our_temporary_files_in_the_folder_and_below(tmp_path):
+    from asteroid_deepmask.utils.atomic import PARTIAL_SUFFIX, sweep_partials
+
+    kept = [tmp_path / "a.wav", tmp_path / "sub" / "b.wav", tmp_path / "sub" / "c.partial.txt"]
+    swept = [tmp_path / ("a.wav" + PARTIAL_SUFFIX), tmp_path / "sub" / ("best_model.pth" + PARTIAL_SUFFIX)]
+    (tmp_path / "sub").mkdir()
+    for path in kept + swept:
+        path.write_text("x")
+    assert sweep_partials(tmp_path) == 2
+    assert sorted(tmp_path.rglob("*.*")) == sorted(kept)
+    assert sweep_partials(tmp_path / "missing") == 0

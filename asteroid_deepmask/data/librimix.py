@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import soundfile as sf
 
-from ..utils.atomic import atomic_paths
+from ..utils.atomic import atomic_paths, sweep_partials
 from .corpus_folder import claim_folder, mark_complete
 from .librimix_download import check_download_destinations, fetch_corpora
 from .librimix_metadata import (SUBSETS, download_metadata, find_metadata, mixture_metadata_path, read_metadata,
@@ -142,6 +142,7 @@ def generate_librimix(librispeech, wham_noise, out, plan, metadata=None, downloa
     check_librimix_inputs(librispeech, wham_noise, subsets, download)
     csvs = find_metadata(metadata, n_src, subsets) if metadata else None
     claim_corpus(out, n_src)
+    sweep_partials(out)  # files a killed run was writing: ours, and written again below
     csvs = csvs or download_metadata(os.path.join(out, "metadata"), n_src, subsets)
     if download:
         fetch_corpora(librispeech, wham_noise, [SUBSETS[s] for s in subsets])

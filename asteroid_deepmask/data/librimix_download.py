@@ -8,12 +8,10 @@ downloaded again, and an interrupted download starts that archive again. ``LIBRI
 """
 import os
 import shutil
-import tarfile
 import urllib.request
-import zipfile
 
 from .corpus_folder import SPLITS
-from .download import download
+from .download import download_and_unpack
 
 LIBRISPEECH_URL = "https://www.openslr.org/resources/12"
 WHAM_NOISE_URL = "https://my-bucket-a8b4b49c25c811ee9a7e8bba05fa24c7.s3.amazonaws.com/wham_noise.zip"
@@ -89,32 +87,8 @@ def fetch_corpora(librispeech, wham_noise, subsets):
             raise ValueError(f"Downloading {', '.join(names)} into {dest!r} needs about {need:.0f} GB; "
                              f"{_free_gb(dest):.0f} GB are free there. Free space or pass another folder.")
     for name, url in todo:
-        if name == "wham_noise":
-            _unpack(url, os.path.join(wham_noise, ".download"), "wham_noise", wham_noise)
+        fallback = f"Download {url} yourself, unpack it, and pass its folder to the recipe."
+        if name == "wham_noise":  # its folder may be there (empty, or ours): the work folder goes inside it
+            download_and_unpack(url, wham_noise, fallback, "wham_noise", os.path.join(wham_noise, ".download"))
         else:
-            _unpack(url, os.path.join(librispeech, f".download-{name}"), f"LibriSpeech/{name}",
-                    os.path.join(librispeech, name))
-
-
-def _unpack(url, workdir, member, dest):
-    """Download ``url`` into ``workdir``, unpack it, move its folder ``member`` to (or into) ``dest``."""
-    archive = download(url, workdir, f"Download {url} yourself, unpack it, and pass its folder to the recipe.")
-    unpacked = os.path.join(workdir, "unpacked")
-    shutil.rmtree(unpacked, ignore_errors=True)  # left by an interrupted run of ours
-    if archive.endswith(".zip"):
-        with zipfile.ZipFile(archive) as z:
-            z.extractall(unpacked)  # zipfile drops absolute paths and ".." components
-    else:
-        with tarfile.open(archive) as tar:
-            tar.extractall(unpacked, filter="data")  # no absolute paths, links out, or device files
-    source = os.path.join(unpacked, member)
-    if not os.path.isdir(source):
-        raise FileNotFoundError(f"{url} holds no {member}/: is it the right archive?")
-    if os.path.isdir(dest):  # the WHAM! folder, made by us or empty: its contents go in
-        for name in os.listdir(source):
-            if not os.path.exists(os.path.join(dest, name)):  # else moved before an interruption
-                os.replace(os.path.join(source, name), os.path.join(dest, name))
-    else:
-        os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
-        os.replace(source, dest)
-    shutil.rmtree(workdir)
+            download_and_unpack(url, os.path.join(librispeech, name), fallback, f"LibriSpeech/{name}")

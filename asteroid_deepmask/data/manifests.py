@@ -67,9 +67,7 @@ def write_manifests(corpus, out_dir, data, force=False):
                 f"No {mix_dir}: the corpus folder must hold {info['folder']}/{{{','.join(splits.values())}}}/"
                 f"{info['mixture']} (point the recipe at the folder that holds wav8k/, or run its stage 0)."
             )
-        if "speakers" in info and os.path.isdir(os.path.join(split_dir, f"s{info['speakers'] + 1}")):
-            raise ValueError(f"{split_dir} has more than {info['speakers']} speakers (s{info['speakers'] + 1}/): "
-                             "set data.n_src (the recipe's --n-src) to the corpus's, or point at the right corpus.")
+        _check_source_folders(split_dir, info)
         entries = []
         for name in sorted(n for n in os.listdir(mix_dir) if n.endswith(".wav")):
             sources = [os.path.join(split_dir, info["sources"].format(i=i + 1), name) for i in range(info["n_src"])]
@@ -87,8 +85,39 @@ def write_manifests(corpus, out_dir, data, force=False):
         json.dump(info, f, indent=1)
 
 
+def _check_source_folders(split_dir, info):
+    """Raise a ValueError when ``split_dir`` holds more sources per mixture than the layout ``info`` lists
+    (wsj0-3mix read with ``n_src: 2`` would train on 2 of its 3 sources)."""
+    # LibriMix's enhancement targets are not numbered: its speakers are still s1, s2, ...
+    pattern, n_src = ("s{i}", info["speakers"]) if "speakers" in info else (info["sources"], info["n_src"])
+    if "{i}" not in pattern or not os.path.isdir(os.path.join(split_dir, pattern.format(i=n_src + 1))):
+        return
+    found = n_src + 1
+    while os.path.isdir(os.path.join(split_dir, pattern.format(i=found + 1))):
+        found += 1
+    raise ValueError(
+        f"{split_dir} holds {found} sources per mixture ({', '.join(pattern.format(i=i + 1) for i in range(found))}) "
+        f"but the experiment has data.n_src={n_src}: set data.n_src and model.n_src to {found} (the recipe's "
+        f"--n-src {found}), or point at a {n_src}-source corpus."
+    )
+
+
+def _check_source_counts(manifest, n_src):
+    """Raise a ValueError when an entry of the manifest file ``manifest`` has not ``n_src`` sources."""
+    with open(manifest) as f:
+        entries = json.load(f)
+    for entry in entries:
+        if len(entry["sources"]) != n_src:
+            raise ValueError(
+                f"{manifest}: {entry['id']} has {len(entry['sources'])} sources but the experiment separates "
+                f"{n_src} (data.n_src): set data.n_src and model.n_src to {len(entry['sources'])}, or remake the "
+                "manifests (stage 1 with --force true)."
+            )
+
+
 def check_manifests(manifests, data):
-    """Raise a ValueError when ``manifests`` were made for another layout than ``data`` asks for."""
+    """Raise a ValueError when ``manifests`` were made for another layout than ``data`` asks for, or
+    list another number of sources per mixture."""
     info_path = os.path.join(manifests, INFO_FILE)
     if not os.path.isfile(info_path):
         raise FileNotFoundError(f"No {info_path}: make the manifests first (the recipe's stage 1).")
@@ -100,3 +129,6 @@ def check_manifests(manifests, data):
             f"The manifests in {manifests!r} list {made}, but the experiment wants {wanted}: remake them "
             "(stage 1 with --force true) or use another --manifests folder."
         )
+    for path in (manifest_path(manifests, split) for split in SPLITS):
+        if os.path.isfile(path):  # a missing one is named by whatever reads it
+            _check_source_counts(path, wanted["n_src"])

@@ -12,11 +12,10 @@ releases), so they run in an environment of their own, given by its Python inter
 import os
 import subprocess
 import sys
-import tarfile
 
 from ..utils.errors import SetupError
 from .corpus_folder import SPLITS, claim_folder, mark_complete
-from .download import download
+from .download import download_and_unpack
 
 WHAMR_SCRIPTS_URL = "https://my-bucket-a8b4b49c25c811ee9a7e8bba05fa24c7.s3.amazonaws.com/whamr_scripts.tar.gz"
 ENTRY_POINT = "create_wham_from_scratch.py"
@@ -47,11 +46,8 @@ def fetch_scripts(dest):
     """Download and unpack the official scripts into ``dest/whamr`` (once); returns their folder."""
     unpacked = os.path.join(dest, "whamr")
     if not os.path.isdir(unpacked):
-        archive = download(WHAMR_SCRIPTS_URL, dest, "Get the WHAMR! scripts from http://wham.whisper.ai, unpack "
-                           "them and pass the folder with --whamr-scripts.")
-        with tarfile.open(archive) as tar:
-            tar.extractall(unpacked + ".part", filter="data")  # no absolute paths, links out, or device files
-        os.replace(unpacked + ".part", unpacked)
+        download_and_unpack(WHAMR_SCRIPTS_URL, unpacked, "Get the WHAMR! scripts from http://wham.whisper.ai, "
+                            "unpack them and pass the folder with --whamr-scripts.")
     for here, _, files in os.walk(unpacked):
         if ENTRY_POINT in files:
             return here

@@ -17,16 +17,15 @@ scaling follows the published corpus exactly.
 """
 import os
 import sys
-import zipfile
 
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from ..utils.atomic import atomic_paths
+from ..utils.atomic import atomic_paths, sweep_partials
 from .active_level import active_power
 from .corpus_folder import SPLITS, claim_folder, mark_complete
-from .download import download
+from .download import download_and_unpack
 
 SOURCE_RATE = 16000
 MIX_LISTS_URL = "http://www.merl.com/demos/deep-clustering/create-speaker-mixtures.zip"
@@ -89,10 +88,8 @@ def download_mix_lists(dest):
     """Download and unzip MERL's mix lists into ``dest/lists`` (once); returns that folder."""
     lists = os.path.join(dest, "lists")
     if not os.path.isdir(lists):
-        archive = download(MIX_LISTS_URL, dest, "Download and unzip it yourself and pass the folder with --mix-lists.")
-        with zipfile.ZipFile(archive) as z:
-            z.extractall(lists + ".part")
-        os.replace(lists + ".part", lists)
+        download_and_unpack(MIX_LISTS_URL, lists,
+                            "Download and unzip it yourself and pass the folder with --mix-lists.")
     return lists
 
 
@@ -188,6 +185,7 @@ def make_wsj0mix(wsj0, mix_lists, out, n_src=2, sample_rates=(8000,), modes=("mi
     counts = settings["mixtures"]
     if claim_folder(out, MARKER, settings):
         return counts
+    sweep_partials(out)  # files a killed run was writing: ours, and written again below
     known = read_active_levels(active_levels) if active_levels else {}
     powers = {}  # utterances recur across mixtures: one level each
     from tqdm import tqdm

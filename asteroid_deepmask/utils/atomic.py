@@ -58,6 +58,33 @@ def atomic_paths(*paths, durable=True):
             _remove_if_present(tmp)
 
 
+def sweep_partials(folder):
+    """Remove the temporary files (``*.partial``) that killed runs of :func:`atomic_paths` left in
+    ``folder`` and below; returns how many.
+
+    A step calls it when it starts writing into a folder it owns (a corpus it claimed): a file
+    under a temporary name of ours is never the user's, and no other run writes there meanwhile.
+
+    Args:
+        folder (str or os.PathLike): the folder the calling step writes; a missing one holds nothing.
+
+    Example:
+        >>> import os, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> for name in ("a.wav", "b.wav" + PARTIAL_SUFFIX):
+        ...     open(os.path.join(folder, name), "w").close()
+        >>> sweep_partials(folder), sorted(os.listdir(folder))
+        (1, ['a.wav'])
+    """
+    swept = 0
+    for here, _, files in os.walk(folder):
+        for name in files:
+            if name.endswith(PARTIAL_SUFFIX):
+                _remove_if_present(os.path.join(here, name))
+                swept += 1
+    return swept
+
+
 def _fsync(path, flags):
     fd = os.open(path, flags)
     try:

@@ -166,7 +166,7 @@ def test_manifests_name_a_missing_train_set_and_refuse_a_wrong_speaker_count(lib
     _, out = librimix
     with pytest.raises(FileNotFoundError, match=r"wav8k/min/\{train-100,dev,test\}/mix_clean"):
         write_manifests(out, tmp_path / "a", {**DATA, "train_set": "train-100"})
-    with pytest.raises(ValueError, match="more than 1 speakers"):
+    with pytest.raises(ValueError, match=r"holds 2 sources per mixture \(s1, s2\) but the experiment has data.n_src=1"):
         write_manifests(out, tmp_path / "b", {**DATA, "n_src": 1})
 
 

@@ -53,8 +53,11 @@ def test_second_run_changes_nothing_and_an_interrupted_run_resumes(corpus):
     marker = root / "out" / "wsj0mix.json"
     marker.write_text(marker.read_text().replace('"complete": true', '"complete": false'))  # as if killed
     files[0].unlink()
+    leftover = files[0].parent / (files[0].name + ".partial")  # the file the killed run was writing
+    leftover.write_bytes(b"half a wav")
     make_wsj0mix(root, lists, root / "out")
     assert files[0].exists()  # the interrupted mixture is written again, the others are left alone
+    assert not list((root / "out").rglob("*.partial"))
     assert all(p.stat().st_mtime_ns == t for p, t in before.items() if p.name != files[0].name)
 
 
