@@ -11,6 +11,7 @@ import torch
 from asteroid.models.base_models import BaseEncoderMaskerDecoder
 
 from ..version import __version__
+from . import hub_folder
 from .pretrained import MODEL_FILES, check_plain, load_checkpoint, load_pretrained, looks_like_repo_id
 from .registry import get_model_class
 
@@ -114,6 +115,11 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
             return self(wav)
         finally:
             self._ungrouped = False
+
+    # Hugging Face's model methods (huggingface_hub.PyTorchModelHubMixin's names): the functions of
+    # asteroid_deepmask.hub themselves, so that the method and the function cannot drift apart.
+    save_pretrained = hub_folder.save_pretrained
+    push_to_hub = hub_folder.push_to_hub
 
     def export(self, path, format=None, opset=None):
         """Write this model as an ONNX or TorchScript file with its metadata; returns ``path``.

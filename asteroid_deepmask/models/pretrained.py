@@ -3,7 +3,7 @@
 A hub folder holds ``model.safetensors`` (the weights), ``config.json`` (class name, model
 arguments, measured complexity), ``pytorch_model.bin`` (Asteroid's model package, plain types
 only, for ``asteroid.models.BaseModel.from_pretrained``) and a model card ``README.md``; this
-module reads the first two. Writing and publishing folders is :mod:`asteroid_deepmask.hub`.
+module reads the first two. Writing and uploading folders is :mod:`asteroid_deepmask.models.hub_folder`.
 """
 import json
 import os

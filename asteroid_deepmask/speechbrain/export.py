@@ -68,14 +68,14 @@ def _write(folder, hyperparams, modules, title, sample_rate, num_spks, force):
     return folder
 
 
-def export_model(model, folder, force=False):
+def export_model_to_speechbrain(model, folder, force=False):
     """Export one of the package's models (``DeepMaskTasNet`` and its presets) with its weights: Asteroid filterbanks and our masker, wrapped
     in SpeechBrain's interfaces. Returns the folder.
 
     Example:
         >>> import tempfile
         >>> from asteroid_deepmask import DPRNNDeepMask
-        >>> folder = export_model(DPRNNDeepMask(n_src=2, hid_size=8, n_repeats=1), tempfile.mkdtemp())
+        >>> folder = export_model_to_speechbrain(DPRNNDeepMask(n_src=2, hid_size=8, n_repeats=1), tempfile.mkdtemp())
         >>> sorted(os.listdir(folder))
         ['README.md', 'decoder.ckpt', 'encoder.ckpt', 'hyperparams.yaml', 'masknet.ckpt']
     """
