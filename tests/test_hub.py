@@ -140,13 +140,17 @@ def test_hub_repository_ids_are_downloaded_with_their_revision(tiny_dprnn, tmp_p
     save_pretrained(model, tmp_path)
     calls = {}
 
-    def snapshot_download(repo_id, revision=None, allow_patterns=None, **kwargs):
-        calls.update(repo_id=repo_id, revision=revision, patterns=sorted(allow_patterns))
+    def snapshot_download(repo_id, revision=None, allow_patterns=None, cache_dir=None, force_download=False,
+                          local_files_only=False, token=None, **kwargs):
+        calls.update(repo_id=repo_id, revision=revision, patterns=sorted(allow_patterns),
+                     options=(cache_dir, force_download, local_files_only, token))
         return str(tmp_path)
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
-    loaded = DPRNNDeepMask.from_pretrained("someone/deepmask", revision="v1").eval()
-    assert calls == {"repo_id": "someone/deepmask", "revision": "v1", "patterns": ["README.md", "config.json", "model.safetensors"]}
+    loaded = DPRNNDeepMask.from_pretrained("someone/deepmask", revision="v1", cache_dir="cache", force_download=True,
+                                           local_files_only=True, token="hf_x").eval()
+    assert calls == {"repo_id": "someone/deepmask", "revision": "v1", "patterns": ["README.md", "config.json", "model.safetensors"],
+                     "options": ("cache", True, True, "hf_x")}
     wav = torch.randn(1, 400)
     assert torch.equal(loaded(wav), model(wav))
 
@@ -229,3 +233,10 @@ def test_save_refuses_a_complexity_that_is_not_a_record(tiny_dprnn, tmp_path):
                                          r"asteroid_deepmask.hub.measure_complexity\(model, seconds\)"):
         tiny_dprnn(n_src=2).save_pretrained(tmp_path, None, None, "cc-by-sa-4.0", 4.0)  # 0.1.0's complexity_seconds
     assert not os.listdir(tmp_path)
+
+
+def test_keyword_arguments_override_a_hub_folders_model_args(tiny_dprnn, tmp_path):
+    tiny_dprnn(n_src=2).save_pretrained(tmp_path)
+    loaded = DPRNNDeepMask.from_pretrained(str(tmp_path), mask_act="sigmoid")
+    assert loaded.get_model_args()["mask_act"] == "sigmoid" and DPRNNDeepMask.from_pretrained(
+        str(tmp_path)).get_model_args()["mask_act"] == "relu"

@@ -64,6 +64,15 @@ def model_card(config, results=None, training=None, license="cc-by-sa-4.0"):
             evaluation; without it the card has no results section and no metrics.
         training (dict, optional): the experiment's hparams, shown as YAML.
         license (str): license identifier of the weights.
+
+    Example:
+        >>> config = {"model_name": "DPRNNDeepMask", "sample_rate": 8000.0,
+        ...           "model_args": {"n_src": 2, "n_outputs": 4, "mask_head": "linear", "mask_act": "relu"}}
+        >>> card = model_card(config)
+        >>> [line for line in card.splitlines() if line.startswith("Mask head")]
+        ['Mask head: a 1x1 layer per output, mask activation relu, 4 outputs summed into 2 sources.']
+        >>> "## Results" in card  # no evaluation given: no results claimed
+        False
     """
     name, args = config["model_name"], config["model_args"]
     description, reference = _DESCRIPTIONS.get(name, ("", ""))

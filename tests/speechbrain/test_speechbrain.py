@@ -161,3 +161,19 @@ def test_the_0_1_0_name_export_model_warns_and_writes_the_same_folder(tiny_dprnn
             assert open(os.path.join(old, name)).read() == open(os.path.join(new, name)).read()
     with pytest.raises(AttributeError, match="has no attribute 'export_nothing'"):
         sb.export_nothing
+
+
+def test_a_failed_export_leaves_the_previous_folder_whole(tiny_dprnn, tmp_path, monkeypatch):
+    folder = export_model_to_speechbrain(tiny_dprnn(n_src=2), tmp_path / "export")
+    before = {name: open(os.path.join(folder, name), "rb").read() for name in os.listdir(folder)}
+    save = torch.save
+
+    def killed_at_the_decoder(obj, path, *args, **kwargs):
+        if "decoder" in os.fspath(path):
+            raise KeyboardInterrupt
+        save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", killed_at_the_decoder)
+    with pytest.raises(KeyboardInterrupt):
+        export_model_to_speechbrain(tiny_dprnn(n_src=3), folder, force=True)
+    assert {name: open(os.path.join(folder, name), "rb").read() for name in os.listdir(folder)} == before
