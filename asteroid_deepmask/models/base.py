@@ -116,11 +116,6 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
         finally:
             self._ungrouped = False
 
-    # Hugging Face's model methods (huggingface_hub.PyTorchModelHubMixin's names): the functions of
-    # asteroid_deepmask.hub themselves, so that the method and the function cannot drift apart.
-    save_pretrained = hub_folder.save_pretrained
-    push_to_hub = hub_folder.push_to_hub
-
     def export(self, path, format=None, opset=None):
         """Write this model as an ONNX or TorchScript file with its metadata; returns ``path``.
 
@@ -152,6 +147,11 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
                 )
             ),
         )
+
+    # Hugging Face's model methods (huggingface_hub.PyTorchModelHubMixin's names): the functions of
+    # asteroid_deepmask.hub themselves, so that the method and the function cannot drift apart.
+    save_pretrained = hub_folder.save_pretrained
+    push_to_hub = hub_folder.push_to_hub
 
     @classmethod
     def from_pretrained(cls, pretrained_model_conf_or_path, *args, revision=None, cache_dir=None, force_download=False,
