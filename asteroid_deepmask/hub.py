@@ -1,214 +1,33 @@
 """Hugging Face hub folders: save, load and publish the package's models.
 
 A hub folder holds ``model.safetensors`` (the weights), ``config.json`` (class name, model
-arguments, measured complexity), ``pytorch_model.bin`` (Asteroid's model package, plain types
-only, for ``asteroid.models.BaseModel.from_pretrained``), a model card ``README.md`` and, on
-request, ``model.onnx`` (an export for ONNX Runtime, :mod:`asteroid_deepmask.deployment.export`).
-Loading (``from_pretrained``, :mod:`asteroid_deepmask.models.pretrained`) reads the safetensors
-weights and the JSON config: nothing is unpickled.
+arguments, and parameters and MACs when measured: :func:`measure_complexity`),
+``pytorch_model.bin`` (Asteroid's model package, plain types only, for
+``asteroid.models.BaseModel.from_pretrained``), a model card ``README.md`` and, on request,
+``model.onnx`` (an export for ONNX Runtime, :mod:`asteroid_deepmask.deployment.export`).
+
+:func:`save_pretrained` and :func:`push_to_hub` are the functions behind every model's methods
+of the same names (``save_pretrained(model, folder)`` is ``model.save_pretrained(folder)``);
+they live in :mod:`asteroid_deepmask.models.hub_folder` so that models do not import this module.
+Loading (``Model.from_pretrained``, :mod:`asteroid_deepmask.models.pretrained`) reads the
+safetensors weights and the JSON config: nothing is unpickled.
 """
-import json
-import os
-import tempfile
-
-import torch
-import yaml
-
 from .complexity import count_complexity
-from .deployment.export import export_model
-from .models.pretrained import ASTEROID_WEIGHTS_NAME, CARD_NAME, CONFIG_NAME, HUB_FILES, ONNX_NAME, WEIGHTS_NAME
-from .version import __version__
+from .models.hub_folder import push_to_hub, save_pretrained
+from .models.model_card import model_card
+from .models.pretrained import HUB_FILES, ONNX_NAME
 
-__all__ = ["HUB_FILES", "ONNX_NAME", "model_card", "push_to_hub", "save_pretrained"]
-
-_DESCRIPTIONS = {
-    "DPRNNDeepMask": (
-        "DPRNN-TasNet whose mask estimator is chosen among the heads of Li, Hu and Luo: a shallow "
-        "1x1 layer per output, overseparation-grouping (P outputs summed into C sources) or a "
-        "per-source 3-layer MLP (the deep mask estimation module).",
-        'K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source '
-        'Separation Systems", Interspeech 2022.',
-    ),
-    "ConvTasNetDeepMask": (
-        "Conv-TasNet (a temporal convolutional network separator) whose mask estimator is chosen "
-        "among the heads of Li, Hu and Luo: a shallow 1x1 layer per output, overseparation-grouping "
-        "(P outputs summed into C sources) or a per-source 3-layer MLP.",
-        'Y. Luo, N. Mesgarani, "Conv-TasNet: Surpassing ideal time-frequency magnitude masking for '
-        'speech separation", IEEE/ACM TASLP 2019; K. Li, X. Hu, Y. Luo, Interspeech 2022.',
-    ),
-    "DeepMaskTasNet": (
-        "An encoder-masker-decoder separation model whose masker is a trunk emitting P feature maps "
-        "followed by a mask head that turns them into C masks (Li, Hu and Luo's heads or others).",
-        'K. Li, X. Hu, Y. Luo, "On the Use of Deep Mask Estimation Module for Neural Source '
-        'Separation Systems", Interspeech 2022.',
-    ),
-    "SimoSisoTasNet": (
-        "TasNet with a SIMO-SISO DPRNN separator: a multi-output stage makes one feature per "
-        "source, and a single-output stage shared by the sources refines each with the mixture.",
-        'Y. Luo, Z. Chen, C. Han, C. Li, T. Zhou, N. Mesgarani, "Rethinking the separation layers '
-        'in speech separation networks", ICASSP 2021.',
-    ),
-    "SlicedAttentionTasNet": (
-        "TasNet with a sliced-attention (Sams-Net) separator: multi-head attention inside time "
-        "slices of the encoder output seen as a 2-D map, and depthwise-separable convolutions.",
-        'T. Li, J. Chen, H. Hou, M. Li, "Sams-Net: A Sliced Attention-based Neural Network for '
-        'Music Source Separation", arXiv:1909.05746.',
-    ),
-}
+__all__ = ["HUB_FILES", "ONNX_NAME", "measure_complexity", "model_card", "push_to_hub", "save_pretrained"]
 
 
-def _head_summary(args):
-    """One sentence on the mask head, from flat (presets) or general (``DeepMaskTasNet``) model args."""
-    n_src, p = args.get("n_src"), args.get("n_outputs") or args.get("n_src")
-    head_args = args.get("head_args") or {}
-    name = args.get("head", args.get("mask_head"))
-    hidden = head_args.get("hidden", args.get("head_hidden"))
-    mask_act = head_args.get("mask_act", args.get("mask_act"))
-    trunk = f"Trunk: {args['trunk']}. " if "trunk" in args else ""
-    head = {"mlp": f"a 3-layer MLP per output (hidden width {hidden})", "linear": "a 1x1 layer per output"}.get(
-        name, f"{name!r}")
-    grouping = f", {p} outputs summed into {n_src} sources" if p != n_src else ""
-    return f"{trunk}Mask head: {head}, mask activation {mask_act}{grouping}."
+def measure_complexity(model, seconds=4.0):
+    """Parameters (all, millions) and MACs (the paper's counting, giga) of ``model`` on a
+    ``seconds`` input: the ``complexity`` record of :func:`save_pretrained` and the model card.
 
-
-def model_card(config, results=None, training=None, license="cc-by-sa-4.0"):
-    """Model card text (YAML front matter + markdown) from measured facts only.
-
-    Args:
-        config (dict): the hub ``config.json`` content.
-        results (dict, optional): ``{"dataset": str, "metrics": {name: value}}`` from an
-            evaluation; without it the card has no results section and no metrics.
-        training (dict, optional): the experiment's hparams, shown as YAML.
-        license (str): license identifier of the weights.
+    Example:
+        >>> from asteroid_deepmask import DPRNNDeepMask
+        >>> sorted(measure_complexity(DPRNNDeepMask(n_src=2, hid_size=8, n_repeats=1), seconds=0.5))
+        ['macs_g', 'params_m', 'seconds']
     """
-    name, args = config["model_name"], config["model_args"]
-    description, reference = _DESCRIPTIONS.get(name, ("", ""))
-    front = {
-        "library_name": "asteroid",
-        "license": license,
-        "tags": ["asteroid", "speechbrain", "audio", "audio-to-audio", "audio-source-separation",
-                 "asteroid-deepmask", name],
-    }
-    metrics = (results or {}).get("metrics", {})
-    if results:
-        front["datasets"] = [results["dataset"]]
-        front["metrics"] = sorted(metrics)
-        front["model-index"] = [
-            {
-                "name": name,
-                "results": [
-                    {
-                        "task": {"type": "audio-source-separation", "name": "Audio Source Separation"},
-                        "dataset": {"name": results["dataset"], "type": results["dataset"]},
-                        "metrics": [{"type": k, "name": k, "value": v} for k, v in sorted(metrics.items())],
-                    }
-                ],
-            }
-        ]
-    lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "", f"# {name}", ""]
-    lines += [description, "", _head_summary(args), "", f"Reference: {reference}", ""]
-    if results:
-        lines += [f"## Results on {results['dataset']}", "", "| metric | value |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in sorted(metrics.items())] + [""]
-    complexity = config.get("complexity")
-    if complexity:
-        lines += [
-            "## Complexity",
-            "",
-            f"{complexity['params_m']:.3f} M parameters, {complexity['macs_g']:.2f} G MACs on a "
-            f"{complexity['seconds']:g} s input at {config['sample_rate']:g} Hz (thop, as in the paper).",
-            "",
-        ]
-    if training:
-        lines += ["## Training configuration", "", "```yaml", yaml.safe_dump(training, sort_keys=False).strip(), "```", ""]
-    lines += [
-        "## Usage",
-        "",
-        "```python",
-        f"from asteroid_deepmask import {name}",
-        "",
-        f'model = {name}.from_pretrained("<this repository or folder>")',
-        "estimates = model(mixture)  # mixture: [batch, time] at "
-        f"{config['sample_rate']:g} Hz -> [batch, {args.get('n_src')}, time]",
-        "```",
-        "",
-        "Or from the command line: `asteroid-deepmask separate --model <this repository> mix.wav -o out/`.",
-        "Plain Asteroid loads it too, once `asteroid_deepmask` is imported:",
-        "`asteroid.models.BaseModel.from_pretrained(\"<repository>\")`.",
-        "",
-    ]
-    if config.get("onnx"):
-        lines += [
-            "## ONNX",
-            "",
-            f"`{config['onnx']}` runs without the model's code: float32 input `mixture` [batch, time] at "
-            f"{config['sample_rate']:g} Hz, output `sources` [batch, {args.get('n_src')}, time], any batch and length.",
-            "",
-            "```python",
-            "import onnxruntime",
-            "",
-            f'session = onnxruntime.InferenceSession("{config["onnx"]}")',
-            'sources = session.run(None, {"mixture": mixture})[0]  # mixture: float32 numpy array',
-            "```",
-            "",
-            f"Long files, in windows: `asteroid-deepmask separate --model {config['onnx']} long.wav -o out/`.",
-            "",
-        ]
-    return "\n".join(lines)
-
-
-def save_pretrained(model, folder, results=None, training=None, license="cc-by-sa-4.0", complexity_seconds=4.0,
-                    onnx=False):
-    """Write ``model`` as a hub folder (see the module docstring); returns the folder.
-
-    ``results`` and ``training`` go into the model card (see :func:`model_card`); parameters and
-    MACs are measured here, on a ``complexity_seconds`` input (None skips them). ``onnx`` adds
-    ``model.onnx`` and its usage to the card.
-    """
-    from safetensors.torch import save_file
-
-    os.makedirs(folder, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, os.path.join(folder, WEIGHTS_NAME), metadata={"format": "pt"})
-    torch.save(model.serialize(), os.path.join(folder, ASTEROID_WEIGHTS_NAME))
-    config = dict(
-        model_name=type(model).__name__,
-        model_args=model.get_model_args(),
-        sample_rate=float(model.sample_rate),
-        asteroid_deepmask_version=__version__,
-    )
-    if complexity_seconds:
-        counts = count_complexity(model, seconds=complexity_seconds)
-        config["complexity"] = dict(
-            seconds=complexity_seconds, params_m=round(counts["params_total_m"], 4), macs_g=round(counts["macs_g"], 4)
-        )
-    if results is not None:
-        config["results"] = results
-    if onnx:
-        export_model(model, os.path.join(folder, ONNX_NAME))
-        config["onnx"] = ONNX_NAME
-    with open(os.path.join(folder, CONFIG_NAME), "w") as f:
-        json.dump(config, f, indent=2)
-    with open(os.path.join(folder, CARD_NAME), "w") as f:
-        f.write(model_card(config, results=results, training=training, license=license))
-    return folder
-
-
-def push_to_hub(model, repo_id, private=None, revision=None, commit_message=None, **card):
-    """Save ``model`` as a hub folder and upload it to ``repo_id`` (created if missing).
-
-    The token is huggingface_hub's usual one (``hf auth login`` or ``HF_TOKEN``), never an
-    argument here. ``card`` goes to :func:`save_pretrained` (``results``, ``training``, ...).
-    """
-    from huggingface_hub import HfApi
-
-    api = HfApi()
-    with tempfile.TemporaryDirectory() as folder:
-        save_pretrained(model, folder, **card)
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        return api.upload_folder(
-            repo_id=repo_id,
-            folder_path=folder,
-            revision=revision,
-            commit_message=commit_message or f"Upload {type(model).__name__} with asteroid-deepmask {__version__}",
-        )
+    counts = count_complexity(model, seconds=seconds)
+    return dict(seconds=seconds, params_m=round(counts["params_total_m"], 4), macs_g=round(counts["macs_g"], 4))

@@ -3,8 +3,8 @@
 
 Every peer runs the same model: the paper's DPRNN baseline (``hparams/wsj0-2mix/baseline.yaml``,
 seeded untrained weights: speed and memory do not depend on them), saved once as our hub folder
-(``asteroid_deepmask.hub.save_pretrained``; Asteroid reads its ``pytorch_model.bin``) and as a
-SpeechBrain folder (``asteroid_deepmask.speechbrain.export_model``). The inputs are Gaussian
+(``model.save_pretrained``; Asteroid reads its ``pytorch_model.bin``) and as a
+SpeechBrain folder (``asteroid_deepmask.speechbrain.export_model_to_speechbrain``). The inputs are Gaussian
 noise, written before anything is timed. Peers:
 
 - ours, batch 1 / batch 4: ``asteroid-deepmask separate --model HUB FILE -o OUT --window 8
@@ -128,14 +128,13 @@ def prepare(tmp, minutes):
     import torch
 
     from asteroid_deepmask.experiment.hparams import hparams_dir, load_hparams
-    from asteroid_deepmask.hub import save_pretrained
     from asteroid_deepmask.models import build_model
-    from asteroid_deepmask.speechbrain import export_model
+    from asteroid_deepmask.speechbrain import export_model_to_speechbrain
 
     torch.manual_seed(0)
     model = build_model(load_hparams(os.path.join(hparams_dir(), "wsj0-2mix", "baseline.yaml"))["model"]).eval()
-    hub = save_pretrained(model, os.path.join(tmp, "hub"), complexity_seconds=None)
-    speechbrain = export_model(model, os.path.join(tmp, "speechbrain"))
+    hub = model.save_pretrained(os.path.join(tmp, "hub"))
+    speechbrain = export_model_to_speechbrain(model, os.path.join(tmp, "speechbrain"))
     rng, files = np.random.default_rng(0), {}
     for m in minutes:
         files[m] = os.path.join(tmp, f"noise_{m:g}min.wav")

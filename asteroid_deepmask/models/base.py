@@ -11,6 +11,7 @@ import torch
 from asteroid.models.base_models import BaseEncoderMaskerDecoder
 
 from ..version import __version__
+from . import hub_folder
 from .pretrained import MODEL_FILES, check_plain, load_checkpoint, load_pretrained, looks_like_repo_id
 from .registry import get_model_class
 
@@ -155,13 +156,20 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
             ),
         )
 
+    # Hugging Face's model methods (huggingface_hub.PyTorchModelHubMixin's names): the functions of
+    # asteroid_deepmask.hub themselves, so that the method and the function cannot drift apart.
+    save_pretrained = hub_folder.save_pretrained
+    push_to_hub = hub_folder.push_to_hub
+
     @classmethod
-    def from_pretrained(cls, pretrained_model_conf_or_path, *args, revision=None, **kwargs):
+    def from_pretrained(cls, pretrained_model_conf_or_path, *args, revision=None, cache_dir=None, force_download=False,
+                        local_files_only=False, token=None, **kwargs):
         """Build a model from a hub folder, a hub repository id, a serialised file or its dict.
 
         Called on a concrete class, the source must hold that class; called on this base class,
-        the class named in the source is used. ``kwargs`` override the stored model args of a
-        serialised file or dict; ``revision`` picks a hub revision.
+        the class named in the source is used. ``kwargs`` override the stored model args.
+        ``revision``, ``cache_dir``, ``force_download``, ``local_files_only`` and ``token`` are
+        huggingface_hub's download options, for a hub repository id.
 
         Example:
             >>> import tempfile, os, torch
@@ -175,7 +183,9 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
         conf = pretrained_model_conf_or_path
         if isinstance(conf, (str, os.PathLike)) and (os.path.isdir(conf) or looks_like_repo_id(conf)):
             expected = None if cls is DeepMaskEncoderMaskerDecoder else cls
-            return load_pretrained(os.fspath(conf), revision=revision, expected_class=expected)
+            return load_pretrained(os.fspath(conf), revision=revision, expected_class=expected, model_args=kwargs,
+                                   cache_dir=cache_dir, force_download=force_download,
+                                   local_files_only=local_files_only, token=token)
         source = "The model package"
         if isinstance(conf, (str, os.PathLike)):
             source = repr(os.fspath(conf))

@@ -3,7 +3,7 @@
 A hub folder holds ``model.safetensors`` (the weights), ``config.json`` (class name, model
 arguments, measured complexity), ``pytorch_model.bin`` (Asteroid's model package, plain types
 only, for ``asteroid.models.BaseModel.from_pretrained``) and a model card ``README.md``; this
-module reads the first two. Writing and publishing folders is :mod:`asteroid_deepmask.hub`.
+module reads the first two. Writing and uploading folders is :mod:`asteroid_deepmask.models.hub_folder`.
 """
 import json
 import os
@@ -129,13 +129,16 @@ def read_config(folder):
     return config
 
 
-def load_pretrained(source, revision=None, expected_class=None):
+def load_pretrained(source, revision=None, expected_class=None, model_args=None, **download):
     """Build a model from a hub folder or a hub repository id (downloaded, then cached).
 
     Args:
         source (str): a local folder or ``"user/repo"``.
         revision (str, optional): branch, tag or commit of a hub repository.
         expected_class (type, optional): refuse a folder holding another class, naming it.
+        model_args (dict, optional): arguments that override those of ``config.json``.
+        **download: options of ``huggingface_hub.snapshot_download`` for a repository id
+            (``cache_dir``, ``force_download``, ``local_files_only``, ``token``).
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -147,7 +150,7 @@ def load_pretrained(source, revision=None, expected_class=None):
 
         folder = snapshot_download(
             repo_id=source, revision=revision, allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, CARD_NAME],
-            library_name="asteroid-deepmask", library_version=__version__,
+            library_name="asteroid-deepmask", library_version=__version__, **download,
         )
     config = read_config(folder)
     name = config["model_name"]
@@ -162,7 +165,7 @@ def load_pretrained(source, revision=None, expected_class=None):
         raise FileNotFoundError(f"{folder!r} has no {WEIGHTS_NAME}.") from None
     except (SafetensorError, OSError, ValueError) as err:
         raise ValueError(f"{weights} is corrupt or truncated ({err}).") from err
-    model = get_model_class(name)(**config["model_args"])
+    model = get_model_class(name)(**{**config["model_args"], **(model_args or {})})
     try:
         model.load_state_dict(state)
     except RuntimeError as err:

@@ -13,7 +13,7 @@ import shutil
 
 import yaml
 
-from ..hub import HUB_FILES, ONNX_NAME, push_to_hub, save_pretrained
+from ..hub import HUB_FILES, ONNX_NAME, measure_complexity, push_to_hub, save_pretrained
 from ..models import DeepMaskEncoderMaskerDecoder
 
 MODEL_FILE = "best_model.pth"
@@ -24,7 +24,8 @@ HUB_DIR = "hub"
 
 
 def read_experiment(exp_dir):
-    """The model and the model card's inputs (``results``, ``training``) of an experiment folder.
+    """The model and the model card's inputs (``results``, ``training``, ``complexity`` measured on
+    4 s) of an experiment folder.
 
     Raises:
         FileNotFoundError: no folder, or no ``best_model.pth`` in it.
@@ -37,7 +38,7 @@ def read_experiment(exp_dir):
             f"from serialize()) and optionally {RESULTS_FILE} and {HPARAMS_FILE}."
         )
     model = DeepMaskEncoderMaskerDecoder.from_pretrained(path)
-    card = {}
+    card = {"complexity": measure_complexity(model)}
     results_path = os.path.join(exp_dir, RESULTS_FILE)
     if os.path.isfile(results_path):
         with open(results_path) as f:

@@ -3,7 +3,8 @@
 
 The folder holds ``hyperparams.yaml`` (``Encoder``, ``MaskNet``, ``Decoder``, ``modules``,
 ``pretrainer``, ``sample_rate``, ``num_spks``), ``encoder.ckpt``, ``masknet.ckpt``,
-``decoder.ckpt`` (plain state dicts) and a model card ``README.md``.
+``decoder.ckpt`` (plain state dicts) and a model card ``README.md``, written whole
+(:func:`~asteroid_deepmask.utils.atomic.atomic_paths`): a killed export leaves the previous files.
 """
 import os
 import re
@@ -11,6 +12,7 @@ import re
 import torch
 import yaml
 
+from ..utils.atomic import atomic_paths
 from .filterbanks import FilterbankDecoder, FilterbankEncoder
 from .masknets import MaskNet
 
@@ -59,23 +61,26 @@ def _write(folder, hyperparams, modules, title, sample_rate, num_spks, force):
     if os.path.exists(os.path.join(folder, "hyperparams.yaml")) and not force:
         raise ValueError(f"{folder!r} already holds an export; pass force=True to overwrite it.")
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, "hyperparams.yaml"), "w") as f:
-        f.write(hyperparams + _TAIL)
-    for name, module in modules.items():
-        torch.save(module.state_dict(), os.path.join(folder, f"{name}.ckpt"))
-    with open(os.path.join(folder, "README.md"), "w") as f:
-        f.write(_CARD.format(title=title, num_spks=num_spks, sample_rate=sample_rate))
+    names = ["hyperparams.yaml", "README.md", *(f"{name}.ckpt" for name in modules)]
+    with atomic_paths(*(os.path.join(folder, name) for name in names)) as temps:
+        hyperparams_path, card_path, *checkpoints = temps
+        with open(hyperparams_path, "w") as f:
+            f.write(hyperparams + _TAIL)
+        with open(card_path, "w") as f:
+            f.write(_CARD.format(title=title, num_spks=num_spks, sample_rate=sample_rate))
+        for module, path in zip(modules.values(), checkpoints):
+            torch.save(module.state_dict(), path)
     return folder
 
 
-def export_model(model, folder, force=False):
+def export_model_to_speechbrain(model, folder, force=False):
     """Export one of the package's models (``DeepMaskTasNet`` and its presets) with its weights: Asteroid filterbanks and our masker, wrapped
     in SpeechBrain's interfaces. Returns the folder.
 
     Example:
         >>> import tempfile
         >>> from asteroid_deepmask import DPRNNDeepMask
-        >>> folder = export_model(DPRNNDeepMask(n_src=2, hid_size=8, n_repeats=1), tempfile.mkdtemp())
+        >>> folder = export_model_to_speechbrain(DPRNNDeepMask(n_src=2, hid_size=8, n_repeats=1), tempfile.mkdtemp())
         >>> sorted(os.listdir(folder))
         ['README.md', 'decoder.ckpt', 'encoder.ckpt', 'hyperparams.yaml', 'masknet.ckpt']
     """

@@ -11,7 +11,7 @@ from speechbrain.lobes.models.dual_path import SBRNNBlock, SBTransformerBlock
 
 from asteroid_deepmask import ConvTasNetDeepMask, SimoSisoTasNet
 from asteroid_deepmask.experiment.hparams import hparams_dir
-from asteroid_deepmask.speechbrain import DualPathDeepMask, MaskNet, export_model, export_speechbrain
+from asteroid_deepmask.speechbrain import DualPathDeepMask, MaskNet, export_model_to_speechbrain, export_speechbrain
 from asteroid_deepmask.speechbrain.train import main as train_main
 
 SB_FILES = sorted(glob.glob(os.path.join(hparams_dir(), "speechbrain", "*.yaml")))
@@ -81,14 +81,14 @@ def test_export_of_our_model_loads_in_speechbrain(tiny_dprnn, tmp_path):
                   SimoSisoTasNet(n_src=2, n_simo=1, n_siso=1, n_filters=16, bn_chan=16, hid_size=8, chunk_size=10),
                   ConvTasNetDeepMask(n_src=2, n_outputs=4, n_filters=16, n_blocks=2, n_repeats=1, bn_chan=8, hid_chan=8)):
         folder = tmp_path / type(model).__name__
-        export_model(model.eval(), folder)
+        export_model_to_speechbrain(model.eval(), folder)
         separator = SepformerSeparation.from_hparams(
             source=str(folder), savedir=str(tmp_path / "saved" / folder.name), run_opts={"device": "cpu"}
         )
         mix = torch.randn(2, 1000)
         torch.testing.assert_close(separator.separate_batch(mix), model(mix).transpose(1, 2))
         with pytest.raises(ValueError, match="already holds an export"):
-            export_model(model, folder)
+            export_model_to_speechbrain(model, folder)
 
 
 @pytest.mark.parametrize("fb_name", ["free", "stft", "analytic_free", "param_sinc", "torch_stft"])
@@ -98,7 +98,7 @@ def test_export_keeps_every_filterbank_and_encoder_activation(fb_name, encoder_a
     model = tiny_dprnn(fb_name=fb_name, encoder_activation=encoder_activation).eval()
     for p in model.encoder.parameters():  # so that a dropped activation changes the output
         p.data.add_(0.1 * torch.randn_like(p))
-    export_model(model, tmp_path / "export")
+    export_model_to_speechbrain(model, tmp_path / "export")
     separator = SepformerSeparation.from_hparams(source=str(tmp_path / "export"), savedir=str(tmp_path / "saved"),
                                                  run_opts={"device": "cpu"})
     mix = torch.randn(2, 1600)
@@ -142,3 +142,38 @@ def test_missing_data_folder_says_which_option(tmp_path):
     path = os.path.join(hparams_dir(), "speechbrain", "dprnn_baseline.yaml")
     with pytest.raises(FileNotFoundError, match="set --data_folder to a wsj0-mix folder"):
         train_main([path, "--data_folder", str(tmp_path / "nowhere"), "--output_folder", str(tmp_path / "out")])
+
+
+def test_the_0_1_0_name_export_model_warns_and_writes_the_same_folder(tiny_dprnn, tmp_path):
+    import asteroid_deepmask.speechbrain as sb
+
+    model = tiny_dprnn(n_src=2).eval()
+    with pytest.warns(DeprecationWarning, match="speechbrain.export_model is now export_model_to_speechbrain"):
+        from asteroid_deepmask.speechbrain import export_model
+    assert export_model is export_model_to_speechbrain
+    old, new = export_model(model, tmp_path / "old"), export_model_to_speechbrain(model, tmp_path / "new")
+    assert sorted(os.listdir(old)) == sorted(os.listdir(new))
+    for name in os.listdir(new):
+        if name.endswith(".ckpt"):
+            a, b = (torch.load(os.path.join(f, name), weights_only=True) for f in (old, new))
+            assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+        else:
+            assert open(os.path.join(old, name)).read() == open(os.path.join(new, name)).read()
+    with pytest.raises(AttributeError, match="has no attribute 'export_nothing'"):
+        sb.export_nothing
+
+
+def test_a_failed_export_leaves_the_previous_folder_whole(tiny_dprnn, tmp_path, monkeypatch):
+    folder = export_model_to_speechbrain(tiny_dprnn(n_src=2), tmp_path / "export")
+    before = {name: open(os.path.join(folder, name), "rb").read() for name in os.listdir(folder)}
+    save = torch.save
+
+    def killed_at_the_decoder(obj, path, *args, **kwargs):
+        if "decoder" in os.fspath(path):
+            raise KeyboardInterrupt
+        save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", killed_at_the_decoder)
+    with pytest.raises(KeyboardInterrupt):
+        export_model_to_speechbrain(tiny_dprnn(n_src=3), folder, force=True)
+    assert {name: open(os.path.join(folder, name), "rb").read() for name in os.listdir(folder)} == before
