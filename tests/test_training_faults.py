@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from asteroid_deepmask import recipe
 from asteroid_deepmask.data import write_manifests
 from asteroid_deepmask.utils.errors import run_reporting_errors
-from asteroid_deepmask.training.faults import check_resumable
+from asteroid_deepmask.training.faults import AtomicCheckpointIO
 from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder, build_model
 from asteroid_deepmask.training.trainer import SeparationModule, fit
 
@@ -150,7 +150,7 @@ def test_an_unreadable_last_checkpoint_is_refused_by_name(tmp_path, capsys):
     assert len(last.read_bytes()) == 3000
     last.write_text("interrupted\n")
     with pytest.raises(ValueError, match="cannot read it whole \\(UnpicklingError\\)"):
-        check_resumable(str(last))
+        AtomicCheckpointIO().load_checkpoint(str(last))
     assert last.read_text() == "interrupted\n"
 
 

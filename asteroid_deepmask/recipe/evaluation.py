@@ -10,20 +10,21 @@ estimates put in the order of the references by the best permutation. Improvemen
 import csv
 import json
 import os
-import warnings
 
 import numpy as np
 import torch
 
 from ..utils.atomic import atomic_paths
+from ..utils.library_noise import library_warnings_ignored
 from .confidence import mean_ci
 from ..data import ManifestDataset, manifest_path
+from ..experiment import folder
 from ..models import DeepMaskEncoderMaskerDecoder
 
 #: Metrics that ``evaluate`` can compute; the first two are the papers'.
 METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi")
 #: The files :func:`evaluate` writes: per-utterance metrics, the summary, its markdown table.
-RESULT_FILES = ("metrics.csv", "results.json", "results.md")
+RESULT_FILES = folder.STEP_OUTPUTS["evaluate"]
 #: Overlap-ratio bins of the SIMO-SISO paper's analysis (fraction of speech frames with two talkers).
 OVERLAP_BINS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
 
@@ -64,8 +65,7 @@ def utterance_metrics(mix, sources, estimates, sample_rate, metrics=("si_sdr", "
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
         raise ValueError(f"Unknown metrics {unknown}; choose among {list(METRICS)}.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with library_warnings_ignored():
         values = get_metrics(mix, sources, estimates, sample_rate=sample_rate, metrics_list=list(metrics),
                              compute_permutation=True)
     row = {}
@@ -167,7 +167,7 @@ def evaluate_experiment(manifests, exp_dir, dataset, metrics=("si_sdr", "sdr")):
         dataset (str): name written into ``results.json``.
         metrics (sequence of str): among :data:`METRICS`.
     """
-    model = DeepMaskEncoderMaskerDecoder.from_pretrained(os.path.join(exp_dir, "best_model.pth"))
+    model = DeepMaskEncoderMaskerDecoder.from_pretrained(os.path.join(exp_dir, folder.MODEL))
     test = ManifestDataset(manifest_path(manifests, "tt"))
     examples = ((e["id"], *test[i]) for i, e in enumerate(test.entries))
     return results_markdown(evaluate(model, examples, exp_dir, dataset=dataset, metrics=tuple(metrics)))
