@@ -159,7 +159,7 @@ def _evaluate(args):
         print(evaluate_experiment(args.manifests, args.exp, args.dataset, args.metrics))
     else:
         with open(exp.file(folder.RESULTS_TABLE)) as f:
-            print(f.read(), end="")
+            print(f.read())
 
 
 def _package(args):
