@@ -31,6 +31,7 @@ import pytorch_lightning as pl
 import torch
 import yaml
 from asteroid.losses import PITLossWrapper, pairwise_neg_sisdr
+from lightning_fabric.utilities.rank_zero import rank_zero_only
 
 from ..utils.atomic import atomic_paths
 from ..utils.library_noise import quiet_library_noise
@@ -49,12 +50,15 @@ class SeparationModule(pl.LightningModule):
 
     Args:
         model (torch.nn.Module): one of the package's models.
-        hparams (dict): the experiment file (``training``, ``optim``, ``scheduler`` sections), checked
-            by :func:`~asteroid_deepmask.experiment.schema.check_experiment`; keys it leaves out take
-            their defaults.
+        hparams (dict): the experiment file (``training``, ``optim``, ``scheduler`` sections); keys it
+            leaves out take their defaults.
+
+    Raises:
+        ValueError: ``hparams`` does not pass :func:`~asteroid_deepmask.experiment.schema.check_experiment`.
     """
 
     def __init__(self, model, hparams):
+        check_experiment(hparams, "the hparams of SeparationModule")
         super().__init__()
         self.model = model
         self.config = with_defaults(hparams)
@@ -206,6 +210,8 @@ def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num
     check_manifests(manifests, hp["data"])
     module = SeparationModule(build_model(hp["model"]), hp)  # the model's own checks, before anything is written
     exp = folder.ExperimentFolder(exp_dir)
+    # Lightning's DDP processes after the first run this function again, once the first has started over
+    force = force and rank_zero_only.rank == 0
     saved = exp.file(folder.HPARAMS)
     def same_run():  # else a longer run of the experiment (more epochs), resumed; or another one, refused
         return os.path.isfile(saved) and with_defaults(_read_yaml(saved)) == with_defaults(hp)
