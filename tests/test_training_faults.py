@@ -10,20 +10,17 @@ import sys
 import textwrap
 import time
 
-import numpy as np
 import pytest
-import soundfile as sf
 import torch
-import yaml
 from torch.utils.data import DataLoader, TensorDataset
 
 from asteroid_deepmask import recipe
-from asteroid_deepmask.data import write_manifests
 from asteroid_deepmask.utils.errors import run_reporting_errors
 from asteroid_deepmask.training.faults import AtomicCheckpointIO
 from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder, build_model
 from asteroid_deepmask.training.trainer import SeparationModule, fit
-from conftest import TINY_HPARAMS, TINY_MODEL
+from conftest import TINY_HPARAMS
+
 
 def module_and_loaders(mixes, **training):
     """A tiny model on ``mixes`` ``[examples, time]`` (their sources: halves of them), batches of 2."""
