@@ -206,7 +206,7 @@ def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num
     start = time.perf_counter()
     quiet_library_noise()
     hp = load_hparams(hparams_file, overrides)
-    check_experiment(hp, hparams_file, gpus=gpus)
+    check_experiment(hp, f"{hparams_file} with its overrides" if overrides else hparams_file, gpus=gpus)
     check_manifests(manifests, hp["data"])
     module = SeparationModule(build_model(hp["model"]), hp)  # the model's own checks, before anything is written
     exp = folder.ExperimentFolder(exp_dir)
