@@ -20,13 +20,13 @@ import copy
 import glob
 import io
 import os
-import warnings
 
 import torch
 
 from .experiment.hparams import hparams_dir, load_hparams
 from .masknn import DualPathRNN, OverseparationMasker, SlicedDotProductAttention
 from .models import build_model
+from .utils.library_noise import library_warnings_ignored
 
 
 def _count_sliced_attention(module, inputs, output):
@@ -114,9 +114,8 @@ def count_complexity(model, seconds=4.0, sample_rate=None):
     model_folds = {id(m): m.fold_layers for m in maskers}
     for masker in maskers:  # thop sees the layers as modules only when they run one by one
         masker.fold_layers = False
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+    with library_warnings_ignored(), contextlib.redirect_stdout(io.StringIO()), \
             _inputs_of(probe, DualPathRNN) as calls, _inputs_of(probe, OverseparationMasker) as masker_calls:
-        warnings.simplefilter("ignore")
         macs, params = thop.profile(
             probe,
             inputs=(torch.zeros(1, n_samples),),

@@ -1,6 +1,6 @@
-"""Shared fixtures: tiny models, training logs, and small stand-ins for the licensed corpora (a WSJ0
-tree of synthetic utterances with MERL-style mix lists, and 'official WHAMR! scripts' that write
-the WHAMR! layout)."""
+"""Shared fixtures: tiny models, a tiny experiment to train, training logs, and small stand-ins for
+the licensed corpora (a WSJ0 tree of synthetic utterances with MERL-style mix lists, and 'official
+WHAMR! scripts' that write the WHAMR! layout)."""
 import csv
 import glob
 import os
@@ -10,6 +10,36 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+import yaml
+
+
+TINY_MODEL = dict(name="DPRNNDeepMask", n_src=2, n_filters=16, kernel_size=16, stride=8, bn_chan=8, hid_size=8,
+                  chunk_size=10, hop_size=5, n_repeats=1)
+TINY_HPARAMS = dict(
+    model=TINY_MODEL,
+    data=dict(dataset="tiny", sample_rate=8000, mode="min", n_src=2, segment=0.25),
+    training=dict(seed=0, batch_size=1, max_epochs=10, early_stop_patience=100, gradient_clip_norm=5.0),
+    optim=dict(lr=0.001),
+    scheduler=dict(factor=0.5, patience=3),
+)
+
+
+@pytest.fixture
+def tiny_experiment(tmp_path):
+    """``(hparams file, manifests folder)``: 2 training, 1 validation and 1 test mixtures of 0.25 s."""
+    rng = np.random.default_rng(0)
+    for split, count in (("tr", 2), ("cv", 1), ("tt", 1)):
+        for i in range(count):
+            sources = 0.1 * rng.standard_normal((2, 2000)).astype("float32")
+            for folder, wav in (("mix", sources.sum(0)), ("s1", sources[0]), ("s2", sources[1])):
+                os.makedirs(tmp_path / "corpus" / "wav8k" / "min" / split / folder, exist_ok=True)
+                sf.write(tmp_path / "corpus" / "wav8k" / "min" / split / folder / f"utt{i}.wav", wav, 8000)
+    from asteroid_deepmask.data import write_manifests
+
+    write_manifests(str(tmp_path / "corpus"), str(tmp_path / "manifests"), TINY_HPARAMS["data"])
+    hparams = tmp_path / "tiny.yaml"
+    hparams.write_text(yaml.safe_dump(TINY_HPARAMS))
+    return str(hparams), str(tmp_path / "manifests")
 
 
 @pytest.fixture(autouse=True)

@@ -183,10 +183,27 @@ def experiment(tmp_path):
     (dict(section="model", key="hid_sise", value=8), "DPRNNDeepMask got an unknown argument 'hid_sise' \\(did you "
                                                      "mean 'hid_size'\\?\\)"),
     (dict(section="model", key="n_outputs", value=3), "n_outputs=3 cannot be grouped into n_src=2 sources"),
-    (dict(section="training", key="loss", value="l1"), "training.loss='l1'; choose one of"),
+    (dict(section="training", key="loss", value="l1"), "training.loss='l1' in .*; choose one of neg_snr, neg_sisdr"),
+    (dict(section="training", key="grouping", value="greedy"), "training.grouping='greedy' in .*; choose one of "
+                                                               "deterministic, dynamic"),
+    (dict(section="training", key="precision", value=16), "training.precision=16 in .*; choose one of 32, 16-mixed, "
+                                                          "bf16-mixed"),
+    (dict(section="training", key="precision", value="16-mixed"), "training.precision=16-mixed in .* needs a GPU; "
+                                                                  "on the CPU use bf16-mixed"),
+    (dict(section="optim", key="optimizer", value="sgd"), "optim.optimizer='sgd' in .*; choose one of adam"),
+    (dict(section="training", key="num_workers", value=-1), "training.num_workers=-1 in .*; give auto or an integer"),
+    (dict(section="training", key="num_workers", value="many"), "training.num_workers='many' in .*; give auto"),
+    (dict(section="training", key="max_nonfinite_batches", value=-1), "training.max_nonfinite_batches=-1 in .*; "
+                                                                      "give an integer >= 0"),
+    (dict(section="training", key="gradient_clip_norm", value=0), "training.gradient_clip_norm=0 in .*; give a "
+                                                                  "number > 0"),
+    (dict(section="training", key="seed", value=1.5), "training.seed=1.5 in .*; give an integer >= 0"),
+    (dict(section="optim", key="weight_decay", value="none"), "optim.weight_decay='none' in .*; give a number"),
+    (dict(section="scheduler", key="factor", value=0), "scheduler.factor=0 in .*; give a number > 0"),
+    (dict(section="scheduler", key="patience", value=-2), "scheduler.patience=-2 in .*; give an integer >= 0"),
     (dict(section="training", key="unsupervised_mixit", value="yes"), "training.unsupervised_mixit='yes' in .*; "
                                                                       "give true or false"),
-    (dict(section="training", key="grouping", value=5), "training.grouping=5 in .*; give a string"),
+    (dict(section="training", key="grouping", value=5), "training.grouping=5 in .*; choose one of deterministic"),
     (dict(section="training", key="accumulate_grad_batches", value=0), "training.accumulate_grad_batches=0 in .*; "
                                                                        "give an integer >= 1"),
 ])
@@ -213,14 +230,14 @@ def test_training_into_another_experiments_folder_is_refused(experiment, tmp_pat
     assert recipe.main(["train", "--hparams", hparams, "--manifests", manifests, "--exp", str(exp)]) == 2
     err = capsys.readouterr().err
     assert f"{exp / 'hparams.yaml'} holds another experiment (model.n_outputs: 4 -> None); train into another " \
-        "folder (--exp), or give the same settings to resume it." in err
+        "folder (--exp), give the same settings to resume it, or start it over (--force)." in err
     assert (exp / "hparams.yaml").read_bytes() == before and os.listdir(exp) == ["hparams.yaml"]
 
 
 def test_false_and_empty_values_pass_the_type_checks():
-    """The checks test types, not truth: ``false`` is a boolean, ``""`` a string."""
+    """The checks test types and values, not truth: ``false`` is a boolean, ``0`` a count."""
     hp = load_hparams(os.path.join(hparams_dir(), "wsj0-2mix", "baseline.yaml"))
-    hp["training"].update(unsupervised_mixit=False, grouping="")
+    hp["training"].update(unsupervised_mixit=False, seed=0, max_nonfinite_batches=0, num_workers=0)
     check_experiment(hp, "baseline.yaml")
 
 

@@ -71,7 +71,8 @@ def test_wsj0_2mix_stage_0_twice_changes_nothing(wsj0_2mix):
 
 def test_compare_stage_prints_a_table_of_the_experiments(wsj0_2mix):
     tmp, common, _ = wsj0_2mix
-    out = recipe("wsj0-2mix", *common, "--stage", 5, "--stop-stage", 5, "--compare", "hparams/wsj0-2mix/baseline.yaml")
+    out = recipe("wsj0-2mix", *common, "--stage", 5, "--stop-stage", 5, "--compare", "hparams/wsj0-2mix/baseline.yaml",
+                 "--overrides", TINY)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "skipping" in out.stdout  # the experiment trained in stage 2 is not trained again
     table = (tmp / "exp" / "comparison.md").read_text()

@@ -105,8 +105,10 @@ def train_cmd(manifests, exp, *extra):
 
 
 def test_ddp_on_two_cpu_processes(logged_epochs, manifests, tmp_path):
-    out = subprocess.run(train_cmd(manifests, tmp_path / "exp", "--cpu-processes", "2", "--set", "training.max_epochs=1"),
-                         capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    (tmp_path / "exp" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "exp" / "checkpoints" / "last.ckpt").write_text("a run of another version")  # --force removes it
+    out = subprocess.run(train_cmd(manifests, tmp_path / "exp", "--cpu-processes", "2", "--set", "training.max_epochs=1",
+                                   "--force"), capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "GLOBAL_RANK: 1" in out.stderr + out.stdout or "MEMBER: 2/2" in out.stderr + out.stdout
     assert (tmp_path / "exp" / "best_model.pth").exists() and logged_epochs(tmp_path / "exp") == [[0]]

@@ -10,45 +10,16 @@ import sys
 import textwrap
 import time
 
-import numpy as np
 import pytest
-import soundfile as sf
 import torch
-import yaml
 from torch.utils.data import DataLoader, TensorDataset
 
 from asteroid_deepmask import recipe
-from asteroid_deepmask.data import write_manifests
 from asteroid_deepmask.utils.errors import run_reporting_errors
-from asteroid_deepmask.training.faults import check_resumable
+from asteroid_deepmask.training.faults import AtomicCheckpointIO
 from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder, build_model
 from asteroid_deepmask.training.trainer import SeparationModule, fit
-
-TINY_MODEL = dict(name="DPRNNDeepMask", n_src=2, n_filters=16, kernel_size=16, stride=8, bn_chan=8, hid_size=8,
-                  chunk_size=10, hop_size=5, n_repeats=1)
-TINY_HPARAMS = dict(
-    model=TINY_MODEL,
-    data=dict(dataset="tiny", sample_rate=8000, mode="min", n_src=2, segment=0.25),
-    training=dict(seed=0, batch_size=1, max_epochs=10, early_stop_patience=100, gradient_clip_norm=5.0),
-    optim=dict(lr=0.001),
-    scheduler=dict(factor=0.5, patience=3),
-)
-
-
-@pytest.fixture
-def tiny_experiment(tmp_path):
-    """``(hparams file, manifests folder)``: 2 training, 1 validation and 1 test mixtures of 0.25 s."""
-    rng = np.random.default_rng(0)
-    for split, count in (("tr", 2), ("cv", 1), ("tt", 1)):
-        for i in range(count):
-            sources = 0.1 * rng.standard_normal((2, 2000)).astype("float32")
-            for folder, wav in (("mix", sources.sum(0)), ("s1", sources[0]), ("s2", sources[1])):
-                os.makedirs(tmp_path / "corpus" / "wav8k" / "min" / split / folder, exist_ok=True)
-                sf.write(tmp_path / "corpus" / "wav8k" / "min" / split / folder / f"utt{i}.wav", wav, 8000)
-    write_manifests(str(tmp_path / "corpus"), str(tmp_path / "manifests"), TINY_HPARAMS["data"])
-    hparams = tmp_path / "tiny.yaml"
-    hparams.write_text(yaml.safe_dump(TINY_HPARAMS))
-    return str(hparams), str(tmp_path / "manifests")
+from conftest import TINY_HPARAMS
 
 
 def module_and_loaders(mixes, **training):
@@ -150,7 +121,7 @@ def test_an_unreadable_last_checkpoint_is_refused_by_name(tmp_path, capsys):
     assert len(last.read_bytes()) == 3000
     last.write_text("interrupted\n")
     with pytest.raises(ValueError, match="cannot read it whole \\(UnpicklingError\\)"):
-        check_resumable(str(last))
+        AtomicCheckpointIO().load_checkpoint(str(last))
     assert last.read_text() == "interrupted\n"
 
 

@@ -68,17 +68,6 @@ def test_precision_and_accumulation_reach_the_trainer(tmp_path):
     assert trainer.accumulate_grad_batches == 3 and trainer.precision == "bf16-mixed"
 
 
-@pytest.mark.parametrize("override,match", [
-    ("training.precision=16", r"training.precision='16'; choose one of 32, 16-mixed, bf16-mixed"),
-    ("training.precision=16-mixed", "needs a GPU; on the CPU use bf16-mixed"),
-    ("training.accumulate_grad_batches=0", r"training.accumulate_grad_batches must be an integer >= 1, got "
-                                           r"training.accumulate_grad_batches=0"),
-])
-def test_bad_training_features(override, match, tmp_path):
-    with pytest.raises(ValueError, match=match):
-        make_trainer(tiny_hparams(override), str(tmp_path), accelerator="cpu")
-
-
 def starts(seed, manifest, workers=2):
     """The crop starts drawn by each of the DataLoader's ``workers``: the file is a ramp of ``sample / 8000``."""
     torch.manual_seed(seed)

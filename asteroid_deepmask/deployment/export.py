@@ -13,16 +13,15 @@ compute their reduction axes from data. In the ONNX graph those layers compute t
 centred (:mod:`asteroid_deepmask.masknn.norm_statistics`), which ONNX Runtime keeps within 1e-5
 of eager torch on long inputs.
 """
-import contextlib
 import copy
 import json
 import os
-import warnings
 import zipfile
 
 import torch
 
 from ..utils.atomic import atomic_paths
+from ..utils.library_noise import library_warnings_ignored
 from ..masknn.norm_statistics import centre_norm_statistics
 from ..version import __version__
 
@@ -61,15 +60,6 @@ def export_metadata(model):
     )
 
 
-@contextlib.contextmanager
-def _quiet_tracing():
-    # Tracer and exporter warnings are about code paths the tracing-aware modules already
-    # handle (shape checks are eager-only); a user exporting a model cannot act on them.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
-
-
 def export_model(model, path, format=None, opset=None, example_seconds=1.0):
     """Write ``model`` to ``path`` as ONNX or TorchScript; returns ``path``.
 
@@ -94,7 +84,9 @@ def export_model(model, path, format=None, opset=None, example_seconds=1.0):
     metadata = export_metadata(model)
     cpu_model = _cpu_float_copy(model)
     example = torch.randn(1, max(int(example_seconds * metadata["sample_rate"]), 4 * metadata["min_samples"]))
-    with atomic_paths(path) as (tmp,), _quiet_tracing(), torch.no_grad():
+    # Tracer and exporter warnings are about code paths the tracing-aware modules already handle
+    # (shape checks are eager-only); a user exporting a model cannot act on them.
+    with atomic_paths(path) as (tmp,), library_warnings_ignored(), torch.no_grad():
         if format == "onnx":
             _write_onnx(centre_norm_statistics(cpu_model), example, tmp, metadata, opset)
         else:

@@ -1,85 +1,96 @@
-"""Checks of an experiment file (``hparams/*.yaml``) before training writes anything.
+"""The one gate of an experiment file (``hparams/*.yaml``): every key and value training reads,
+checked before anything is written.
 
 :func:`check_experiment` names a missing section or key, a key that training does not read
-(with the closest known one), and a value of the wrong type, in one ValueError each. The
-``model`` section is checked by the model's constructor (its arguments); ``data`` keys are read
-by several steps (manifests, corpora), so only those training needs are checked there.
-:func:`check_same_experiment` refuses to train into a folder that holds another experiment.
+(with the closest known one), and a value of the wrong type or outside its allowed values
+(choices, ranges, the optimiser, the precision a CPU can train in), in one ValueError each.
+:data:`SCHEMA` is the only place that knows those values and the defaults of the optional keys;
+training reads the file through :func:`with_defaults`. The ``model`` section is checked by the
+model's constructor (its arguments); ``data`` keys are read by several steps (manifests,
+corpora), so only those training needs are checked there.
+:func:`check_same_experiment` refuses to train into a folder that holds another experiment; a
+folder written by an older version, without the keys added since, is the same experiment with
+their defaults.
 """
 from ..utils.checks import check_known_arguments
+from ..version import __version__
+
+
+class Rule:
+    """The allowed values of a key: ``test(value)`` is True for them; ``kind`` names them, ``says`` tells
+    the user what to give instead."""
+
+    def __init__(self, test, kind, verb="give"):
+        self.test, self.kind, self.says = test, kind, f"{verb} {kind}"
+
+    @classmethod
+    def one_of(cls, *choices, convert=lambda value: value):
+        """A rule allowing ``convert(value)`` among ``choices`` (strings)."""
+        return cls(lambda value: convert(value) in choices, f"one of {', '.join(choices)}", verb="choose")
 
 
 def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _positive(value):
-    return _number(value) and value > 0
+def _integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _positive_int(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+NUMBER = Rule(_number, "a number")
+POSITIVE = Rule(lambda v: _number(v) and v > 0, "a number > 0")
+POSITIVE_INT = Rule(lambda v: _integer(v) and v >= 1, "an integer >= 1")
+COUNT = Rule(lambda v: _integer(v) and v >= 0, "an integer >= 0")
+BOOLEAN = Rule(lambda v: isinstance(v, bool), "true or false")
+WORKERS = Rule(lambda v: v == "auto" or (_integer(v) and v >= 0), "auto or an integer >= 0 (0: load in "
+               "the training process)")
+#: ``training.precision``: Lightning's names (weights stay float32, losses are computed in float32);
+#: YAML reads ``32`` as a number.
+PRECISION = Rule.one_of("32", "16-mixed", "bf16-mixed", convert=str)
+#: ``training.loss``: Asteroid's ``pairwise_<name>`` losses (and the MixIT loss of the same name).
+LOSS = Rule.one_of("neg_snr", "neg_sisdr")
+GROUPING = Rule.one_of("deterministic", "dynamic")
+OPTIMIZER = Rule.one_of("adam")
+REQUIRED = object()
 
-
-def _count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _boolean(value):
-    return isinstance(value, bool)
-
-
-def _string(value):
-    return isinstance(value, str)
-
-
-def _anything(value):
-    return True
-
-
-_KINDS = {
-    _number: "a number",
-    _positive: "a number > 0",
-    _positive_int: "an integer >= 1",
-    _count: "an integer >= 0",
-    _boolean: "true or false",
-    _string: "a string",
-}
-
-#: ``{section: {key: (required, check)}}``: what training reads; a key whose values its reader
-#: checks (names among choices) is only a string here.
+#: ``{section: {key: (default, rule)}}``: what training reads; ``REQUIRED`` keys have no default.
 SCHEMA = {
-    "data": {"sample_rate": (True, _positive), "segment": (True, _positive)},
+    "data": {"sample_rate": (REQUIRED, POSITIVE), "segment": (REQUIRED, POSITIVE)},
     "training": {
-        "batch_size": (True, _positive_int), "max_epochs": (True, _positive_int),
-        "early_stop_patience": (True, _positive_int), "seed": (False, _count), "loss": (False, _string),
-        "grouping": (False, _string), "unsupervised_mixit": (False, _boolean), "gradient_clip_norm": (False, _positive),
-        "max_nonfinite_batches": (False, _count), "precision": (False, _anything),
-        "accumulate_grad_batches": (False, _positive_int), "num_workers": (False, _anything),
+        "batch_size": (REQUIRED, POSITIVE_INT), "max_epochs": (REQUIRED, POSITIVE_INT),
+        "early_stop_patience": (REQUIRED, POSITIVE_INT), "seed": (0, COUNT), "loss": ("neg_snr", LOSS),
+        "grouping": ("deterministic", GROUPING), "unsupervised_mixit": (False, BOOLEAN),
+        "gradient_clip_norm": (5.0, POSITIVE), "max_nonfinite_batches": (10, COUNT), "precision": ("32", PRECISION),
+        "accumulate_grad_batches": (1, POSITIVE_INT), "num_workers": ("auto", WORKERS),
     },
-    "optim": {"optimizer": (False, _string), "lr": (True, _positive), "weight_decay": (False, _number)},
-    "scheduler": {"factor": (False, _positive), "patience": (False, _count)},
+    "optim": {"optimizer": ("adam", OPTIMIZER), "lr": (REQUIRED, POSITIVE), "weight_decay": (0.0, NUMBER)},
+    "scheduler": {"factor": (0.5, POSITIVE), "patience": (3, COUNT)},
 }
 #: Sections whose every key training reads (others may hold keys for other steps).
 _CLOSED = ("training", "optim", "scheduler")
 #: Keys that may change between the runs of one experiment (resuming to train longer, on other hardware).
 RESUMABLE_CHANGES = ("training.max_epochs", "training.early_stop_patience", "training.num_workers")
+#: The top-level key of a folder's ``hparams.yaml`` that records the package version that wrote it.
+VERSION_KEY = "version"
 
 
-def check_experiment(hparams, source="the experiment file"):
-    """Raise a ValueError naming the first missing, unknown or mistyped key of ``hparams``.
+def check_experiment(hparams, source="the experiment file", gpus=None):
+    """Raise a ValueError naming the first missing, unknown, mistyped or disallowed key of ``hparams``.
 
     Args:
         hparams (dict): a loaded experiment file (:func:`~asteroid_deepmask.experiment.hparams.load_hparams`).
         source (str): how the messages name the file.
+        gpus (int or None): GPUs it will train on (0: the CPU, which cannot train in ``16-mixed``);
+            None leaves the hardware unchecked.
 
     Example:
-        >>> check_experiment({"model": {"name": "DPRNNDeepMask"}, "data": {"sample_rate": 8000, "segment": 4.0},
-        ...                   "training": {"batch_size": 4, "max_epoch": 10, "early_stop_patience": 5},
-        ...                   "optim": {"lr": 0.001}, "scheduler": {}})  # doctest: +ELLIPSIS
+        >>> hp = {"model": {"name": "DPRNNDeepMask"}, "data": {"sample_rate": 8000, "segment": 4.0},
+        ...       "training": {"batch_size": 4, "max_epochs": 10, "early_stop_patience": 5},
+        ...       "optim": {"lr": 0.001, "optimizer": "sgd"}, "scheduler": {}}
+        >>> check_experiment(hp)
         Traceback (most recent call last):
         ...
-        asteroid_deepmask.utils.checks.UnknownArgumentError: The training section of the experiment file got an unknown argument 'max_epoch' (did you mean 'max_epochs'?); it takes ...
+        ValueError: optim.optimizer='sgd' in the experiment file; choose one of adam.
     """
     for section in ("model", *SCHEMA):
         if not isinstance(hparams.get(section), dict):
@@ -90,12 +101,40 @@ def check_experiment(hparams, source="the experiment file"):
         given = hparams[section]
         if section in _CLOSED:
             check_known_arguments(f"The {section} section of {source}", given, keys)
-        for key, (required, check) in keys.items():
+        for key, (default, rule) in keys.items():
             if key not in given:
-                if required:
-                    raise ValueError(f"{source} has no {section}.{key}; give it ({_KINDS.get(check, 'a value')}).")
-            elif not check(given[key]):
-                raise ValueError(f"{section}.{key}={given[key]!r} in {source}; give {_KINDS[check]}.")
+                if default is REQUIRED:
+                    raise ValueError(f"{source} has no {section}.{key}; give it ({rule.kind}).")
+            elif not rule.test(given[key]):
+                raise ValueError(f"{section}.{key}={given[key]!r} in {source}; {rule.says}.")
+    if gpus == 0 and str(hparams["training"].get("precision")) == "16-mixed":
+        raise ValueError(f"training.precision=16-mixed in {source} needs a GPU; on the CPU use bf16-mixed (or 32).")
+
+
+def with_defaults(hparams):
+    """A copy of ``hparams`` with every optional key of :data:`SCHEMA` it leaves out set to its default
+    (``training.precision`` as a string), and without :data:`VERSION_KEY`.
+
+    Example:
+        >>> hp = with_defaults({"training": {"batch_size": 4}, "optim": {"lr": 0.01}, "version": "0.1.0"})
+        >>> hp["training"]["loss"], hp["training"]["precision"], hp["scheduler"], "version" in hp
+        ('neg_snr', '32', {'factor': 0.5, 'patience': 3}, False)
+    """
+    filled = {name: dict(value) if isinstance(value, dict) else value for name, value in hparams.items()
+              if name != VERSION_KEY}
+    for section, keys in SCHEMA.items():
+        values = filled.setdefault(section, {})
+        for key, (default, _) in keys.items():
+            if default is not REQUIRED:
+                values.setdefault(key, default)
+    if "precision" in filled["training"]:
+        filled["training"]["precision"] = str(filled["training"]["precision"])
+    return filled
+
+
+def recorded(hparams):
+    """What a folder's ``hparams.yaml`` holds: ``hparams`` :func:`with_defaults`, and the package version."""
+    return {VERSION_KEY: __version__, **with_defaults(hparams)}
 
 
 def flat_hparams(tree, prefix=""):
@@ -115,11 +154,12 @@ def flat_hparams(tree, prefix=""):
 
 
 def differing_keys(a, b, ignore=(), set_in_both=False):
-    """Dotted keys whose values differ between experiment files ``a`` and ``b``, ``ignore`` aside.
+    """Dotted keys whose values differ between experiment files ``a`` and ``b``, ``ignore`` and the
+    version that wrote them aside.
 
     A key that one file does not set differs unless ``set_in_both``: then it is taken for a default
     that a later version of the package added, with the earlier behaviour (right for reading old
-    results; resuming into a folder stays strict, since a key left out can also mean another value).
+    results, whose defaults may have been others).
 
     Example:
         >>> a, b = {"training": {"seed": 0, "loss": "neg_snr"}}, {"training": {"seed": 1, "precision": 32}}
@@ -128,16 +168,18 @@ def differing_keys(a, b, ignore=(), set_in_both=False):
     """
     a, b = flat_hparams(a), flat_hparams(b)
     keys = a.keys() & b.keys() if set_in_both else a.keys() | b.keys()
-    return sorted(k for k in keys if a.get(k) != b.get(k) and k not in ignore)
+    return sorted(k for k in keys if a.get(k) != b.get(k) and k not in ignore and k != VERSION_KEY)
 
 
 def check_same_experiment(previous, hparams, where):
     """Raise a ValueError unless ``hparams`` is the experiment ``previous`` (read from ``where``), up to
-    :data:`RESUMABLE_CHANGES`: training into a folder resumes its run, which another experiment cannot do."""
+    :data:`RESUMABLE_CHANGES`: training into a folder resumes its run, which another experiment cannot do.
+    A key that either leaves out has its default (a folder written before the key existed)."""
+    previous, hparams = with_defaults(previous), with_defaults(hparams)
     changed = differing_keys(previous, hparams, RESUMABLE_CHANGES)
     old, new = flat_hparams(previous), flat_hparams(hparams)
     if changed:
         shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in changed[:4])
         more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
         raise ValueError(f"{where} holds another experiment ({shown}{more}); train into another folder (--exp), "
-                         "or give the same settings to resume it.")
+                         "give the same settings to resume it, or start it over (--force).")

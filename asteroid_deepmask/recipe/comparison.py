@@ -2,8 +2,8 @@
 
 Each experiment folder holds ``results.json`` (written by :func:`~asteroid_deepmask.recipe.evaluation.evaluate`)
 and ``hparams.yaml`` (written by training); the ``paper`` section of the latter, when there,
-names the row and gives the paper's SI-SDRi and SDRi. ``train_time.json`` (written by the
-recipes' stage 5 around each training) gives the training time when there.
+names the row and gives the paper's SI-SDRi and SDRi. ``train_time.json`` (written by training)
+gives the training time when there. The names are :mod:`~asteroid_deepmask.experiment.folder`'s.
 
 Folders named ``<name>_seed<N>`` in one parent folder are runs of one experiment with different
 seeds (the recipes' ``--seeds``): they make one row, with the mean over seeds and a 95 %
@@ -17,6 +17,7 @@ import re
 import yaml
 
 from .confidence import mean_ci
+from ..experiment import folder
 from ..experiment.schema import differing_keys
 
 _SEED_SUFFIX = re.compile(r"^(?P<name>.+)_seed(?P<seed>\d+)$")
@@ -38,16 +39,16 @@ def experiment_result(exp_dir):
         ``sdri`` and ``train_seconds`` are None when not measured, ``hparams`` is ``{}`` without
         ``hparams.yaml``.
     """
-    results_path = os.path.join(exp_dir, "results.json")
+    results_path = os.path.join(exp_dir, folder.RESULTS)
     if not os.path.isfile(results_path):
         raise FileNotFoundError(f"No {results_path}: evaluate {exp_dir!r} first (the recipe's stage 3).")
     results = _read_json(results_path)
     hparams = {}
-    hparams_path = os.path.join(exp_dir, "hparams.yaml")
+    hparams_path = os.path.join(exp_dir, folder.HPARAMS)
     if os.path.isfile(hparams_path):
         with open(hparams_path) as f:
             hparams = yaml.safe_load(f) or {}
-    time_path = os.path.join(exp_dir, "train_time.json")
+    time_path = os.path.join(exp_dir, folder.TRAIN_TIME)
     timing = _read_json(time_path) if os.path.isfile(time_path) else {}
     return {
         "si_sdri": results["metrics"].get("si_sdri"),

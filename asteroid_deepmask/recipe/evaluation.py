@@ -12,21 +12,22 @@ exported ONNX or TorchScript file, or a torch model in bf16, is scored like the 
 import csv
 import json
 import os
-import warnings
 
 import numpy as np
 import torch
 
 from ..utils.atomic import atomic_paths
+from ..utils.library_noise import library_warnings_ignored
 from .confidence import mean_ci
 from ..data import ManifestDataset, manifest_path
 from ..deployment.separators import load_separator
+from ..experiment import folder
 from ..models.registry import get_model_class
 
 #: Metrics that ``evaluate`` can compute; the first two are the papers'.
 METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi")
 #: The files :func:`evaluate` writes: per-utterance metrics, the summary, its markdown table.
-RESULT_FILES = ("metrics.csv", "results.json", "results.md")
+RESULT_FILES = folder.STEP_OUTPUTS["evaluate"]
 #: Overlap-ratio bins of the SIMO-SISO paper's analysis (fraction of speech frames with two talkers).
 OVERLAP_BINS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
 
@@ -67,8 +68,7 @@ def utterance_metrics(mix, sources, estimates, sample_rate, metrics=("si_sdr", "
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
         raise ValueError(f"Unknown metrics {unknown}; choose among {list(METRICS)}.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with library_warnings_ignored():
         values = get_metrics(mix, sources, estimates, sample_rate=sample_rate, metrics_list=list(metrics),
                              compute_permutation=True)
     row = {}
@@ -185,7 +185,7 @@ def evaluate_experiment(manifests, exp_dir, dataset, metrics=("si_sdr", "sdr"), 
         device (str), precision (str): where and how the model runs (``"32"`` or ``"bf16"``).
         out_dir (str, optional): where the files of :func:`evaluate` are written; defaults to ``exp_dir``.
     """
-    model = model or os.path.join(exp_dir, "best_model.pth")
+    model = model or os.path.join(exp_dir, folder.MODEL)
     test = ManifestDataset(manifest_path(manifests, "tt"))
     examples = ((e["id"], *test[i]) for i, e in enumerate(test.entries))
     results = evaluate(model, examples, out_dir or exp_dir, dataset=dataset, metrics=tuple(metrics), device=device,

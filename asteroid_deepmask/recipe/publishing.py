@@ -13,14 +13,9 @@ import shutil
 
 import yaml
 
+from ..experiment.folder import HPARAMS as HPARAMS_FILE, HUB as HUB_DIR, MODEL as MODEL_FILE, RESULTS as RESULTS_FILE
 from ..hub import HUB_FILES, ONNX_NAME, measure_complexity, push_to_hub, save_pretrained
 from ..models import DeepMaskEncoderMaskerDecoder
-
-MODEL_FILE = "best_model.pth"
-RESULTS_FILE = "results.json"
-HPARAMS_FILE = "hparams.yaml"
-#: The hub folder's default place, inside the experiment folder.
-HUB_DIR = "hub"
 
 
 def read_experiment(exp_dir):

@@ -5,14 +5,15 @@
     python -m asteroid_deepmask.recipe whamr      --wsj0 DIR --wham-noise DIR --out DIR [--scripts DIR]
     python -m asteroid_deepmask.recipe librimix   --librispeech DIR --wham-noise DIR --out DIR --hparams FILE
     python -m asteroid_deepmask.recipe manifests  --corpus DIR --hparams FILE --out DIR
-    python -m asteroid_deepmask.recipe train      --hparams FILE --manifests DIR --exp EXP [--set k=v ...]
-    python -m asteroid_deepmask.recipe evaluate   --manifests DIR --exp EXP --dataset NAME [--metrics ...]
+    python -m asteroid_deepmask.recipe train      --hparams FILE --manifests DIR --exp EXP [--set k=v ...] [--force]
+    python -m asteroid_deepmask.recipe evaluate   --manifests DIR --exp EXP --dataset NAME [--metrics ...] [--force]
                                                   [--model FILE] [--precision 32|bf16] [--out DIR]
     python -m asteroid_deepmask.recipe package    --exp EXP
     python -m asteroid_deepmask.recipe compare    --exps EXP [EXP ...] [--out FILE]
 
 Every step refuses to overwrite what it did not create in this run and skips work already done
-(``--force`` redoes it); training resumes from the experiment's last checkpoint.
+(``--force`` starts it over, removing what it made before: :mod:`~asteroid_deepmask.experiment.folder`
+for an experiment folder); training resumes from the experiment's last checkpoint.
 
 This module only reads the command line: each step is a call into ``data``, ``training``,
 ``evaluation``, ``publishing`` or ``comparison``.
@@ -20,7 +21,6 @@ This module only reads the command line: each step is a call into ``data``, ``tr
 import argparse
 import os
 import sys
-import warnings
 
 from .comparison import comparison_markdown
 from ..data import make_mini2mix, write_manifests
@@ -29,9 +29,11 @@ from ..data.whamr import check_whamr_inputs, fetch_scripts, make_whamr
 from ..data.wsj0mix import check_wsj0_root, download_mix_lists, make_wsj0mix
 from ..deployment.separators import PRECISIONS
 from .evaluation import METRICS, evaluate_experiment
+from ..experiment import folder
 from ..experiment.hparams import load_hparams
 from ..hub import HUB_FILES
 from .publishing import package_experiment
+from ..utils.library_noise import library_warnings_ignored
 
 
 def _at_least_one(text):
@@ -98,6 +100,8 @@ def _parser():
     p.add_argument("--gpus", type=int, default=0, help="GPUs per node (DDP when more than one in all)")
     p.add_argument("--num-nodes", type=int, default=1, help="nodes for multi-node DDP (SLURM works through Lightning)")
     p.add_argument("--cpu-processes", type=int, default=1, help="DDP processes on the CPU (gloo), for testing")
+    p.add_argument("--force", action="store_true", help="train again from the start (removes what training wrote "
+                   "into EXP before)")
     p = sub.add_parser("evaluate", help="evaluate the best model (or an export of it) on the test manifest")
     p.add_argument("--manifests", required=True)
     p.add_argument("--exp", required=True)
@@ -108,6 +112,7 @@ def _parser():
     p.add_argument("--precision", default="32", choices=PRECISIONS, help="bf16: a torch model under bfloat16 autocast")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--out", default=None, help="folder for the result files (default: the experiment folder)")
+    p.add_argument("--force", action="store_true", help="evaluate again (removes the results in the output folder first)")
     p = sub.add_parser("package", help="hub folder of the experiment (no upload)")
     p.add_argument("--exp", required=True)
     p = sub.add_parser("compare", help="Table-2-style markdown comparison of evaluated experiments")
@@ -147,18 +152,22 @@ def _manifests(args):
 
 def _train(args):
     # Only this step pays for importing pytorch_lightning (seconds), without the deprecation notice
-    # of torchmetrics 0.11's import (the other library notices: training_log.quiet_library_noise).
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    # of torchmetrics 0.11's import.
+    with library_warnings_ignored():
         from ..training.trainer import train_experiment
 
     train_experiment(args.hparams, args.manifests, args.exp, args.overrides, args.gpus, args.num_nodes,
-                     args.cpu_processes)
+                     args.cpu_processes, args.force)
 
 
 def _evaluate(args):
-    print(evaluate_experiment(args.manifests, args.exp, args.dataset, args.metrics, args.model, args.device,
-                              args.precision, args.out))
+    results = folder.ExperimentFolder(args.out or args.exp)
+    if results.should_run("evaluate", args.force):
+        print(evaluate_experiment(args.manifests, args.exp, args.dataset, args.metrics, args.model, args.device,
+                                  args.precision, args.out))
+    else:
+        with open(results.file(folder.RESULTS_TABLE)) as f:
+            print(f.read())
 
 
 def _package(args):

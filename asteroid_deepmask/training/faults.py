@@ -9,8 +9,9 @@
 * :class:`AtomicCheckpointIO` writes every checkpoint whole under a temporary name and renames
   it (:mod:`asteroid_deepmask.utils.atomic`): a run killed at any moment leaves ``last.ckpt`` and
   ``best.ckpt`` as they were after an epoch, so resuming loses at most the epoch in progress.
-* :func:`check_resumable` refuses, in one line, a ``last.ckpt`` that cannot be read (cut short by
-  a kill under an older version, or damaged), naming it and the fix; it never deletes it.
+* :class:`AtomicCheckpointIO` also refuses, in one line, a ``last.ckpt`` that cannot be read when
+  training resumes from it (cut short by a kill under an older version, or damaged), naming it and
+  the fix; it never deletes it. The file is read once, by Lightning's resume.
 """
 import os
 import pickle
@@ -21,10 +22,11 @@ import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from ..utils.atomic import atomic_paths
+from ..experiment.schema import SCHEMA
 from ..utils.checks import check_count
 
 #: Default of ``training.max_nonfinite_batches``.
-MAX_NONFINITE_BATCHES = 10
+MAX_NONFINITE_BATCHES = SCHEMA["training"]["max_nonfinite_batches"][0]
 
 
 class NonFiniteLosses:
@@ -109,15 +111,18 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         with atomic_paths(path) as (tmp,), open(tmp, "wb") as f:
             torch.save(checkpoint, f)
 
+    def load_checkpoint(self, path, *args, **kwargs):
+        """Lightning's reading of the checkpoint ``path`` (once, at resume), or a ValueError naming it and
+        the fix when torch cannot read it whole; ``path`` is left as it is."""
+        try:
+            return super().load_checkpoint(path, *args, **kwargs)
+        except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as err:
+            raise _unreadable(path, err) from err
 
-def check_resumable(path):
-    """Raise a ValueError naming ``path`` and the fix unless torch reads it whole with ``weights_only=True``;
-    ``path`` is left as it is."""
-    try:
-        torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as err:
-        raise ValueError(
-            f"Cannot resume training from {path}: torch cannot read it whole ({type(err).__name__}), as after a "
-            "kill while it was written by an older version, or damage. Move it aside (it is not deleted) to train "
-            "again from the start, or copy best.ckpt from the same folder over it to go on from the best model."
-        ) from err
+
+def _unreadable(path, err):
+    return ValueError(
+        f"Cannot resume training from {path}: torch cannot read it whole ({type(err).__name__}), as after a "
+        "kill while it was written by an older version, or damage. Move it aside (it is not deleted) to train "
+        "again from the start, or copy best.ckpt from the same folder over it to go on from the best model."
+    )

@@ -1,40 +1,10 @@
-"""A training log a person can read: the libraries' tips and deprecation notices left out, and,
-when no progress bar is drawn (output to a file), one line per epoch (:class:`EpochLog`)."""
-import logging
+"""A training log a person can read: the libraries' tips and deprecation notices left out
+(:func:`~asteroid_deepmask.utils.library_noise.quiet_library_noise`), and, when no progress bar
+is drawn (output to a file), one line per epoch (:class:`EpochLog`)."""
 import sys
 import time
-import warnings
 
 import pytorch_lightning as pl
-from lightning_fabric.utilities.warnings import PossibleUserWarning
-
-#: Lightning's info lines that say nothing about this run: product tips and absent hardware.
-_IDLE_LINES = ("💡 Tip", "TPU available", "HPU available")
-#: Libraries whose deprecation notices are theirs to act on, not the person training.
-_LIBRARIES = ("pytorch_lightning", "lightning_fabric", "lightning_utilities", "torchmetrics", "torchaudio", "torch",
-              "asteroid", "speechbrain")
-
-
-def _keep(record):
-    return not str(record.msg).startswith(_IDLE_LINES)
-
-
-def quiet_library_noise():
-    """Leave the libraries' noise out of the log: Lightning's tips and its guesses about the data
-    loaders (``PossibleUserWarning``), and the deprecation notices of the libraries we call.
-
-    Our own warnings and every other Lightning message (devices, checkpoints, stops) are kept.
-    Changes the process's warning filters and Lightning's logger; calling it again changes nothing.
-    """
-    for category in (DeprecationWarning, FutureWarning):
-        for library in _LIBRARIES:
-            warnings.filterwarnings("ignore", category=category, module=rf"{library}(\.|$)")  # not asteroid_deepmask
-    warnings.filterwarnings("ignore", category=PossibleUserWarning)
-    # A resumed run writes into its own checkpoint folder: Lightning's warning about it is expected.
-    warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
-    # A skipped non-finite batch returns None on purpose; our own warning names it (faults.py).
-    warnings.filterwarnings("ignore", message=r"`training_step` returned `None`")
-    logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_keep)
 
 
 def epoch_line(epoch, max_epochs, metrics, lr, seconds):

@@ -20,27 +20,29 @@ float32), ``training.num_workers`` and ``training.accumulate_grad_batches``, and
 ``data.dynamic_mixing`` remixes the training sources every epoch. Without a progress bar (output
 to a file) the log has one line per epoch (:mod:`asteroid_deepmask.training.log`).
 """
+import json
 import os
+import platform
 import sys
+import time
 
+import asteroid.losses
 import pytorch_lightning as pl
 import torch
 import yaml
-from asteroid.losses import PITLossWrapper, pairwise_neg_sisdr, pairwise_neg_snr
+from asteroid.losses import PITLossWrapper, pairwise_neg_sisdr
+from lightning_fabric.utilities.rank_zero import rank_zero_only
 
 from ..utils.atomic import atomic_paths
-from ..utils.checks import check_positive_int
+from ..utils.library_noise import quiet_library_noise
 from ..data import DynamicMixingDataset, ManifestDataset, check_manifests, manifest_path, mixtures_of_mixtures
-from .faults import MAX_NONFINITE_BATCHES, AtomicCheckpointIO, NonFiniteLosses, check_resumable
-from ..experiment.schema import check_experiment, check_same_experiment
+from .faults import AtomicCheckpointIO, NonFiniteLosses
+from ..experiment import folder
+from ..experiment.schema import check_experiment, check_same_experiment, recorded, with_defaults
 from ..experiment.hparams import load_hparams
 from ..losses import MixITWrapper
 from ..models import build_model
-from .log import EpochLog, quiet_library_noise
-
-PAIRWISE = {"neg_snr": pairwise_neg_snr, "neg_sisdr": pairwise_neg_sisdr}
-#: ``training.precision``: Lightning's names; weights stay float32 and losses are computed in float32.
-PRECISIONS = ("32", "16-mixed", "bf16-mixed")
+from .log import EpochLog
 
 
 class SeparationModule(pl.LightningModule):
@@ -48,25 +50,25 @@ class SeparationModule(pl.LightningModule):
 
     Args:
         model (torch.nn.Module): one of the package's models.
-        hparams (dict): the experiment file (``training``, ``optim``, ``scheduler`` sections).
+        hparams (dict): the experiment file (``training``, ``optim``, ``scheduler`` sections); keys it
+            leaves out take their defaults.
+
+    Raises:
+        ValueError: ``hparams`` does not pass :func:`~asteroid_deepmask.experiment.schema.check_experiment`.
     """
 
     def __init__(self, model, hparams):
+        check_experiment(hparams, "the hparams of SeparationModule")
         super().__init__()
         self.model = model
-        self.config = hparams
-        training = hparams["training"]
-        loss = training.get("loss", "neg_snr")
-        if loss not in PAIRWISE:
-            raise ValueError(f"training.loss={loss!r}; choose one of {sorted(PAIRWISE)}.")
-        grouping = training.get("grouping", "deterministic")
-        if grouping not in ("deterministic", "dynamic"):
-            raise ValueError(f"training.grouping={grouping!r}; choose 'deterministic' or 'dynamic'.")
-        self.grouping, self.unsupervised = grouping, bool(training.get("unsupervised_mixit", False))
-        self.pit = PITLossWrapper(PAIRWISE[loss], pit_from="pw_mtx")
+        self.config = with_defaults(hparams)
+        training = self.config["training"]
+        self.grouping, self.unsupervised = training["grouping"], training["unsupervised_mixit"]
+        # the schema's loss names are Asteroid's pairwise losses (and MixIT losses) of the same name
+        self.pit = PITLossWrapper(getattr(asteroid.losses, f"pairwise_{training['loss']}"), pit_from="pw_mtx")
         self.pit_sisdr = PITLossWrapper(pairwise_neg_sisdr, pit_from="pw_mtx")  # the validation SI-SDR
-        self.mixit = MixITWrapper(loss)
-        self.nonfinite = NonFiniteLosses(training.get("max_nonfinite_batches", MAX_NONFINITE_BATCHES))
+        self.mixit = MixITWrapper(training["loss"])
+        self.nonfinite = NonFiniteLosses(training["max_nonfinite_batches"])
 
     @staticmethod
     def _float32(loss, estimates, targets):
@@ -107,72 +109,60 @@ class SeparationModule(pl.LightningModule):
 
     def configure_optimizers(self):
         optim, sched = self.config["optim"], self.config["scheduler"]
-        if optim.get("optimizer", "adam") != "adam":
-            raise ValueError(f"optim.optimizer={optim['optimizer']!r}; only 'adam' is supported.")
-        optimizer = torch.optim.Adam(self.parameters(), lr=optim["lr"], weight_decay=optim.get("weight_decay", 0.0))
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, factor=sched.get("factor", 0.5), patience=sched.get("patience", 3)
-        )
+        # optim.optimizer: the schema allows adam only
+        optimizer = torch.optim.Adam(self.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=sched["factor"],
+                                                               patience=sched["patience"])
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
-
-
-def _precision(training, accelerator):
-    precision = str(training.get("precision", "32"))
-    if precision not in PRECISIONS:
-        raise ValueError(f"training.precision={precision!r}; choose one of {', '.join(PRECISIONS)}.")
-    no_gpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
-    if precision == "16-mixed" and no_gpu:
-        raise ValueError("training.precision=16-mixed needs a GPU; on the CPU use bf16-mixed (or 32).")
-    return precision
 
 
 def make_trainer(hparams, exp_dir, **trainer_kwargs):
     """A Trainer with the experiment's clipping, early stopping, checkpoints, precision, gradient
-    accumulation, and CSV and TensorBoard logs; without a progress bar, an :class:`EpochLog` line per epoch."""
+    accumulation, and CSV and TensorBoard logs; without a progress bar, an :class:`EpochLog` line per epoch.
+    ``hparams`` is checked by :func:`~asteroid_deepmask.experiment.schema.check_experiment`."""
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
     from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
-    training = hparams["training"]
+    training = with_defaults(hparams)["training"]
     checkpoints = ModelCheckpoint(
-        dirpath=os.path.join(exp_dir, "checkpoints"), monitor="val_loss", mode="min", save_top_k=1,
+        dirpath=os.path.join(exp_dir, folder.CHECKPOINTS), monitor="val_loss", mode="min", save_top_k=1,
         save_last=True, filename="best",
     )
     return pl.Trainer(
         default_root_dir=exp_dir,
         max_epochs=training["max_epochs"],
-        gradient_clip_val=training.get("gradient_clip_norm", 5.0),
-        precision=_precision(training, trainer_kwargs.get("accelerator", "auto")),
-        accumulate_grad_batches=check_positive_int("training.accumulate_grad_batches",
-                                                   training.get("accumulate_grad_batches", 1)),
+        gradient_clip_val=training["gradient_clip_norm"],
+        precision=training["precision"],
+        accumulate_grad_batches=training["accumulate_grad_batches"],
         callbacks=[checkpoints, EarlyStopping(monitor="val_loss", mode="min", patience=training["early_stop_patience"]),
                    *([] if trainer_kwargs.get("enable_progress_bar", True) else [EpochLog()])],
         # a new version_N per run: a resumed run keeps the old logs (`tensorboard --logdir EXP/tensorboard`)
-        logger=[CSVLogger(exp_dir, name="logs"), TensorBoardLogger(exp_dir, name="tensorboard", default_hp_metric=False)],
+        logger=[CSVLogger(exp_dir, name=folder.LOGS),
+                TensorBoardLogger(exp_dir, name=folder.TENSORBOARD, default_hp_metric=False)],
         plugins=[AtomicCheckpointIO()],  # a kill while writing leaves the previous checkpoint whole
         **trainer_kwargs,
     )
 
 
 def fit(module, train_loader, valid_loader, exp_dir, **trainer_kwargs):
-    """Train ``module``, resuming from the last checkpoint of ``exp_dir`` if there is one; returns the trainer."""
+    """Train ``module``, resuming from the last checkpoint of ``exp_dir`` if there is one; returns the trainer.
+
+    Raises:
+        ValueError: that checkpoint cannot be read whole (:class:`~.faults.AtomicCheckpointIO`).
+    """
     trainer = make_trainer(module.config, exp_dir, **trainer_kwargs)
-    last = os.path.join(exp_dir, "checkpoints", "last.ckpt")
+    last = os.path.join(exp_dir, folder.LAST_CHECKPOINT)
     resume = last if os.path.isfile(last) else None
-    if resume:
-        check_resumable(resume)
     trainer.fit(module, train_loader, valid_loader, ckpt_path=resume, weights_only=True if resume else None)
     return trainer
 
 
 def _num_workers(training, gpus):
-    workers = training.get("num_workers", "auto")
+    workers = training["num_workers"]
     if workers == "auto":
         # On the CPU the model takes every core and an example loads in about a millisecond (mini2mix);
         # a GPU waits for examples loaded in its own process, so each gets workers of its share of cores.
         return max(0, min(4, (os.cpu_count() or 1) // gpus - 1)) if gpus else 0
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise ValueError(f"training.num_workers={workers!r}; give auto or a whole number >= 0 (0: load in this "
-                         "process).")
     return workers
 
 
@@ -183,7 +173,8 @@ def training_set(manifest, hparams):
     Returns:
         torch.utils.data.Dataset: ``(mix [time], sources [n_src, time])`` of ``data.segment`` seconds.
     """
-    data, seed = hparams["data"], hparams["training"].get("seed", 0)
+    hparams = with_defaults(hparams)
+    data, seed = hparams["data"], hparams["training"]["seed"]
     segment = int(data["segment"] * data["sample_rate"])
     if not data.get("dynamic_mixing", False):
         return ManifestDataset(manifest, segment=segment, seed=seed)
@@ -193,8 +184,14 @@ def training_set(manifest, hparams):
                                 speeds=data.get("dynamic_mixing_speeds"), seed=seed)
 
 
-def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num_nodes=1, cpu_processes=1):
-    """Stage 2: train from an experiment file; writes ``best_model.pth`` and ``hparams.yaml``.
+def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num_nodes=1, cpu_processes=1,
+                     force=False):
+    """Stage 2: train from an experiment file; writes ``best_model.pth``, ``hparams.yaml`` and
+    ``train_time.json`` (:mod:`~asteroid_deepmask.experiment.folder`).
+
+    The experiment file is checked whole (:func:`~asteroid_deepmask.experiment.schema.check_experiment`)
+    before anything is written. A folder that holds this experiment, trained to the end, is left as it
+    is; one stopped before its end, or trained with fewer epochs, is resumed from its last checkpoint.
 
     Args:
         hparams_file (str): experiment file (``hparams/*.yaml``).
@@ -204,13 +201,28 @@ def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num
         gpus (int): GPUs per node (0: CPU).
         num_nodes (int): nodes of Lightning's DDP (on SLURM, Lightning reads the node layout from the job).
         cpu_processes (int): more than 1 runs DDP on the CPU with gloo, for testing.
+        force (bool): start over: what training wrote into ``exp_dir`` before is removed (nothing else).
     """
+    start = time.perf_counter()
     quiet_library_noise()
     hp = load_hparams(hparams_file, overrides)
-    check_experiment(hp, hparams_file)
+    check_experiment(hp, f"{hparams_file} with its overrides" if overrides else hparams_file, gpus=gpus)
     check_manifests(manifests, hp["data"])
-    pl.seed_everything(hp["training"].get("seed", 0), workers=True)
-    workers = _num_workers(hp["training"], gpus)
+    module = SeparationModule(build_model(hp["model"]), hp)  # the model's own checks, before anything is written
+    exp = folder.ExperimentFolder(exp_dir)
+    # Lightning's DDP processes after the first run this function again, once the first has started over
+    force = force and rank_zero_only.rank == 0
+    saved = exp.file(folder.HPARAMS)
+    def same_run():  # else a longer run of the experiment (more epochs), resumed; or another one, refused
+        return os.path.isfile(saved) and with_defaults(_read_yaml(saved)) == with_defaults(hp)
+
+    if not exp.should_run("train", force, finished=same_run):
+        return
+    if os.path.isfile(saved):
+        check_same_experiment(_read_yaml(saved), hp, saved)
+    resumed = os.path.isfile(exp.file(folder.LAST_CHECKPOINT))
+    pl.seed_everything(module.config["training"]["seed"], workers=True)
+    workers = _num_workers(module.config["training"], gpus)
     # persistent: no new worker processes every epoch (their random streams go on from epoch to epoch)
     loader = dict(num_workers=workers, persistent_workers=workers > 0)
     train_set = training_set(manifest_path(manifests, "tr"), hp)
@@ -219,14 +231,9 @@ def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num
                                     **loader),
         torch.utils.data.DataLoader(ManifestDataset(manifest_path(manifests, "cv")), batch_size=1, **loader),
     )
-    module = SeparationModule(build_model(hp["model"]), hp)
-    saved = os.path.join(exp_dir, "hparams.yaml")  # written once the model is built: a bad file writes nothing
-    if os.path.isfile(saved):
-        with open(saved) as f:
-            check_same_experiment(yaml.safe_load(f) or {}, hp, saved)
     os.makedirs(exp_dir, exist_ok=True)
     with atomic_paths(saved) as (tmp,), open(tmp, "w") as f:
-        yaml.safe_dump(hp, f, sort_keys=False)
+        yaml.safe_dump(recorded(hp), f, sort_keys=False)
     devices = dict(accelerator="gpu", devices=gpus) if gpus else dict(accelerator="cpu", devices=cpu_processes)
     if gpus * num_nodes > 1 or cpu_processes > 1:
         devices.update(strategy="ddp", num_nodes=num_nodes)
@@ -234,8 +241,18 @@ def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num
                   enable_progress_bar=sys.stderr.isatty(), **devices)  # no bar redrawn line by line into logs
     if not trainer.is_global_zero:
         return
-    best = trainer.checkpoint_callback.best_model_path or os.path.join(exp_dir, "checkpoints", "last.ckpt")
+    best = trainer.checkpoint_callback.best_model_path or exp.file(folder.LAST_CHECKPOINT)
     state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
     module.load_state_dict(state)
-    with atomic_paths(os.path.join(exp_dir, "best_model.pth")) as (tmp,):
-        torch.save(module.model.serialize(), tmp)
+    # the training time covers this run only (the rest of the epochs when it resumed)
+    timing = {"train_seconds": round(time.perf_counter() - start, 1), "resumed": resumed, "host": platform.node(),
+              "cpus": os.cpu_count()}
+    with atomic_paths(exp.file(folder.TRAIN_TIME), exp.file(folder.MODEL)) as (time_tmp, model_tmp):
+        with open(time_tmp, "w") as f:
+            json.dump(timing, f)
+        torch.save(module.model.serialize(), model_tmp)
+
+
+def _read_yaml(path):
+    with open(path) as f:
+        return yaml.safe_load(f) or {}

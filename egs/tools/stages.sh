@@ -4,41 +4,34 @@
 # data/<dataset>/manifests or exp/<dataset>/<hparams file name>.
 #   1 manifests of ${corpus}, in the layout ${hparams} asks for
 #   2 train ${hparams} into ${exp}          (resumes from its last checkpoint)
-#   3 evaluate ${exp} on the test set       (results.md, results.json, metrics.csv); ${eval_model} if given
-#     (an exported .onnx / .pt file, a hub folder) instead of its best_model.pth, in ${eval_precision}
-#   4 hub folder ${exp}/hub
+#   3 evaluate ${exp} on the test set, or ${eval_model} if given (an exported .onnx / .pt file, a hub
+#     folder) instead of its best model, in ${eval_precision}
+#   4 hub folder of ${exp}
 #   5 compare: stages 2-3 for every file in ${compare} (once per seed of ${seeds}), then a Table-2-style
 #     markdown table with one row per file
+# Each step skips work it has done before, and --force true starts it over (the Python steps decide both:
+# the names of an experiment folder's files are asteroid_deepmask/experiment/folder.py's).
 manifests=${manifests:-data/${dataset}/manifests}
 exp=${exp:-exp/${dataset}/$(basename "${hparams}" .yaml)}
 sets=(); for o in ${overrides}; do sets+=(--set "${o}"); done  # the experiment's overrides, for stages 1 and 2
 step() { "${python}" -m asteroid_deepmask.recipe "$@"; }
 run_stage() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }
+extra=(); [ "${force}" = true ] && extra=(--force)
 
 train_experiment() {  # hparams file, experiment folder
-  if [ -f "$2/best_model.pth" ] && [ "${force}" != true ]; then
-    echo "== train: $2/best_model.pth exists; skipping (--force true retrains)"
-    return
-  fi
-  [ "${force}" = true ] && rm -rf "$2/checkpoints" "$2/best_model.pth"  # files training itself writes
   echo "== train: $1 into $2"
-  step train --hparams "$1" --manifests "${manifests}" --exp "$2" --gpus "${gpus}" --num-nodes "${num_nodes}" "${sets[@]}"
+  step train --hparams "$1" --manifests "${manifests}" --exp "$2" --gpus "${gpus}" --num-nodes "${num_nodes}" \
+    "${sets[@]}" "${extra[@]}"
 }
 
 evaluate_experiment() {  # experiment folder, then options of the evaluate step
-  if [ -f "$1/results.json" ] && [ "${force}" != true ]; then
-    echo "== evaluate: $1/results.json exists; skipping (--force true re-evaluates)"
-    cat "$1/results.md"
-  else
-    echo "== evaluate: $1 on the test set"
-    step evaluate --manifests "${manifests}" --exp "$1" --dataset "${dataset}" --metrics ${metrics} \
-      --precision "${eval_precision}" "${@:2}"
-  fi
+  echo "== evaluate: $1 on the test set"
+  step evaluate --manifests "${manifests}" --exp "$1" --dataset "${dataset}" --metrics ${metrics} \
+    --precision "${eval_precision}" "${extra[@]}" "${@:2}"
 }
 
 if run_stage 1; then
   echo "== stage 1: manifests of ${corpus} in ${manifests}"
-  extra=(); [ "${force}" = true ] && extra=(--force)
   step manifests --corpus "${corpus}" --hparams "${hparams}" --out "${manifests}" "${sets[@]}" "${extra[@]}"
 fi
 if run_stage 2; then
@@ -50,7 +43,7 @@ if run_stage 3; then
   evaluate_experiment "${exp}" ${eval_model:+--model "${eval_model}"}
 fi
 if run_stage 4; then
-  echo "== stage 4: hub folder in ${exp}/hub"
+  echo "== stage 4: hub folder of ${exp}"
   step package --exp "${exp}"
 fi
 if run_stage 5; then
@@ -61,16 +54,6 @@ if run_stage 5; then
     [[ "${seed}" =~ ^[0-9]+$ ]] || { echo "$0: --seeds takes whole numbers (e.g. --seeds \"0 1 2\"), got '${seed}'" >&2; exit 1; }
     suffixes+=("_seed${seed}")
   done
-  timed_train() {  # hparams file, experiment folder; <folder>/train_time.json when this call trained
-    local start=${EPOCHREALTIME} resumed=false
-    [ -f "$2/checkpoints/last.ckpt" ] && [ "${force}" != true ] && resumed=true  # the time covers the rest only
-    train_experiment "$1" "$2"
-    # best_model.pth is written last, so one older than the start means training was skipped
-    [ -n "$(find "$2/best_model.pth" -newermt "@${start}")" ] || return 0
-    awk -v a="${start}" -v b="${EPOCHREALTIME}" -v r="${resumed}" -v h="$(uname -n)" -v n="$(nproc --all)" \
-      'BEGIN { printf "{\"train_seconds\": %.1f, \"resumed\": %s, \"host\": \"%s\", \"cpus\": %d}\n", b - a, r, h, n }' \
-      > "$2/train_time.json"
-  }
   file_sets=("${sets[@]}")
   exps=()
   for suffix in "${suffixes[@]}"; do  # seed by seed, so that a stopped run has every file at some seeds
@@ -78,7 +61,7 @@ if run_stage 5; then
       dir="$(dirname "${exp}")/$(basename "${file}" .yaml)${suffix}"
       sets=("${file_sets[@]}"); [ -n "${suffix}" ] && sets+=(--set "training.seed=${suffix#_seed}")
       echo "== stage 5: ${dir}"
-      timed_train "${file}" "${dir}"
+      train_experiment "${file}" "${dir}"
       evaluate_experiment "${dir}"
       exps+=("${dir}")
     done
