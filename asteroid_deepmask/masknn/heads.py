@@ -113,23 +113,13 @@ class MaskerHead(nn.Module, metaclass=abc.ABCMeta):
             )
         return self._masks(self.layers, feats.flatten(1, 2))
 
-    def _masks(self, layers, stacked, stacked_is_new=False):
-        """``layers`` on ``[batch, n_outputs * chan, frames]`` (the outputs stacked on channels), then f.
-
-        ``stacked_is_new``: ``stacked`` was just made by a product whose backward does not need it.
-        """
+    def _masks(self, layers, stacked):
+        """``layers`` on ``[batch, n_outputs * chan, frames]`` (the outputs stacked on channels), then f."""
         batch, _, frames = stacked.shape
         # Shared layers see each output as a batch item; per-output layers see them as groups.
         if self.shared:
             stacked = stacked.reshape(batch * self.n_outputs, -1, frames)
-        masks = layers(stacked)
-        # Without gradients, f may overwrite a convolution's output (or a new product passed
-        # through): one [batch, P * N, frames] tensor less to allocate and fill (1-3 % of a P = 16
-        # separation). Not in training: autograd would copy the gradient of the in-place view back.
-        last = layers[-1] if isinstance(layers, nn.Sequential) and len(layers) else layers
-        new = isinstance(last, nn.Conv1d) or (isinstance(last, nn.Identity) and stacked_is_new)
-        inplace = new and not torch.is_grad_enabled()
-        return self.activation(masks.reshape(batch, self.n_outputs, -1, frames), inplace=inplace)
+        return self.activation(layers(stacked).reshape(batch, self.n_outputs, -1, frames))
 
     def foldable_layer(self):
         """The first layer, if it is a 1x1 convolution that a trunk's last layer can be folded into.
@@ -175,7 +165,7 @@ class MaskerHead(nn.Module, metaclass=abc.ABCMeta):
         if first.bias is not None:
             bias = bias + first.bias.reshape(n_copies, width, 1).expand(self.n_outputs, -1, -1).flatten(0, 1)
         stacked = torch.baddbmm(bias, weight.expand(feats.shape[0], -1, -1), feats)
-        return self._masks(rest, stacked, stacked_is_new=True)
+        return self._masks(rest, stacked)
 
     def forward(self, feats):
         """C source masks ``[batch, n_src, out_chan, frames]`` from ``[batch, n_outputs, in_chan, frames]``."""
