@@ -12,6 +12,7 @@ from torch import nn
 
 from ..utils.checks import check_positive_int
 from .mask_activations import MaskActivation
+from .recorded_config import RecordsConfig
 from .registry import Registry
 from .trunk import apply_projection
 
@@ -60,12 +61,13 @@ def _pointwise(n_copies, in_chan, out_chan):
     return nn.Conv1d(n_copies * in_chan, n_copies * out_chan, 1, groups=n_copies)
 
 
-class MaskerHead(nn.Module, metaclass=abc.ABCMeta):
+class MaskerHead(RecordsConfig, nn.Module, metaclass=abc.ABCMeta):
     """Base class of the mask heads: output layers, mask activation f, grouping P -> C.
 
     The layers either belong to each output (``shared=False``: P independent copies, run as
     one grouped convolution) or are one set applied to every output (``shared=True``).
     Subclasses build ``self.layers`` with :meth:`_build_layers`; everything else is common.
+    The arguments a head is built with are recorded, as a trunk's (:meth:`get_config`).
 
     Args:
         in_chan (int): feature size H of each trunk output.
@@ -171,17 +173,6 @@ class MaskerHead(nn.Module, metaclass=abc.ABCMeta):
         """C source masks ``[batch, n_src, out_chan, frames]`` from ``[batch, n_outputs, in_chan, frames]``."""
         return group_outputs(self.forward_outputs(feats), self.n_src)
 
-    def get_config(self):
-        """Arguments that rebuild this head through ``__init__``."""
-        return dict(
-            in_chan=self.in_chan,
-            n_src=self.n_src,
-            out_chan=self.out_chan,
-            n_outputs=self.n_outputs,
-            mask_act=self.mask_act,
-            shared=self.shared,
-        )
-
 
 class LinearMaskerHead(MaskerHead):
     """The shallow head of the paper: a 1x1 FC layer on each output, then f (Eq. 1), then grouping (Eq. 2).
@@ -264,9 +255,6 @@ class MLPMaskerHead(MaskerHead):
             _pointwise(n_copies, self.hidden, final_chan),
         )
 
-    def get_config(self):
-        return {**super().get_config(), "hidden": self.hidden}
-
 
 #: The mask heads by name; see :func:`register_head`.
 HEADS = Registry("head", MaskerHead, ("in_chan", "n_src", "out_chan", "n_outputs"),
@@ -287,9 +275,7 @@ def register_head(name, cls=None):
 def build_head(name, in_chan, n_src, out_chan=None, n_outputs=None, head_args=None):
     """Build the head registered as ``name``; ``head_args`` are its own arguments."""
     kwargs = dict(head_args or {})
-    clashes = sorted({"in_chan", "n_src", "out_chan", "n_outputs"} & set(kwargs))
-    if clashes:
-        raise ValueError(f"head_args must not set {clashes}: the model sets them.")
+    HEADS.check_arguments(name, kwargs)
     return HEADS.get(name)(in_chan=in_chan, n_src=n_src, out_chan=out_chan, n_outputs=n_outputs, **kwargs)
 
 
