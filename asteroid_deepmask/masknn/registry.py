@@ -1,7 +1,8 @@
 """Name -> class registries for the parts of a masker (trunks and mask heads).
 
-A registry is the one place that reads a part's ``__init__`` signature: to check a class when it
-is registered, and to name the arguments a model may pass it (``trunk_args``, ``head_args``).
+Besides recording a part's arguments (:class:`~.recorded_config.RecordsConfig`), a registry is the
+one place that reads a part's ``__init__`` signature: to check a class when it is registered, and
+to name the arguments a model may pass it (``trunk_args``, ``head_args``).
 """
 import functools
 import inspect
