@@ -1,5 +1,6 @@
 """Mask estimation networks: trunks, mask heads and the masker that joins them.
 
+:func:`check_trunk` tells whether a trunk of yours rebuilds from its config, traces and folds.
 Importing this package registers the built-in trunks (``dprnn``, ``simo_siso``,
 ``sliced_attention``, ``tcn``) and heads (``linear``, ``mlp``).
 """
@@ -18,10 +19,12 @@ from .heads import (
 )
 from .mask_activations import MASK_ACTIVATIONS, MaskActivation
 from .overseparation import OverseparationMasker
+from .recorded_config import RecordsConfig
 from .simo_siso import SimoSisoTrunk
 from .sliced_attention import SlicedAttentionTrunk, SlicedDotProductAttention
 from .tcn import TCNTrunk
 from .trunk import TRUNKS, Trunk, build_trunk, register_trunk
+from .trunk_checks import check_trunk
 
 __all__ = [
     "DPRNNTrunk",
@@ -33,6 +36,7 @@ __all__ = [
     "MaskActivation",
     "MaskerHead",
     "OverseparationMasker",
+    "RecordsConfig",
     "SimoSisoTrunk",
     "SlicedAttentionTrunk",
     "SlicedDotProductAttention",
@@ -42,6 +46,7 @@ __all__ = [
     "build_head",
     "build_trunk",
     "check_grouping",
+    "check_trunk",
     "flat_head_args",
     "group_outputs",
     "make_head",

@@ -12,6 +12,7 @@ from torch import nn
 
 from ..utils.checks import check_positive_int
 from .mask_activations import MaskActivation
+from .recorded_config import RecordsConfig
 from .registry import Registry
 from .trunk import apply_projection
 
@@ -60,12 +61,13 @@ def _pointwise(n_copies, in_chan, out_chan):
     return nn.Conv1d(n_copies * in_chan, n_copies * out_chan, 1, groups=n_copies)
 
 
-class MaskerHead(nn.Module, metaclass=abc.ABCMeta):
+class MaskerHead(RecordsConfig, nn.Module, metaclass=abc.ABCMeta):
     """Base class of the mask heads: output layers, mask activation f, grouping P -> C.
 
     The layers either belong to each output (``shared=False``: P independent copies, run as
     one grouped convolution) or are one set applied to every output (``shared=True``).
     Subclasses build ``self.layers`` with :meth:`_build_layers`; everything else is common.
+    The arguments a head is built with are recorded, as a trunk's (:meth:`get_config`).
 
     Args:
         in_chan (int): feature size H of each trunk output.
@@ -113,23 +115,13 @@ class MaskerHead(nn.Module, metaclass=abc.ABCMeta):
             )
         return self._masks(self.layers, feats.flatten(1, 2))
 
-    def _masks(self, layers, stacked, stacked_is_new=False):
-        """``layers`` on ``[batch, n_outputs * chan, frames]`` (the outputs stacked on channels), then f.
-
-        ``stacked_is_new``: ``stacked`` was just made by a product whose backward does not need it.
-        """
+    def _masks(self, layers, stacked):
+        """``layers`` on ``[batch, n_outputs * chan, frames]`` (the outputs stacked on channels), then f."""
         batch, _, frames = stacked.shape
         # Shared layers see each output as a batch item; per-output layers see them as groups.
         if self.shared:
             stacked = stacked.reshape(batch * self.n_outputs, -1, frames)
-        masks = layers(stacked)
-        # Without gradients, f may overwrite a convolution's output (or a new product passed
-        # through): one [batch, P * N, frames] tensor less to allocate and fill (1-3 % of a P = 16
-        # separation). Not in training: autograd would copy the gradient of the in-place view back.
-        last = layers[-1] if isinstance(layers, nn.Sequential) and len(layers) else layers
-        new = isinstance(last, nn.Conv1d) or (isinstance(last, nn.Identity) and stacked_is_new)
-        inplace = new and not torch.is_grad_enabled()
-        return self.activation(masks.reshape(batch, self.n_outputs, -1, frames), inplace=inplace)
+        return self.activation(layers(stacked).reshape(batch, self.n_outputs, -1, frames))
 
     def foldable_layer(self):
         """The first layer, if it is a 1x1 convolution that a trunk's last layer can be folded into.
@@ -175,22 +167,11 @@ class MaskerHead(nn.Module, metaclass=abc.ABCMeta):
         if first.bias is not None:
             bias = bias + first.bias.reshape(n_copies, width, 1).expand(self.n_outputs, -1, -1).flatten(0, 1)
         stacked = torch.baddbmm(bias, weight.expand(feats.shape[0], -1, -1), feats)
-        return self._masks(rest, stacked, stacked_is_new=True)
+        return self._masks(rest, stacked)
 
     def forward(self, feats):
         """C source masks ``[batch, n_src, out_chan, frames]`` from ``[batch, n_outputs, in_chan, frames]``."""
         return group_outputs(self.forward_outputs(feats), self.n_src)
-
-    def get_config(self):
-        """Arguments that rebuild this head through ``__init__``."""
-        return dict(
-            in_chan=self.in_chan,
-            n_src=self.n_src,
-            out_chan=self.out_chan,
-            n_outputs=self.n_outputs,
-            mask_act=self.mask_act,
-            shared=self.shared,
-        )
 
 
 class LinearMaskerHead(MaskerHead):
@@ -274,9 +255,6 @@ class MLPMaskerHead(MaskerHead):
             _pointwise(n_copies, self.hidden, final_chan),
         )
 
-    def get_config(self):
-        return {**super().get_config(), "hidden": self.hidden}
-
 
 #: The mask heads by name; see :func:`register_head`.
 HEADS = Registry("head", MaskerHead, ("in_chan", "n_src", "out_chan", "n_outputs"),
@@ -297,9 +275,7 @@ def register_head(name, cls=None):
 def build_head(name, in_chan, n_src, out_chan=None, n_outputs=None, head_args=None):
     """Build the head registered as ``name``; ``head_args`` are its own arguments."""
     kwargs = dict(head_args or {})
-    clashes = sorted({"in_chan", "n_src", "out_chan", "n_outputs"} & set(kwargs))
-    if clashes:
-        raise ValueError(f"head_args must not set {clashes}: the model sets them.")
+    HEADS.check_arguments(name, kwargs)
     return HEADS.get(name)(in_chan=in_chan, n_src=n_src, out_chan=out_chan, n_outputs=n_outputs, **kwargs)
 
 

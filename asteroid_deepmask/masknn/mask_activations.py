@@ -45,11 +45,11 @@ class MaskActivation(nn.Module):
         # One learnable slope, as torch's default PReLU and Asteroid's "prelu" activation.
         self.prelu = nn.PReLU() if self.mask_act == "prelu" else None
 
-    def forward(self, x, inplace=False):
-        """f of ``x``; ``inplace=True`` lets ReLU overwrite ``x`` (a tensor nothing reads afterwards)."""
+    def forward(self, x):
+        """f of ``x``."""
         act = self.mask_act
         if act == "relu":
-            return torch.relu_(x) if inplace else torch.relu(x)
+            return torch.relu(x)
         if act == "sigmoid":
             return torch.sigmoid(x)
         if act == "prelu":

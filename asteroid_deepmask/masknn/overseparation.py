@@ -4,10 +4,6 @@ from torch import nn
 from .heads import HEADS, MaskerHead, build_head, check_grouping, group_outputs
 from .trunk import TRUNKS, build_trunk
 
-#: Arguments of a part's config that the masker sets, not the part.
-_TRUNK_SET = ("in_chan", "n_outputs", "n_src")
-_HEAD_SET = ("in_chan", "n_src", "out_chan", "n_outputs")
-
 
 class OverseparationMasker(nn.Module):
     """Trunk + mask head, with the P ungrouped masks reachable for dynamic grouping.
@@ -114,11 +110,11 @@ class OverseparationMasker(nn.Module):
             in_chan=trunk["in_chan"],
             n_src=self.n_src,
             n_outputs=self.n_outputs,
-            out_chan=head["out_chan"],
+            out_chan=self.head.out_chan,
             trunk=TRUNKS.name_of(self.trunk),
-            trunk_args={k: v for k, v in trunk.items() if k not in _TRUNK_SET},
+            trunk_args={k: v for k, v in trunk.items() if k not in TRUNKS.model_args},
             head=HEADS.name_of(self.head),
-            head_args={k: v for k, v in head.items() if k not in _HEAD_SET},
+            head_args={k: v for k, v in head.items() if k not in HEADS.model_args},
         )
 
     @classmethod

@@ -1,6 +1,4 @@
 """SIMO-SISO DPRNN: a multi-output stage for C intermediate features, then a shared single-output stage."""
-import inspect
-
 import torch
 from torch import nn
 
@@ -34,8 +32,8 @@ class SimoSisoTrunk(Trunk):
         n_simo (int, optional): DPRNN blocks of the SIMO stage. Defaults to 2.
         n_siso (int, optional): DPRNN blocks of the SISO stage. Defaults to 4.
         bn_chan (int, optional): feature size of both stages. Defaults to 64.
-        **dual_path_kwargs: ``hid_size``, ``chunk_size``, ``hop_size``, ``norm_type``,
-            ``bidirectional``, ``rnn_type``, ``num_layers``, ``dropout`` of both stages.
+        norm_type, hid_size, chunk_size, hop_size, bidirectional, rnn_type, num_layers, dropout:
+            both stages' :class:`~.dprnn.DualPathRNN` (defaults: gLN, 128, 100, 50, True, LSTM, 1, 0).
 
     Shapes:
         ``[batch, in_chan, frames] -> [batch, n_outputs, bn_chan, frames]``, outputs of source
@@ -51,11 +49,8 @@ class SimoSisoTrunk(Trunk):
         layers in speech separation networks", ICASSP 2021.
     """
 
-    #: The names ``**dual_path_kwargs`` takes (DualPathRNN's, less those set here), for the models' checks.
-    extra_arguments = tuple(name for name in inspect.signature(DualPathRNN).parameters
-                            if name not in ("chan", "n_outputs", "n_repeats", "norm_type"))
-
-    def __init__(self, in_chan, n_src, n_outputs=None, n_simo=2, n_siso=4, bn_chan=64, norm_type="gLN", **dual_path_kwargs):
+    def __init__(self, in_chan, n_src, n_outputs=None, n_simo=2, n_siso=4, bn_chan=64, norm_type="gLN", hid_size=128,
+                 chunk_size=100, hop_size=None, bidirectional=True, rnn_type="LSTM", num_layers=1, dropout=0.0):
         super().__init__()
         n_outputs = n_src if n_outputs is None else n_outputs
         check_grouping(n_outputs, n_src)
@@ -68,7 +63,8 @@ class SimoSisoTrunk(Trunk):
         self.n_src, self.n_outputs, self.out_chan = n_src, n_outputs, bn_chan
         self.n_simo, self.n_siso = n_simo, n_siso
         self.bottleneck = bottleneck(in_chan, bn_chan, norm_type)
-        stage = dict(norm_type=norm_type, **dual_path_kwargs)
+        stage = dict(hid_size=hid_size, chunk_size=chunk_size, hop_size=hop_size, norm_type=norm_type,
+                     bidirectional=bidirectional, rnn_type=rnn_type, num_layers=num_layers, dropout=dropout)
         simo_maps = n_src if n_siso else n_outputs
         self.simo = DualPathRNN(bn_chan, simo_maps, n_repeats=n_simo, **stage) if n_simo else None
         if n_siso:

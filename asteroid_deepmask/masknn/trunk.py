@@ -6,23 +6,23 @@ turn into masks. Trunks are registered by name so that models, experiment files 
 can ask for one (``trunk: dprnn``) without importing it.
 """
 import abc
-import functools
-import inspect
 
 import torch
 from torch import nn
 
+from .recorded_config import RecordsConfig
 from .registry import Registry
 
 
-class Trunk(nn.Module, metaclass=abc.ABCMeta):
+class Trunk(RecordsConfig, nn.Module, metaclass=abc.ABCMeta):
     """Base class of the trunks: ``[batch, in_chan, frames] -> [batch, n_outputs, out_chan, frames]``.
 
     A subclass's ``__init__`` takes ``in_chan`` (the encoder's filters) and ``n_outputs`` (P),
     and may take ``n_src`` (C) when the trunk needs to know the sources (SIMO-SISO does); its
     other arguments are its own. It sets ``self.n_outputs`` and ``self.out_chan`` (the feature
-    size of each map). The arguments it was built with are recorded, so :meth:`get_config`
-    round-trips through ``__init__`` with no code in the subclass.
+    size of each map). The arguments it was built with are recorded (:class:`~.recorded_config.RecordsConfig`),
+    so :meth:`get_config` round-trips through ``__init__`` with no code in the subclass;
+    :func:`~.trunk_checks.check_trunk` tells whether a trunk round-trips, traces and folds.
 
     Example:
         >>> import torch
@@ -39,11 +39,6 @@ class Trunk(nn.Module, metaclass=abc.ABCMeta):
 
     n_outputs: int
     out_chan: int
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "__init__" in cls.__dict__:
-            cls.__init__ = _recording(cls.__dict__["__init__"])
 
     @abc.abstractmethod
     def forward(self, mix_rep):
@@ -65,10 +60,6 @@ class Trunk(nn.Module, metaclass=abc.ABCMeta):
         and how many times its bias is added to each frame (an int or ``[1, 1, frames]``)."""
         raise NotImplementedError(f"{type(self).__name__} has no output_projection to leave unapplied.")
 
-    def get_config(self):
-        """The arguments this trunk was built with, defaults included."""
-        return dict(self._trunk_config)
-
 
 def apply_projection(projection, feats, bias_scale=1):
     """A 1x1 convolution ``projection`` on ``[batch, K, frames]`` features, its bias added ``bias_scale`` times.
@@ -86,29 +77,11 @@ def apply_projection(projection, feats, bias_scale=1):
     return torch.baddbmm(projection.bias[:, None] * bias_scale, weight.expand(feats.shape[0], -1, -1), feats)
 
 
-def _recording(init):
-    """Wrap a trunk's ``__init__`` so that the outermost call records its bound arguments."""
-    signature = inspect.signature(init)
-
-    @functools.wraps(init)
-    def recording_init(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        if type(self).__init__ is recording_init:  # a subclass's own __init__ records instead
-            bound = signature.bind(self, *args, **kwargs)
-            bound.apply_defaults()
-            config = {}
-            for name, value in list(bound.arguments.items())[1:]:
-                kind = signature.parameters[name].kind
-                config.update(value if kind is inspect.Parameter.VAR_KEYWORD else {name: value})
-            self._trunk_config = config
-
-    return recording_init
-
-
 #: The trunks by name; see :func:`register_trunk`.
 TRUNKS = Registry(
     "trunk", Trunk, ("in_chan", "n_outputs"),
     "register one with asteroid_deepmask.register_trunk(name, cls) and import its module before building the model",
+    model_args=("in_chan", "n_outputs", "n_src"),
 )
 
 
@@ -136,14 +109,13 @@ def register_trunk(name, cls=None):
 
 
 def build_trunk(name, in_chan, n_src, n_outputs, trunk_args=None):
-    """Build the trunk registered as ``name`` for ``in_chan`` input features and P outputs.
+    """Build the trunk registered as ``name`` (or the Trunk subclass ``name``) for ``in_chan`` input
+    features and P outputs; ``trunk_args`` are its own arguments.
 
     ``n_src`` is passed only to trunks whose ``__init__`` takes it.
     """
     kwargs = dict(trunk_args or {})
-    clashes = sorted({"in_chan", "n_outputs", "n_src"} & set(kwargs))
-    if clashes:
-        raise ValueError(f"trunk_args must not set {clashes}: the model sets them.")
+    TRUNKS.check_arguments(name, kwargs)
     if TRUNKS.accepts(name, "n_src"):
         kwargs["n_src"] = n_src
     trunk = TRUNKS.get(name)(in_chan=in_chan, n_outputs=n_outputs, **kwargs)

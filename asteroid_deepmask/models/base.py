@@ -1,7 +1,7 @@
 """Behaviour shared by the package's encoder-masker-decoder models.
 
 Input checks with errors that say what to change, P-output separation for dynamic grouping
-(through Asteroid's ``forward_masker`` hook), and serialisation that torch's weights-only
+(through Asteroid's public hooks), and serialisation that torch's weights-only
 loader accepts (Asteroid 0.7.0 stores a pickled ``TorchVersion``, which torch >= 2.6 refuses).
 """
 import os
@@ -9,6 +9,7 @@ import os
 import numpy as np
 import torch
 from asteroid.models.base_models import BaseEncoderMaskerDecoder
+from asteroid.utils.torch_utils import pad_x_to_y
 
 from ..version import __version__
 from . import hub_folder
@@ -30,7 +31,6 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
 
     def __init__(self, encoder, masker, decoder, encoder_activation=None):
         super().__init__(encoder, masker, decoder, encoder_activation)
-        self._ungrouped = False
         self._model_args = {}
 
     def _set_model_args(self, model_args):
@@ -108,21 +108,20 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
             raise ValueError(f"The waveform holds {bad} NaN or infinite samples out of {wav.numel()}; separate "
                              "finite audio (check how it was read or computed).")
 
-    def forward_masker(self, tf_rep):
-        """C masks ``[batch, n_src, n_filters, frames]``, or the P masks inside :meth:`forward_outputs`."""
-        return self.masker.forward_outputs(tf_rep) if self._ungrouped else self.masker(tf_rep)
-
     def forward_outputs(self, wav):
-        """The P waveforms before grouping, ``[batch, n_outputs, time]``.
+        """The P waveforms before grouping, ``[batch, n_outputs, time]`` (``[n_outputs, time]`` for ``[time]``).
 
-        The decoder is linear, so summing these in contiguous groups gives :meth:`forward`'s
-        output; a loss may group them differently (dynamic grouping).
+        :meth:`forward` with the masker's ``forward_outputs`` (P masks) in place of its grouped
+        masks, through Asteroid's hooks ``forward_encoder``, ``apply_masks`` and
+        ``forward_decoder``. The decoder is linear, so summing these in contiguous groups gives
+        :meth:`forward`'s output; a loss may group them differently (dynamic grouping).
         """
-        self._ungrouped = True
-        try:
-            return self(wav)
-        finally:
-            self._ungrouped = False
+        self._check_waveform(wav)
+        batched = wav.reshape(-1, 1, wav.shape[-1])  # [time], [batch, time] or [batch, 1, time]
+        tf_rep = self.forward_encoder(batched)
+        decoded = self.forward_decoder(self.apply_masks(tf_rep, self.masker.forward_outputs(tf_rep)))
+        outputs = pad_x_to_y(decoded, batched)
+        return outputs[0] if wav.dim() == 1 else outputs
 
     def export(self, path, format=None, opset=None):
         """Write this model as an ONNX or TorchScript file with its metadata; returns ``path``.

@@ -43,5 +43,13 @@ class ConvTasNetDeepMask(DeepMaskPreset):
         Separation Systems", Interspeech 2022.
     """
 
-    trunk_name = "tcn"
-    defaults = dict(mask_act="sigmoid", n_filters=512)
+    def __init__(self, n_src, *, n_outputs=None, mask_head="linear", head_hidden=64, shared_head=None,
+                 mask_act="sigmoid", n_blocks=8, n_repeats=3, bn_chan=128, hid_chan=512, skip_chan=128, conv_kernel_size=3,
+                 norm_type="gLN", causal=False,
+                 fb_name="free", kernel_size=16, n_filters=512, stride=8, encoder_activation=None, sample_rate=8000,
+                 **fb_kwargs):
+        trunk_args = dict(n_blocks=n_blocks, n_repeats=n_repeats, bn_chan=bn_chan, hid_chan=hid_chan,
+                          skip_chan=skip_chan, conv_kernel_size=conv_kernel_size, norm_type=norm_type,
+                          causal=causal)
+        super().__init__(n_src, "tcn", trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act,
+                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs)

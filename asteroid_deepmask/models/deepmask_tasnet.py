@@ -5,49 +5,16 @@ import asteroid_filterbanks
 from asteroid.masknn import activations, norms
 from asteroid_filterbanks import make_enc_dec
 
-from ..utils.checks import UnknownArgumentError, check_known_arguments, check_positive_int
+from ..utils.checks import UnknownArgumentError, check_positive_int
 from ..masknn import HEADS, TRUNKS, OverseparationMasker
 from .base import DeepMaskEncoderMaskerDecoder
 from .registry import register_model
 
 
 _FILTERBANKS = ("free", "stft", "analytic_free", "param_sinc", "torch_stft", "multiphase_gammatone")
-#: Arguments of trunks and heads that the model gives them itself.
-SET_BY_MODEL = ("self", "in_chan", "n_outputs", "n_src", "out_chan")
 #: Names the ``norm_type`` and ``encoder_activation`` arguments take (Asteroid's registries), for the errors.
 _NAMES = {"norm_type": (norms.get, "gLN, cLN, cgLN, bN"),
           "encoder_activation": (activations.get, "relu, prelu, sigmoid")}
-
-
-def named_params(func, skip=()):
-    """The parameters of ``func`` passed by name (no ``*args`` or ``**kwargs``), less ``skip``."""
-    return [p for name, p in inspect.signature(func).parameters.items()
-            if name not in skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-
-
-def part_arguments(cls):
-    """Names a trunk or head class takes, less those the model sets: its named parameters, and, if it
-    takes ``**kwargs``, the names it lists in ``extra_arguments`` (None if it lists none: any name)."""
-    names = [p.name for p in named_params(cls.__init__, SET_BY_MODEL)]
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
-    if not takes_any:
-        return names
-    extra = getattr(cls, "extra_arguments", None)
-    return None if extra is None else names + list(extra)
-
-
-def check_part_arguments(kind, name, cls, args):
-    """Raise a ValueError naming an argument of ``args`` (for the ``kind`` registered as ``name``) that
-    ``cls`` does not take, or a non-boolean value for one whose default is a boolean."""
-    accepted = part_arguments(cls)
-    if accepted is not None:
-        check_known_arguments(f"The {kind} {name!r} ({kind}_args)", args, accepted)
-    defaults = {p.name: p.default for p in named_params(cls.__init__)}
-    for arg, value in args.items():
-        if isinstance(defaults.get(arg), bool) and not isinstance(value, bool):
-            raise ValueError(f"{arg} must be True or False, got {arg}={value!r}.")
-    if "norm_type" in args:
-        check_asteroid_name("norm_type", args["norm_type"])
 
 
 def check_asteroid_name(arg, value):
@@ -154,4 +121,6 @@ def _check_model_arguments(trunk, trunk_args, head, head_args, kernel_size, n_fi
         if args is not None and not isinstance(args, dict):
             raise ValueError(f"{kind}_args must be a dict of the {kind}'s arguments, got {type(args).__name__} "
                              f"{args!r}.")
-        check_part_arguments(kind, name, registry.get(name), args or {})
+        registry.check_arguments(name, args or {})
+        if "norm_type" in (args or {}):
+            check_asteroid_name("norm_type", args["norm_type"])

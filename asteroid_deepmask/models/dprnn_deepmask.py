@@ -55,4 +55,13 @@ class DPRNNDeepMask(DeepMaskPreset):
         Y. Luo, Z. Chen, T. Yoshioka, "Dual-path RNN", ICASSP 2020.
     """
 
-    trunk_name = "dprnn"
+    def __init__(self, n_src, *, n_outputs=None, mask_head="linear", head_hidden=64, shared_head=None, mask_act="relu",
+                 bn_chan=64, hid_size=128, chunk_size=100, hop_size=None, n_repeats=6, norm_type="gLN",
+                 bidirectional=True, rnn_type="LSTM", num_layers=1, dropout=0.0,
+                 fb_name="free", kernel_size=16, n_filters=64, stride=8, encoder_activation=None, sample_rate=8000,
+                 **fb_kwargs):
+        trunk_args = dict(bn_chan=bn_chan, hid_size=hid_size, chunk_size=chunk_size, hop_size=hop_size,
+                          n_repeats=n_repeats, norm_type=norm_type, bidirectional=bidirectional,
+                          rnn_type=rnn_type, num_layers=num_layers, dropout=dropout)
+        super().__init__(n_src, "dprnn", trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act,
+                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs)

@@ -38,4 +38,13 @@ class SimoSisoTasNet(DeepMaskPreset):
         layers in speech separation networks", ICASSP 2021.
     """
 
-    trunk_name = "simo_siso"
+    def __init__(self, n_src, *, n_outputs=None, mask_head="linear", head_hidden=64, shared_head=None, mask_act="relu",
+                 n_simo=2, n_siso=4, bn_chan=64, norm_type="gLN", hid_size=128, chunk_size=100, hop_size=None,
+                 bidirectional=True, rnn_type="LSTM", num_layers=1, dropout=0.0,
+                 fb_name="free", kernel_size=16, n_filters=64, stride=8, encoder_activation=None, sample_rate=8000,
+                 **fb_kwargs):
+        trunk_args = dict(n_simo=n_simo, n_siso=n_siso, bn_chan=bn_chan, norm_type=norm_type, hid_size=hid_size,
+                          chunk_size=chunk_size, hop_size=hop_size, bidirectional=bidirectional,
+                          rnn_type=rnn_type, num_layers=num_layers, dropout=dropout)
+        super().__init__(n_src, "simo_siso", trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act,
+                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs)

@@ -132,34 +132,3 @@ def test_complexity_counts_what_folding_saves(head):
     saving = _fold_saving(masker, x.shape)
     assert saving > 0
     assert counts[0] - counts[1] == 2 * (saving - weight_fold)
-
-
-class PassThroughHead(MaskerHead):
-    """A head with no layers: its masks are f of the trunk's features themselves."""
-
-    def _build_layers(self, n_copies, final_chan):
-        return nn.Identity()
-
-
-@pytest.mark.parametrize("head", list(HEADS))
-def test_masks_without_gradients_equal_those_with(head):
-    """Without gradients ReLU overwrites the product it is given; the masks are the same."""
-    masker = random_masker("dprnn", head, 8)
-    x = torch.randn(2, IN_CHAN, FRAMES)
-    with torch.no_grad():
-        for fold in (True, False):
-            masker.fold_layers = fold
-            inference = masker.forward_outputs(x)
-            with torch.enable_grad():
-                training = masker.forward_outputs(x)
-            torch.testing.assert_close(inference, training, rtol=0, atol=0)
-            assert inference.min() == 0  # ReLU ran
-
-
-def test_relu_never_overwrites_the_features_a_head_is_given():
-    head = PassThroughHead(IN_CHAN, 2, IN_CHAN, 4)
-    feats = torch.randn(2, 4, IN_CHAN, FRAMES)
-    before = feats.clone()
-    with torch.no_grad():
-        masks = head.forward_outputs(feats)
-    assert torch.equal(feats, before) and torch.equal(masks, before.relu())

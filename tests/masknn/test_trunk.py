@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from asteroid_deepmask import DeepMaskTasNet, MaskerHead, Trunk, register_head, register_trunk
-from asteroid_deepmask.masknn import TRUNKS, OverseparationMasker, build_trunk
+from asteroid_deepmask.masknn import TRUNKS, OverseparationMasker, RecordsConfig, build_trunk
 from asteroid_deepmask.masknn.heads import HEADS
 
 TINY_TRUNKS = {
@@ -47,6 +47,21 @@ def test_every_built_in_trunk_is_registered_and_its_config_round_trips():
 def test_config_records_defaults_extras_and_the_outermost_init_only():
     assert Scaled(4, 2, colour="red").get_config() == {"in_chan": 4, "n_outputs": 2, "width": 8, "colour": "red"}
     assert MoreScaled(4, 2).get_config() == {"in_chan": 4, "n_outputs": 2, "depth": 2}
+
+
+def test_heads_record_their_config_as_trunks_do():
+    assert issubclass(Trunk, RecordsConfig) and issubclass(MaskerHead, RecordsConfig)
+    mlp = HEADS.get("mlp")(8, n_src=2, n_outputs=4, hidden=5)
+    assert mlp.get_config() == dict(in_chan=8, n_src=2, out_chan=None, n_outputs=4, mask_act="relu", hidden=5,
+                                    shared=False)
+    again = HEADS.get("mlp")(**mlp.get_config())
+    assert [p.shape for p in again.parameters()] == [p.shape for p in mlp.parameters()]
+
+    class Halved(MaskerHead):  # a head of a user, with no __init__ of its own
+        def _build_layers(self, n_copies, final_chan):
+            return torch.nn.Conv1d(n_copies * self.in_chan, n_copies * final_chan, 1, groups=n_copies)
+
+    assert Halved(6, n_src=2, mask_act="sigmoid").get_config()["mask_act"] == "sigmoid"
 
 
 def test_a_registered_user_trunk_and_head_build_a_model_that_round_trips(monkeypatch):

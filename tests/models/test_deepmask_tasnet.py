@@ -9,8 +9,8 @@ import torch
 from asteroid.masknn.convolutional import TDConvNet
 from safetensors.torch import load_file
 
-from asteroid_deepmask import ConvTasNetDeepMask, DeepMaskTasNet, DPRNNDeepMask
-from asteroid_deepmask.masknn import TCNTrunk
+from asteroid_deepmask import ConvTasNetDeepMask, DeepMaskTasNet, DPRNNDeepMask, SimoSisoTasNet, SlicedAttentionTasNet
+from asteroid_deepmask.masknn import TRUNKS, TCNTrunk
 from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder, build_model
 from asteroid_deepmask.models.pretrained import check_plain
 
@@ -56,11 +56,56 @@ def test_general_models_save_and_load(tmp_path):
         torch.testing.assert_close(loader.from_pretrained(str(tmp_path / "model.pth")).eval()(wav), model(wav))
 
 
-def test_preset_signatures_show_their_defaults():
-    params = inspect.signature(ConvTasNetDeepMask).parameters
-    assert (params["mask_act"].default, params["n_filters"].default, params["n_blocks"].default) == ("sigmoid", 512, 8)
-    params = inspect.signature(DPRNNDeepMask).parameters
-    assert (params["mask_act"].default, params["n_filters"].default, params["hid_size"].default) == ("relu", 64, 128)
+PRESET_TRUNKS = {DPRNNDeepMask: "dprnn", ConvTasNetDeepMask: "tcn", SimoSisoTasNet: "simo_siso",
+                 SlicedAttentionTasNet: "sliced_attention"}
+
+
+@pytest.mark.parametrize("preset", list(PRESET_TRUNKS), ids=lambda cls: cls.__name__)
+def test_preset_signatures_are_written_out_and_mirror_their_trunk(preset):
+    """n_src, the head's flat arguments, every argument of the trunk with its default, the filterbank's, **fb_kwargs."""
+    params = inspect.signature(preset).parameters
+    assert "__signature__" not in vars(preset)  # the source's own signature, as editors read it
+    trunk = {name: p.default for name, p in inspect.signature(TRUNKS.get(PRESET_TRUNKS[preset])).parameters.items()
+             if name not in TRUNKS.model_args}
+    head = ["n_outputs", "mask_head", "head_hidden", "shared_head", "mask_act"]
+    filterbank = ["fb_name", "kernel_size", "n_filters", "stride", "encoder_activation", "sample_rate"]
+    assert list(params) == ["n_src", *head, *trunk, *filterbank, "fb_kwargs"]
+    assert {name: params[name].default for name in trunk} == trunk
+    conv_tasnet = preset is ConvTasNetDeepMask  # Asteroid's ConvTasNet defaults
+    assert (params["mask_act"].default, params["n_filters"].default) == (("sigmoid", 512) if conv_tasnet else ("relu", 64))
+    model = preset(2, n_filters=16, **TINY_TRUNK_ARGS[preset])
+    assert list(model.get_model_args()) == [*params][:-1]  # flat, every default filled in
+    assert preset(**model.get_model_args()).get_model_args() == model.get_model_args()
+
+
+TINY_TRUNK_ARGS = {DPRNNDeepMask: DPRNN_TRUNK, ConvTasNetDeepMask: {k: v for k, v in TCN_TINY.items() if k != "n_filters"},
+                   SimoSisoTasNet: dict(n_simo=1, n_siso=1, bn_chan=8, hid_size=4, chunk_size=10),
+                   SlicedAttentionTasNet: dict(embed_chan=4, n_blocks=1, slice_len=8)}
+
+
+@pytest.mark.parametrize("preset", list(PRESET_TRUNKS), ids=lambda cls: cls.__name__)
+def test_forward_outputs_are_the_outputs_that_forward_groups(preset):
+    model = preset(2, n_outputs=4, n_filters=16, **TINY_TRUNK_ARGS[preset]).eval()
+    wav = torch.randn(2, 700)
+    with torch.no_grad():
+        outputs = model.forward_outputs(wav)
+        assert outputs.shape == (2, 4, 700) and model.forward_outputs(wav[0]).shape == (4, 700)
+        torch.testing.assert_close(outputs.unflatten(1, (2, 2)).sum(2), model(wav), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(model.forward_outputs(wav[:1, None]), outputs[:1], rtol=1e-5, atol=1e-6)
+    assert not hasattr(model, "_ungrouped")
+
+
+def test_forward_outputs_goes_through_asteroids_hooks():
+    class Louder(DPRNNDeepMask):
+        def apply_masks(self, tf_rep, est_masks):
+            return 2 * super().apply_masks(tf_rep, est_masks)
+
+    model = DPRNNDeepMask(2, n_outputs=4, n_filters=16, **DPRNN_TRUNK).eval()
+    louder = Louder(2, n_outputs=4, n_filters=16, **DPRNN_TRUNK).eval()
+    louder.load_state_dict(model.state_dict())
+    wav = torch.randn(1, 500)
+    with torch.no_grad():
+        torch.testing.assert_close(louder.forward_outputs(wav), 2 * model.forward_outputs(wav), rtol=1e-5, atol=1e-6)
 
 
 def test_conv_tasnet_defaults_are_asteroids():
