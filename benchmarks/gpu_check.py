@@ -158,7 +158,11 @@ def fit_check(model, accelerator, precision, batches=4, seconds=1.0):
     generator = torch.Generator().manual_seed(0)
     sources = torch.randn(2 * batches, 2, int(seconds * SAMPLE_RATE), generator=generator)
     data = torch.utils.data.TensorDataset(sources.sum(1), sources)
-    hparams = {"training": {"max_epochs": 1, "early_stop_patience": 1, "precision": precision, "batch_size": 2},
+    # A whole experiment file, as the recipes give it: SeparationModule checks it through the schema.
+    hparams = {"model": {"name": type(model).__name__, **model.get_model_args()},
+               "data": {"dataset": "gpu_check", "sample_rate": SAMPLE_RATE, "mode": "min", "n_src": model.masker.n_src,
+                        "segment": seconds},
+               "training": {"max_epochs": 1, "early_stop_patience": 1, "precision": precision, "batch_size": 2},
                "optim": {"lr": 1e-3}, "scheduler": {}}
     module = SeparationModule(model, hparams)
     with tempfile.TemporaryDirectory() as exp_dir:

@@ -169,48 +169,46 @@ def experiment(tmp_path):
     return write, str(manifests)
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(section="training", key="batch_size", delete=True), re.escape("has no training.batch_size; give it (an "
-                                                                        "integer >= 1)")),
-    (dict(section="optim", delete=True), "has no 'optim' section; it needs a mapping of optim settings"),
-    (dict(section="training", value=5), "has training: 5; it needs a mapping of training settings"),
-    (dict(section="training", key="max_epoch", value=3), "The training section of .* got an unknown argument "
-                                                          "'max_epoch' \\(did you mean 'max_epochs'\\?\\)"),
-    (dict(section="optim", key="learning_rate", value=0.1), "optim section .* unknown argument 'learning_rate'"),
-    (dict(section="optim", key="lr", value="fast"), "optim.lr='fast' in .*; give a number > 0"),
-    (dict(section="training", key="batch_size", value=0), "training.batch_size=0 in .*; give an integer >= 1"),
-    (dict(section="data", key="segment", value=-1), "data.segment=-1 in .*; give a number > 0"),
-    (dict(section="model", key="hid_sise", value=8), "DPRNNDeepMask got an unknown argument 'hid_sise' \\(did you "
-                                                     "mean 'hid_size'\\?\\)"),
-    (dict(section="model", key="n_outputs", value=3), "n_outputs=3 cannot be grouped into n_src=2 sources"),
-    (dict(section="training", key="loss", value="l1"), "training.loss='l1' in .*; choose one of neg_snr, neg_sisdr"),
-    (dict(section="training", key="grouping", value="greedy"), "training.grouping='greedy' in .*; choose one of "
-                                                               "deterministic, dynamic"),
-    (dict(section="training", key="precision", value=16), "training.precision=16 in .*; choose one of 32, 16-mixed, "
-                                                          "bf16-mixed"),
-    (dict(section="training", key="precision", value="16-mixed"), "training.precision=16-mixed in .* needs a GPU; "
-                                                                  "on the CPU use bf16-mixed"),
-    (dict(section="optim", key="optimizer", value="sgd"), "optim.optimizer='sgd' in .*; choose one of adam"),
-    (dict(section="training", key="num_workers", value=-1), "training.num_workers=-1 in .*; give auto or an integer"),
-    (dict(section="training", key="num_workers", value="many"), "training.num_workers='many' in .*; give auto"),
-    (dict(section="training", key="max_nonfinite_batches", value=-1), "training.max_nonfinite_batches=-1 in .*; "
-                                                                      "give an integer >= 0"),
-    (dict(section="training", key="gradient_clip_norm", value=0), "training.gradient_clip_norm=0 in .*; give a "
-                                                                  "number > 0"),
-    (dict(section="training", key="seed", value=1.5), "training.seed=1.5 in .*; give an integer >= 0"),
-    (dict(section="optim", key="weight_decay", value="none"), "optim.weight_decay='none' in .*; give a number"),
-    (dict(section="scheduler", key="factor", value=0), "scheduler.factor=0 in .*; give a number > 0"),
-    (dict(section="scheduler", key="patience", value=-2), "scheduler.patience=-2 in .*; give an integer >= 0"),
-    (dict(section="training", key="unsupervised_mixit", value="yes"), "training.unsupervised_mixit='yes' in .*; "
-                                                                      "give true or false"),
-    (dict(section="training", key="grouping", value=5), "training.grouping=5 in .*; choose one of deterministic"),
-    (dict(section="training", key="accumulate_grad_batches", value=0), "training.accumulate_grad_batches=0 in .*; "
-                                                                       "give an integer >= 1"),
+#: ``value`` of a case that removes the key (or the section) instead of setting it.
+DELETE = object()
+
+
+@pytest.mark.parametrize("target, value, message", [
+    ("training.batch_size", DELETE, re.escape("has no training.batch_size; give it (an integer >= 1)")),
+    ("optim", DELETE, "has no 'optim' section; it needs a mapping of optim settings"),
+    ("training", 5, "has training: 5; it needs a mapping of training settings"),
+    ("training.max_epoch", 3, "The training section of .* got an unknown argument 'max_epoch' "
+     "\\(did you mean 'max_epochs'\\?\\)"),
+    ("optim.learning_rate", 0.1, "optim section .* unknown argument 'learning_rate'"),
+    ("optim.lr", "fast", "optim.lr='fast' in .*; give a number > 0"),
+    ("training.batch_size", 0, "training.batch_size=0 in .*; give an integer >= 1"),
+    ("data.segment", -1, "data.segment=-1 in .*; give a number > 0"),
+    ("model.hid_sise", 8, "DPRNNDeepMask got an unknown argument 'hid_sise' \\(did you mean 'hid_size'\\?\\)"),
+    ("model.n_outputs", 3, "n_outputs=3 cannot be grouped into n_src=2 sources"),
+    ("training.loss", "l1", "training.loss='l1' in .*; choose one of neg_snr, neg_sisdr"),
+    ("training.grouping", "greedy", "training.grouping='greedy' in .*; choose one of deterministic, dynamic"),
+    ("training.precision", 16, "training.precision=16 in .*; choose one of 32, 16-mixed, bf16-mixed"),
+    ("training.precision", "16-mixed", "training.precision=16-mixed in .* needs a GPU; on the CPU use bf16-mixed"),
+    ("optim.optimizer", "sgd", "optim.optimizer='sgd' in .*; choose one of adam"),
+    ("training.num_workers", -1, "training.num_workers=-1 in .*; give auto or an integer"),
+    ("training.num_workers", "many", "training.num_workers='many' in .*; give auto"),
+    ("training.max_nonfinite_batches", -1, "training.max_nonfinite_batches=-1 in .*; give an integer >= 0"),
+    ("training.gradient_clip_norm", 0, "training.gradient_clip_norm=0 in .*; give a number > 0"),
+    ("training.seed", 1.5, "training.seed=1.5 in .*; give an integer >= 0"),
+    ("optim.weight_decay", "none", "optim.weight_decay='none' in .*; give a number"),
+    ("scheduler.factor", 0, "scheduler.factor=0 in .*; give a number > 0"),
+    ("scheduler.patience", -2, "scheduler.patience=-2 in .*; give an integer >= 0"),
+    ("training.unsupervised_mixit", "yes", "training.unsupervised_mixit='yes' in .*; give true or false"),
+    ("training.grouping", 5, "training.grouping=5 in .*; choose one of deterministic"),
+    ("training.accumulate_grad_batches", 0, "training.accumulate_grad_batches=0 in .*; give an integer >= 1"),
 ])
-def test_bad_experiment_files_are_refused_before_anything_is_written(experiment, change, message, tmp_path, capsys):
+def test_bad_experiment_files_are_refused_before_anything_is_written(experiment, target, value, message, tmp_path,
+                                                                    capsys):
     write, manifests = experiment
+    section, _, key = target.partition(".")
+    change = dict(delete=True) if value is DELETE else dict(value=value)
     exp = tmp_path / "exp"
-    args = ["train", "--hparams", write(**change), "--manifests", manifests, "--exp", str(exp)]
+    args = ["train", "--hparams", write(section, key or None, **change), "--manifests", manifests, "--exp", str(exp)]
     assert recipe.main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("recipe train: error: "), err
