@@ -8,6 +8,8 @@ them: each step decides itself whether its work is done (:meth:`ExperimentFolder
 import os
 import shutil
 
+from ..utils.atomic import sweep_partials
+
 MODEL = "best_model.pth"  #: the best model, written with ``serialize()`` (training's last file)
 HPARAMS = "hparams.yaml"  #: the experiment file it trained with, its defaults filled in, and the version
 TRAIN_TIME = "train_time.json"  #: ``{"train_seconds", "resumed", "host", "cpus"}`` of the last training run
@@ -51,12 +53,20 @@ class ExperimentFolder:
     def should_run(self, step, force, finished=lambda: True):
         """Whether ``step`` ("train" or "evaluate") has its work to do, saying so on stdout when it has not.
 
+        A step that runs starts by removing the temporary files (``*.partial``) that a killed run
+        left in the folder: the folder is the experiment's, and only this step writes there now.
+
         Args:
             force (bool): start the step over: what it made in this folder before (:data:`STEP_OUTPUTS`)
                 is removed, and nothing else.
             finished (callable): called when the step's last file exists; False when that file is not
                 the end of this run's work (a training to go on for more epochs).
         """
+        done = self.file(DONE_WHEN[step])
+        if not force and os.path.isfile(done) and finished():
+            print(f"== {step}: {done} exists; skipping (--force redoes it)", flush=True)
+            return False
+        sweep_partials(self.path)
         if force:
             for name in STEP_OUTPUTS[step]:
                 path = self.file(name)
@@ -64,9 +74,4 @@ class ExperimentFolder:
                     shutil.rmtree(path)
                 elif os.path.lexists(path):
                     os.remove(path)
-            return True
-        done = self.file(DONE_WHEN[step])
-        if os.path.isfile(done) and finished():
-            print(f"== {step}: {done} exists; skipping (--force redoes it)", flush=True)
-            return False
         return True

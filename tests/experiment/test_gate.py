@@ -108,3 +108,17 @@ def test_evaluation_is_skipped_once_done_and_force_redoes_it(tiny_experiment, tm
     assert recipe.main([*args, "--force"]) == 0
     assert all((exp / name).stat().st_mtime_ns > written[name] for name in written)
     assert (exp / "notes.txt").exists() and (exp / folder.MODEL).exists()
+
+
+def test_a_step_that_runs_sweeps_what_a_killed_run_left(tmp_path, capsys):
+    exp = folder.ExperimentFolder(tmp_path)
+    (tmp_path / "checkpoints").mkdir()
+    left = [tmp_path / f"{folder.RESULTS}.partial", tmp_path / "checkpoints" / "last.ckpt.partial"]
+    for path in left:
+        path.write_text("half")
+    (tmp_path / "notes.partial.txt").write_text("mine")
+    (tmp_path / folder.RESULTS).write_text("{}")
+    assert not exp.should_run("evaluate", force=False)  # a skipped step writes nothing, so it sweeps nothing
+    assert all(path.exists() for path in left)
+    assert exp.should_run("train", force=False)
+    assert not any(path.exists() for path in left) and (tmp_path / "notes.partial.txt").exists()
