@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 import torch
 
 from ..masknn.norm_statistics import centre_norm_statistics
+from ..models.pretrained import looks_like_repo_id
 from .export import detect_export_format, export_metadata, read_export_metadata
 
 #: ``"32"``: float32. ``"bf16"``: a torch model under bfloat16 autocast (float32 outputs).
@@ -167,6 +168,9 @@ def load_separator(source, device="cpu", precision="32", revision=None):
     if isinstance(source, torch.nn.Module):
         return TorchSeparator.from_model(source, device, precision)
     path = os.fspath(source)
+    if not os.path.exists(path) and not looks_like_repo_id(path):
+        raise FileNotFoundError(f"No model at {path!r}: give an exported .onnx or .pt file, a hub folder, a .pth "
+                                "file written by serialize(), or a hub repository id (user/name).")
     format = detect_export_format(path)
     if format == "onnx":
         if precision != "32":

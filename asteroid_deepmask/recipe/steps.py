@@ -19,6 +19,7 @@ This module only reads the command line: each step is a call into ``data``, ``tr
 ``evaluation``, ``publishing`` or ``comparison``.
 """
 import argparse
+import json
 import os
 import sys
 
@@ -160,8 +161,24 @@ def _train(args):
                      args.cpu_processes, args.force)
 
 
+def _check_same_scoring(results, args):
+    """Refuse to skip an evaluation whose results scored another model or precision than ``args`` asks:
+    skipping would show those results as the answer."""
+    path = results.file(folder.RESULTS)
+    if args.force or not os.path.isfile(path):
+        return
+    with open(path) as f:
+        scored = json.load(f).get("separator") or {}  # absent before 0.2.0: the experiment's model in float32
+    asked = args.model or os.path.join(args.exp, folder.MODEL)
+    if (os.path.realpath(scored.get("model") or os.path.join(args.exp, folder.MODEL)) != os.path.realpath(asked)
+            or scored.get("precision", "32") != args.precision):
+        raise ValueError(f"{path} holds the scores of {scored.get('model')} in precision {scored.get('precision')}; "
+                         f"to score {asked} in precision {args.precision}, give --out DIR (or --force to replace them).")
+
+
 def _evaluate(args):
     results = folder.ExperimentFolder(args.out or args.exp)
+    _check_same_scoring(results, args)
     if results.should_run("evaluate", args.force):
         print(evaluate_experiment(args.manifests, args.exp, args.dataset, args.metrics, args.model, args.device,
                                   args.precision, args.out))

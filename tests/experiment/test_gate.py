@@ -122,3 +122,22 @@ def test_a_step_that_runs_sweeps_what_a_killed_run_left(tmp_path, capsys):
     assert all(path.exists() for path in left)
     assert exp.should_run("train", force=False)
     assert not any(path.exists() for path in left) and (tmp_path / "notes.partial.txt").exists()
+
+
+def test_skipping_an_evaluation_of_another_model_or_precision_is_refused(tiny_experiment, tmp_path, capsys):
+    exp = tmp_path / "exp"
+    assert train(tiny_experiment, exp) == 0
+    args = ["evaluate", "--manifests", tiny_experiment[1], "--exp", str(exp), "--dataset", "tiny", "--metrics",
+            "si_sdr"]
+    assert recipe.main(args) == 0
+    written = (exp / folder.RESULTS).read_bytes()
+    capsys.readouterr()
+    assert recipe.main([*args, "--precision", "bf16"]) == 2
+    err = capsys.readouterr().err
+    assert f"{exp / folder.RESULTS} holds the scores of" in err and "in precision bf16, give --out DIR" in err
+    assert (exp / folder.RESULTS).read_bytes() == written
+    assert recipe.main([*args, "--precision", "bf16", "--out", str(tmp_path / "bf16")]) == 0
+    assert json.loads((tmp_path / "bf16" / folder.RESULTS).read_text())["separator"]["precision"] == "bf16"
+    capsys.readouterr()
+    assert recipe.main([*args, "--model", str(tmp_path / "none.onnx"), "--out", str(tmp_path / "onnx")]) == 2
+    assert "No model at" in capsys.readouterr().err
