@@ -4,6 +4,8 @@ from asteroid.masknn import norms
 from asteroid.masknn.recurrent import DPRNNBlock
 from torch import nn
 
+from . import causal_dual_path
+from .causality import check_streamable, resolve_norm
 from .dual_path import chunk_coverage, overlap_add, split_chunks
 from .trunk import Trunk, apply_projection, register_trunk
 from ..utils.checks import check_positive_int
@@ -40,6 +42,10 @@ class DualPathRNN(nn.Module):
         rnn_type (str, optional): ``"LSTM"``, ``"GRU"`` or ``"RNN"``. Defaults to ``"LSTM"``.
         num_layers (int, optional): layers per RNN. Defaults to 1.
         dropout (float, optional): RNN dropout in [0, 1). Defaults to 0.
+        causal (bool, optional): :class:`~.causal_dual_path.CausalDPRNNBlock` blocks (both RNNs
+            unidirectional, a per-frame ``norm_type``): no frame sees a later one, and
+            :meth:`forward_streaming` runs the network on a stream. ``chunk_size`` must then be a
+            multiple of ``hop_size``. Defaults to False.
 
     Shapes:
         ``[batch, chan, frames] -> [batch, n_outputs, chan, frames]``.
@@ -62,6 +68,7 @@ class DualPathRNN(nn.Module):
         rnn_type="LSTM",
         num_layers=1,
         dropout=0.0,
+        causal=False,
     ):
         super().__init__()
         hop_size = chunk_size // 2 if hop_size is None else hop_size
@@ -84,19 +91,20 @@ class DualPathRNN(nn.Module):
             raise ValueError(f"Unknown rnn_type={rnn_type!r}; choose one of {list(RNN_TYPES)}.")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout={dropout} must be in [0, 1).")
-        self.chan, self.n_outputs = chan, n_outputs
+        if causal and chunk_size % hop_size:
+            raise ValueError(f"A causal DPRNN streams chunk by chunk: chunk_size={chunk_size} must be a multiple of "
+                             f"hop_size={hop_size} (e.g. hop_size={chunk_size // 2}).")
+        if causal and bidirectional:
+            raise ValueError("bidirectional=True reads each sequence backwards from its end, which a causal DPRNN "
+                             "cannot see; leave it out (causal RNNs are unidirectional).")
+        self.chan, self.n_outputs, self.causal = chan, n_outputs, causal
         self.chunk_size, self.hop_size = chunk_size, hop_size
+        rnn_args = dict(rnn_type=rnn_type, num_layers=num_layers, dropout=dropout)
         self.blocks = nn.Sequential(
             *[
-                DPRNNBlock(
-                    chan,
-                    hid_size,
-                    norm_type=norm_type,
-                    bidirectional=bidirectional,
-                    rnn_type=rnn_type,
-                    num_layers=num_layers,
-                    dropout=dropout,
-                )
+                causal_dual_path.CausalDPRNNBlock(chan, hid_size, resolve_norm(norm_type, True), **rnn_args)
+                if causal
+                else DPRNNBlock(chan, hid_size, norm_type=norm_type, bidirectional=bidirectional, **rnn_args)
                 for _ in range(n_repeats)
             ]
         )
@@ -112,6 +120,21 @@ class DualPathRNN(nn.Module):
         batch, _, n_frames = x.shape
         out = apply_projection(self.output[1], *self.forward_unprojected(x))
         return out.reshape(batch, self.n_outputs, self.chan, n_frames)
+
+    def streaming_state(self, batch, like):
+        """The state of a new stream (a tuple of tensors, see :func:`~.causal_dual_path.initial_state`)."""
+        check_streamable(self, self.causal)
+        return causal_dual_path.initial_state(self, batch, like)
+
+    def forward_streaming(self, x, states):
+        """:meth:`forward` on the frames ``x`` ``[batch, chan, frames]`` that follow ``states``; returns
+        ``(out, states)``. The frames of a stream, given in any number of calls, give the outputs of
+        :meth:`forward` on all of them at once."""
+        check_streamable(self, self.causal)
+        feats, states = causal_dual_path.forward_streaming(self, x, states)
+        batch, _, n_frames = x.shape
+        out = apply_projection(self.output[1], feats, self.chunk_size // self.hop_size)
+        return out.reshape(batch, self.n_outputs, self.chan, n_frames), states
 
 
 def bottleneck(in_chan, out_chan, norm_type="gLN"):
@@ -131,9 +154,12 @@ class DPRNNTrunk(Trunk):
         in_chan (int): input features N (the encoder's filters).
         n_outputs (int): feature maps P to emit.
         bn_chan (int, optional): bottleneck and output feature size. Defaults to 64 (paper).
-        hid_size, chunk_size, hop_size, n_repeats, norm_type, bidirectional, rnn_type,
-        num_layers, dropout: as :class:`DualPathRNN` (defaults: 128, 100, 50, 6, gLN, True,
-            LSTM, 1, 0: the paper's).
+        hid_size, chunk_size, hop_size, n_repeats, rnn_type, num_layers, dropout: as
+            :class:`DualPathRNN` (defaults: 128, 100, 50, 6, LSTM, 1, 0: the paper's).
+        norm_type (str, optional): layer norm; None: ``"gLN"`` (the paper's), or ``"cLN"`` when causal.
+        bidirectional (bool, optional): bidirectional inter-chunk RNN; None: True unless causal.
+        causal (bool, optional): a trunk that sees no future frame and streams
+            (:meth:`forward_streaming`): unidirectional RNNs, per-frame norms. Defaults to False.
 
     Shapes:
         ``[batch, in_chan, frames] -> [batch, n_outputs, bn_chan, frames]``.
@@ -152,14 +178,26 @@ class DPRNNTrunk(Trunk):
     """
 
     def __init__(self, in_chan, n_outputs, bn_chan=64, hid_size=128, chunk_size=100, hop_size=None, n_repeats=6,
-                 norm_type="gLN", bidirectional=True, rnn_type="LSTM", num_layers=1, dropout=0.0):
+                 norm_type=None, bidirectional=None, rnn_type="LSTM", num_layers=1, dropout=0.0, causal=False):
         super().__init__()
         check_positive_int("in_chan", in_chan)
         check_positive_int("bn_chan", bn_chan)
-        self.n_outputs, self.out_chan = n_outputs, bn_chan
-        self.bottleneck = bottleneck(in_chan, bn_chan, norm_type)
-        self.dual_path = DualPathRNN(bn_chan, n_outputs, hid_size, chunk_size, hop_size, n_repeats, norm_type,
-                                     bidirectional, rnn_type, num_layers, dropout)
+        self.n_outputs, self.out_chan, self.causal = n_outputs, bn_chan, bool(causal)
+        self.norm_type = resolve_norm(norm_type, self.causal)
+        self.bidirectional = not self.causal if bidirectional is None else bidirectional
+        self.bottleneck = bottleneck(in_chan, bn_chan, self.norm_type)
+        self.dual_path = DualPathRNN(bn_chan, n_outputs, hid_size, chunk_size, hop_size, n_repeats, self.norm_type,
+                                     self.bidirectional, rnn_type, num_layers, dropout, self.causal)
+
+    def get_config(self):
+        # the norm and direction that None stood for, so that a saved config says what was built
+        return {**super().get_config(), "norm_type": self.norm_type, "bidirectional": self.bidirectional}
+
+    def streaming_state(self, batch, like):
+        return self.dual_path.streaming_state(batch, like)
+
+    def forward_streaming(self, mix_rep, states):
+        return self.dual_path.forward_streaming(self.bottleneck(mix_rep), states)
 
     def output_projection(self):
         return self.dual_path.output[1]

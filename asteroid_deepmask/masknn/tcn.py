@@ -4,6 +4,7 @@ from asteroid.masknn.convolutional import Conv1DBlock
 from torch import nn
 
 from ..utils.checks import check_positive_int
+from .causality import check_streamable, resolve_norm
 from .dprnn import bottleneck
 from .trunk import Trunk, register_trunk
 
@@ -33,8 +34,11 @@ class TCNTrunk(Trunk):
             Defaults to 128.
         conv_kernel_size (int, optional): kernel of the depthwise convolutions (P in the paper).
             Defaults to 3.
-        norm_type (str, optional): ``"gLN"``, ``"cLN"``... Defaults to ``"gLN"``.
-        causal (bool, optional): causal convolutions and cumulative norm. Defaults to False.
+        norm_type (str, optional): ``"gLN"``, ``"cLN"``...; None: ``"gLN"`` (the paper's), or
+            ``"cLN"`` (per frame) when causal.
+        causal (bool, optional): convolutions over past frames only and per-frame norms: a trunk
+            that streams (:meth:`forward_streaming`, each block keeping its last
+            ``(conv_kernel_size - 1) * dilation`` frames). Defaults to False.
 
     Shapes:
         ``[batch, in_chan, frames] -> [batch, n_outputs, bn_chan, frames]``.
@@ -50,7 +54,7 @@ class TCNTrunk(Trunk):
     """
 
     def __init__(self, in_chan, n_outputs, n_blocks=8, n_repeats=3, bn_chan=128, hid_chan=512, skip_chan=128,
-                 conv_kernel_size=3, norm_type="gLN", causal=False):
+                 conv_kernel_size=3, norm_type=None, causal=False):
         super().__init__()
         for name, value in (("in_chan", in_chan), ("n_outputs", n_outputs), ("n_blocks", n_blocks),
                             ("n_repeats", n_repeats), ("bn_chan", bn_chan), ("hid_chan", hid_chan),
@@ -58,7 +62,8 @@ class TCNTrunk(Trunk):
             check_positive_int(name, value)
         if isinstance(skip_chan, bool) or not isinstance(skip_chan, int) or skip_chan < 0:
             raise ValueError(f"skip_chan must be an integer >= 0 (0: no skip connections), got skip_chan={skip_chan!r}.")
-        self.n_outputs, self.out_chan, self.skip_chan = n_outputs, bn_chan, skip_chan
+        self.n_outputs, self.out_chan, self.skip_chan, self.causal = n_outputs, bn_chan, skip_chan, bool(causal)
+        self.norm_type = norm_type = resolve_norm(norm_type, self.causal)
         self.bottleneck = bottleneck(in_chan, bn_chan, norm_type)
         self.blocks = nn.ModuleList()
         for _ in range(n_repeats):
@@ -69,22 +74,61 @@ class TCNTrunk(Trunk):
                                                dilation=dilation, norm_type=norm_type, causal=causal))
         self.output = nn.Sequential(nn.PReLU(), nn.Conv1d(skip_chan or bn_chan, n_outputs * bn_chan, 1))
 
+    def get_config(self):
+        # the norm that None stood for, so that a saved config says what was built
+        return {**super().get_config(), "norm_type": self.norm_type}
+
     def output_projection(self):
         return self.output[1]
 
     def forward_unprojected(self, mix_rep):
+        return self._features(mix_rep, self.blocks), 1
+
+    def streaming_state(self, batch, like):
+        """The last ``(kernel - 1) * dilation`` inputs of each block's depthwise convolution (zeros: the
+        causal padding), ``[batch, hid_chan, (kernel - 1) * dilation]`` per block."""
+        check_streamable(self, self.causal)
+        return tuple(like.new_zeros(batch, conv.in_channels, conv.padding[0])
+                     for conv in (block.shared_block[3][0] for block in self.blocks))
+
+    def forward_streaming(self, mix_rep, states):
+        check_streamable(self, self.causal)
+        steps = [_StreamedBlock(block, past) for block, past in zip(self.blocks, states)]
+        feats = self.output[1](self._features(mix_rep, steps))
+        batch, _, frames = mix_rep.shape
+        return feats.reshape(batch, self.n_outputs, self.out_chan, frames), tuple(step.next_past for step in steps)
+
+    def _features(self, mix_rep, blocks):
+        """PReLU of the summed skip outputs (or of the last residual), ``blocks`` run one after the other."""
         residual = self.bottleneck(mix_rep)  # [batch, bn_chan, frames]
         skips = torch.zeros((), device=mix_rep.device, dtype=mix_rep.dtype)
-        for block in self.blocks:
+        for block in blocks:
             out = block(residual)
             if self.skip_chan:
                 out, skip = out
                 skips = skips + skip  # [batch, skip_chan, frames]
             residual = residual + out
-        return self.output[0](skips if self.skip_chan else residual), 1
+        return self.output[0](skips if self.skip_chan else residual)
 
     def forward(self, mix_rep):
         batch, _, frames = mix_rep.shape
         feats, _ = self.forward_unprojected(mix_rep)
         feats = self.output[1](feats)  # [batch, n_outputs * bn_chan, frames]
         return feats.reshape(batch, self.n_outputs, self.out_chan, frames)
+
+
+class _StreamedBlock:
+    """A causal ``Conv1DBlock`` on new frames, its depthwise convolution fed the frames it keeps from before."""
+
+    def __init__(self, block, past):
+        self.block, self.past, self.next_past = block, past, None
+
+    def __call__(self, x):
+        in_conv, prelu, norm, (depthwise, _), prelu_out, norm_out = self.block.shared_block
+        hidden = torch.cat([self.past, norm(prelu(in_conv(x)))], dim=-1)
+        self.next_past = hidden[..., hidden.shape[-1] - self.past.shape[-1]:]
+        out = nn.functional.conv1d(hidden, depthwise.weight, depthwise.bias, dilation=depthwise.dilation,
+                                   groups=depthwise.groups)
+        shared = norm_out(prelu_out(out))
+        res = self.block.res_conv(shared)
+        return (res, self.block.skip_conv(shared)) if self.block.skip_out_chan else res

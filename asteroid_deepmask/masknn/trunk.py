@@ -39,6 +39,9 @@ class Trunk(RecordsConfig, nn.Module, metaclass=abc.ABCMeta):
 
     n_outputs: int
     out_chan: int
+    #: True when no output frame depends on a later input frame; such a trunk implements
+    #: :meth:`streaming_state` and :meth:`forward_streaming`, and its model streams.
+    causal = False
 
     @abc.abstractmethod
     def forward(self, mix_rep):
@@ -54,6 +57,15 @@ class Trunk(RecordsConfig, nn.Module, metaclass=abc.ABCMeta):
         layer of a linear-first head: one product per output instead of two.
         """
         return None
+
+    def streaming_state(self, batch, like):
+        """The state of a new stream of ``batch`` items: a tuple of tensors of the dtype and device of ``like``."""
+        raise NotImplementedError(f"{type(self).__name__} does not stream: a causal trunk (causal=True) does.")
+
+    def forward_streaming(self, mix_rep, states):
+        """``(forward(frames), next states)`` for the frames ``mix_rep`` ``[batch, in_chan, frames]`` that follow
+        ``states``; the outputs of a stream's calls, concatenated, are :meth:`forward` of all its frames."""
+        raise NotImplementedError(f"{type(self).__name__} does not stream: a causal trunk (causal=True) does.")
 
     def forward_unprojected(self, mix_rep):
         """``(feats, bias_scale)``: the ``[batch, K, frames]`` input of :meth:`output_projection`,

@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 from asteroid.models.base_models import BaseEncoderMaskerDecoder
 from asteroid.utils.torch_utils import pad_x_to_y
 
@@ -62,6 +63,34 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
                 f"{name} got a clip of {wav.shape[-1]} samples, shorter than the encoder kernel "
                 f"({kernel} samples at {self.sample_rate} Hz); give at least {kernel} samples."
             )
+
+    @property
+    def causal(self):
+        """True when no output sample depends on input beyond the encoder's window: the model streams."""
+        return bool(getattr(self.masker.trunk, "causal", False))
+
+    def forward_encoder(self, wav):
+        """Asteroid's hook; a causal model's frames end at multiples of the stride (its first frame
+        covers ``kernel_size - stride`` zeros), so that a stream's blocks complete whole frames."""
+        return super().forward_encoder(F.pad(wav, (self._causal_padding(), 0)))
+
+    def forward_decoder(self, masked_tf_rep):
+        """Asteroid's hook, less the samples before the input's start that a causal model's first frame made."""
+        return super().forward_decoder(masked_tf_rep)[..., self._causal_padding():]
+
+    def _causal_padding(self):
+        return self.encoder.filterbank.kernel_size - self.encoder.stride if self.causal else 0
+
+    def streamer(self):
+        """A :class:`~asteroid_deepmask.deployment.streaming.Streamer` of this causal model: live separation
+        block by block (``process``, ``flush``, ``latency``, ``reset``), equal to :meth:`forward` on the whole input.
+
+        Raises:
+            ValueError: the model is not causal (build it with ``causal=True``).
+        """
+        from ..deployment.streaming import Streamer
+
+        return Streamer(self)
 
     def forward(self, wav):
         """Separate ``wav`` (``[time]``, ``[batch, time]`` or ``[batch, 1, time]``) into

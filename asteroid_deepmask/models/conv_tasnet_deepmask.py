@@ -21,7 +21,7 @@ class ConvTasNetDeepMask(DeepMaskPreset):
         mask_act (str, optional): mask activation f. Defaults to ``"sigmoid"`` (Asteroid's).
         n_blocks, n_repeats, bn_chan, hid_chan, skip_chan, conv_kernel_size, norm_type,
         causal: the TCN, as in :class:`~asteroid_deepmask.masknn.TCNTrunk` (defaults 8, 3, 128,
-            512, 128, 3, gLN, False).
+            512, 128, 3, None: gLN, or cLN when causal, False).
         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
         **fb_kwargs: the filterbank (defaults: free, 16, 512, 8, None, 8000).
 
@@ -45,7 +45,7 @@ class ConvTasNetDeepMask(DeepMaskPreset):
 
     def __init__(self, n_src, *, n_outputs=None, mask_head="linear", head_hidden=64, shared_head=None,
                  mask_act="sigmoid", n_blocks=8, n_repeats=3, bn_chan=128, hid_chan=512, skip_chan=128, conv_kernel_size=3,
-                 norm_type="gLN", causal=False,
+                 norm_type=None, causal=False,
                  fb_name="free", kernel_size=16, n_filters=512, stride=8, encoder_activation=None, sample_rate=8000,
                  **fb_kwargs):
         trunk_args = dict(n_blocks=n_blocks, n_repeats=n_repeats, bn_chan=bn_chan, hid_chan=hid_chan,

@@ -122,5 +122,5 @@ def _check_model_arguments(trunk, trunk_args, head, head_args, kernel_size, n_fi
             raise ValueError(f"{kind}_args must be a dict of the {kind}'s arguments, got {type(args).__name__} "
                              f"{args!r}.")
         registry.check_arguments(name, args or {})
-        if "norm_type" in (args or {}):
+        if (args or {}).get("norm_type") is not None:
             check_asteroid_name("norm_type", args["norm_type"])

@@ -30,11 +30,16 @@ class DPRNNDeepMask(DeepMaskPreset):
         chunk_size (int, optional): DPRNN chunk length in frames. Defaults to 100.
         hop_size (int, optional): DPRNN hop in frames. Defaults to ``chunk_size // 2``.
         n_repeats (int, optional): DPRNN blocks. Defaults to 6.
-        norm_type (str, optional): ``"gLN"`` or ``"cLN"``. Defaults to ``"gLN"``.
-        bidirectional (bool, optional): bidirectional inter-chunk RNN. Defaults to True.
+        norm_type (str, optional): ``"gLN"`` or ``"cLN"``. Defaults to None: ``"gLN"`` (the
+            paper's), ``"cLN"`` when causal.
+        bidirectional (bool, optional): bidirectional inter-chunk RNN. Defaults to None: True
+            unless causal.
         rnn_type (str, optional): ``"LSTM"``, ``"GRU"`` or ``"RNN"``. Defaults to ``"LSTM"``.
         num_layers (int, optional): layers per RNN. Defaults to 1.
         dropout (float, optional): RNN dropout. Defaults to 0.
+        causal (bool, optional): a model that sees no future sample beyond the encoder's window
+            and separates live audio (:meth:`streamer`): unidirectional RNNs (the intra-chunk one
+            too), per-frame norms. Defaults to False (the paper's model).
         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
         **fb_kwargs: the filterbank, as in :class:`~asteroid_deepmask.DeepMaskTasNet`
             (defaults: free, 16, 64, 8, None, 8000).
@@ -56,12 +61,12 @@ class DPRNNDeepMask(DeepMaskPreset):
     """
 
     def __init__(self, n_src, *, n_outputs=None, mask_head="linear", head_hidden=64, shared_head=None, mask_act="relu",
-                 bn_chan=64, hid_size=128, chunk_size=100, hop_size=None, n_repeats=6, norm_type="gLN",
-                 bidirectional=True, rnn_type="LSTM", num_layers=1, dropout=0.0,
+                 bn_chan=64, hid_size=128, chunk_size=100, hop_size=None, n_repeats=6, norm_type=None,
+                 bidirectional=None, rnn_type="LSTM", num_layers=1, dropout=0.0, causal=False,
                  fb_name="free", kernel_size=16, n_filters=64, stride=8, encoder_activation=None, sample_rate=8000,
                  **fb_kwargs):
         trunk_args = dict(bn_chan=bn_chan, hid_size=hid_size, chunk_size=chunk_size, hop_size=hop_size,
                           n_repeats=n_repeats, norm_type=norm_type, bidirectional=bidirectional,
-                          rnn_type=rnn_type, num_layers=num_layers, dropout=dropout)
+                          rnn_type=rnn_type, num_layers=num_layers, dropout=dropout, causal=causal)
         super().__init__(n_src, "dprnn", trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act,
                          fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs)

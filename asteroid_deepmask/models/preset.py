@@ -42,4 +42,5 @@ class DeepMaskPreset(DeepMaskTasNet):
         super().__init__(n_src, trunk=trunk, trunk_args=trunk_args, head=name, head_args=head_args,
                          n_outputs=n_outputs, **filterbank, **fb_kwargs)
         head["n_outputs"] = self.masker.n_outputs
-        self._set_model_args({"n_src": n_src, **head, **trunk_args, **filterbank, **fb_kwargs})
+        built = self.masker.trunk.get_config()  # what the trunk made of defaults such as norm_type=None
+        self._set_model_args({"n_src": n_src, **head, **{k: built[k] for k in trunk_args}, **filterbank, **fb_kwargs})

@@ -1,0 +1,147 @@
+"""Separating a live stream with a causal model: a state carried from block to block, exact outputs.
+
+A causal model (``causal=True``) encodes frames that end at a multiple of the stride: its first
+frame covers ``kernel_size - stride`` zero samples and the first stride of the input, so a block
+of ``n * stride`` samples completes ``n`` frames. :func:`stream_step` runs those frames through
+the encoder, the trunk (:meth:`~asteroid_deepmask.masknn.Trunk.forward_streaming`), the head and
+the decoder, and returns every output sample that no later frame changes. The state is a tuple of
+tensors of fixed size: the encoder's last samples, the trunk's state, the decoder's overlap tail.
+:class:`Streamer` is what a user holds (``model.streamer()``); an exported step
+(:mod:`~asteroid_deepmask.deployment.streaming_files`) runs the same :func:`stream_step`.
+"""
+import torch
+
+from ..masknn.causality import check_streamable
+from ..masknn.heads import group_outputs
+
+
+def stream_latency(model):
+    """Samples by which a stream's output lags its input: ``kernel_size - stride``.
+
+    After the input up to sample ``m`` (a multiple of the stride), the sources up to sample
+    ``m - latency`` are final. A live system adds a block and the compute time to it.
+    """
+    return model.encoder.filterbank.kernel_size - model.encoder.stride
+
+
+def initial_states(model, batch, like):
+    """The state of ``batch`` new streams: ``(encoder_past, *trunk_states, decoder_tail)``.
+
+    ``encoder_past`` ``[batch, 1, latency]`` and ``decoder_tail`` ``[batch, n_src, latency]`` start
+    as zeros (the causal start is zeros), the trunk's as it says (:meth:`~asteroid_deepmask.masknn.Trunk.streaming_state`).
+    """
+    trunk = model.masker.trunk
+    check_streamable(model, getattr(trunk, "causal", False))
+    latency = stream_latency(model)
+    return (like.new_zeros(batch, 1, latency), *trunk.streaming_state(batch, like),
+            like.new_zeros(batch, model.masker.n_src, latency))
+
+
+def stream_step(model, mixture, states):
+    """Separate the next samples ``mixture`` ``[batch, n]`` of streams in ``states``.
+
+    Returns:
+        ``(sources, states)``: ``[batch, n_src, m]``, the output samples this block made final (``m``
+        is ``n`` when the stream's blocks are multiples of the stride; the first ``latency`` samples
+        of a stream come before its start), and the next states.
+    """
+    past, trunk_states, tail = states[0], states[1:-1], states[-1]
+    samples = torch.cat([past, mixture.unsqueeze(1).to(past.dtype)], dim=-1)
+    kernel, stride = model.encoder.filterbank.kernel_size, model.encoder.stride
+    n_frames = (samples.shape[-1] - kernel) // stride + 1
+    used = n_frames * stride
+    if n_frames <= 0:
+        return tail.new_zeros(*tail.shape[:2], 0), (samples, *trunk_states, tail)
+    tf_rep = model.enc_activation(model.encoder(samples[..., :used + kernel - stride]))  # [batch, n_filters, n_frames]
+    feats, trunk_states = model.masker.trunk.forward_streaming(tf_rep, trunk_states)
+    masks = group_outputs(model.masker.head.forward_outputs(feats), model.masker.n_src)
+    decoded = model.decoder(model.apply_masks(tf_rep, masks))  # [batch, n_src, used + latency]
+    overlap = tail.shape[-1]
+    decoded = torch.cat([decoded[..., :overlap] + tail, decoded[..., overlap:]], dim=-1)
+    return decoded[..., :used], (samples[..., used:], *trunk_states, decoded[..., used:])
+
+
+class Streamer:
+    """Separates a batch of live streams block by block, with the outputs of the whole input at once.
+
+    For any cut of the input into blocks (one sample to many seconds), the concatenated outputs
+    of :meth:`process` and :meth:`flush` equal ``model(whole input)`` up to float rounding. The
+    state has a fixed size: a block costs the same after hours as at the start. The sources keep
+    one order for the whole stream.
+
+    Args:
+        model (DeepMaskEncoderMaskerDecoder): a causal model (``causal=True``), used as it is: on
+            its device, in its mode (call ``model.eval()`` first when it has dropout).
+
+    Example:
+        >>> import torch
+        >>> from asteroid_deepmask import DPRNNDeepMask
+        >>> model = DPRNNDeepMask(n_src=2, causal=True, hid_size=8, n_repeats=1, chunk_size=20).eval()
+        >>> streamer = model.streamer()
+        >>> mix = torch.randn(1, 1000)
+        >>> out = torch.cat([streamer.process(mix[:, :333]), streamer.process(mix[:, 333:]), streamer.flush()], -1)
+        >>> bool(torch.allclose(out, model(mix), atol=1e-5)), streamer.latency
+        (True, 8)
+
+    References:
+        ESPnet's ``forward_streaming(input_frame, states)`` (the states carried by the caller).
+    """
+
+    def __init__(self, model):
+        check_streamable(model, getattr(model.masker.trunk, "causal", False))
+        self.model = model
+        self.sample_rate = float(model.sample_rate)
+        self.n_src = int(model.masker.n_src)
+        #: Samples by which the output lags the input (:func:`stream_latency`).
+        self.latency = stream_latency(model)
+        self.reset()
+
+    def reset(self):
+        """Forget the streams: the next block starts new ones (of any batch size)."""
+        self._states = None
+        self._received = 0
+        self._to_skip = self.latency  # the output's first samples come before the input's start
+
+    def process(self, block):
+        """The sources of the next samples: ``[batch, n]`` in, ``[batch, n_src, m]`` out (every final sample).
+
+        Raises:
+            ValueError: the block is not a 2-D float tensor of the model's dtype, or its batch size
+                changed within the streams.
+        """
+        self._check(block)
+        if self._states is None:
+            self._states = initial_states(self.model, block.shape[0], block)
+        with torch.no_grad():
+            out, self._states = stream_step(self.model, block, self._states)
+        self._received += block.shape[-1]
+        return self._skip(out)
+
+    def flush(self):
+        """The rest of the streams' sources, ``[batch, n_src, m]``; the next block starts new streams."""
+        if self._states is None:
+            raise ValueError("flush() ends a stream, and no block was processed since the last reset or flush.")
+        past, tail = self._states[0], self._states[-1]
+        # Samples after the last complete frame get no frame of their own, as in model(whole input).
+        unframed = past.shape[-1] - self.latency
+        out = self._skip(torch.cat([tail, tail.new_zeros(*tail.shape[:2], unframed)], dim=-1))
+        self.reset()
+        return out
+
+    def _skip(self, out):
+        skip = min(self._to_skip, out.shape[-1])
+        self._to_skip -= skip
+        return out[..., skip:]
+
+    def _check(self, block):
+        if not torch.is_tensor(block) or block.dim() != 2:
+            shape = tuple(block.shape) if torch.is_tensor(block) else type(block).__name__
+            raise ValueError(f"Streamer.process takes a block [batch, samples] (a 2-D tensor), got {shape}; "
+                             "a single stream is block[None].")
+        dtype = next(self.model.parameters()).dtype
+        if block.dtype != dtype:
+            raise ValueError(f"Streamer.process takes {dtype} samples, got {block.dtype}: convert them first "
+                             "(16-bit integers: divide by 32768).")
+        if self._states is not None and block.shape[0] != self._states[0].shape[0]:
+            raise ValueError(f"This stream has a batch of {self._states[0].shape[0]}, the block {block.shape[0]}; "
+                             "call reset() to start streams of another batch size.")
