@@ -82,31 +82,34 @@ def export_model(model, path, format=None, opset=None, example_seconds=1.0):
     path = os.fspath(path)
     format = export_format(path, format)
     metadata = export_metadata(model)
-    cpu_model = _cpu_float_copy(model)
+    cpu_model = cpu_float_copy(model)
     example = torch.randn(1, max(int(example_seconds * metadata["sample_rate"]), 4 * metadata["min_samples"]))
     # Tracer and exporter warnings are about code paths the tracing-aware modules already handle
     # (shape checks are eager-only); a user exporting a model cannot act on them.
     with atomic_paths(path) as (tmp,), library_warnings_ignored(), torch.no_grad():
         if format == "onnx":
-            _write_onnx(centre_norm_statistics(cpu_model), example, tmp, metadata, opset)
+            axes = {INPUT_NAME: {0: "batch", 1: "time"}, OUTPUT_NAME: {0: "batch", 2: "time"}}
+            write_onnx(cpu_model, (example,), tmp, metadata, opset, [INPUT_NAME], [OUTPUT_NAME], axes)
         else:
             traced = torch.jit.trace(cpu_model, example, check_trace=False)
             torch.jit.save(traced, tmp, _extra_files={f"{METADATA_KEY}.json": json.dumps(metadata)})
     return path
 
 
-def _cpu_float_copy(model):
+def cpu_float_copy(model):
+    """A float32 copy of ``model`` on the CPU in eval mode, to export."""
     return copy.deepcopy(model).cpu().float().eval()
 
 
-def _write_onnx(model, example, path, metadata, opset):
+def write_onnx(module, example, path, metadata, opset, input_names, output_names, dynamic_axes):
+    """Trace ``module`` on the ``example`` inputs into an ONNX file at ``path`` carrying ``metadata``; its
+    layer norms compute centred statistics (see the module docstring)."""
     import onnx
     from torch.onnx._constants import ONNX_DEFAULT_OPSET
 
     torch.onnx.export(
-        model, (example,), path, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-        dynamic_axes={INPUT_NAME: {0: "batch", 1: "time"}, OUTPUT_NAME: {0: "batch", 2: "time"}},
-        opset_version=opset or ONNX_DEFAULT_OPSET, dynamo=False,
+        centre_norm_statistics(module), example, path, input_names=input_names, output_names=output_names,
+        dynamic_axes=dynamic_axes, opset_version=opset or ONNX_DEFAULT_OPSET, dynamo=False,
     )
     proto = onnx.load(path)
     entry = proto.metadata_props.add()

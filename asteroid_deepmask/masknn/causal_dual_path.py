@@ -73,12 +73,13 @@ def _block_step(block, h, intra, inter):
     ``inter`` ``[n_states, layers, frames * batch * lanes, hid]`` holds, for each frame, the
     previous chunk's state at the same position.
     """
-    batch, lanes, frames, chan = h.shape
-    out, intra = _rnn(block.intra_RNN.rnn, h.reshape(batch * lanes, frames, chan), intra)
-    h = h + _per_frame(block.intra_norm, block.intra_linear(out)).reshape(batch, lanes, frames, chan)
-    across = h.permute(2, 0, 1, 3).reshape(frames * batch * lanes, 1, chan)
+    _, lanes, frames, chan = h.shape
+    # -1 for the batch axis: an exported step takes any batch size
+    out, intra = _rnn(block.intra_RNN.rnn, h.reshape(-1, frames, chan), intra)
+    h = h + _per_frame(block.intra_norm, block.intra_linear(out)).reshape(-1, lanes, frames, chan)
+    across = h.permute(2, 0, 1, 3).reshape(-1, 1, chan)
     out, inter = _rnn(block.inter_RNN.rnn, across, inter)
-    out = _per_frame(block.inter_norm, block.inter_linear(out)).reshape(frames, batch, lanes, chan)
+    out = _per_frame(block.inter_norm, block.inter_linear(out)).reshape(frames, -1, lanes, chan)
     return h + out.permute(1, 2, 0, 3), intra, inter
 
 
@@ -93,17 +94,17 @@ def advance(dual_path, x, states):
         input of the projection, whose bias counts ``lanes`` times), and the next states.
     """
     phase, intra, inter = states
-    batch, chan, frames = x.shape
+    frames = x.shape[-1]
     lanes = intra.shape[-2]
     # A chunk starts at this frame: lanes move up one, lane 0 starts from zeros.
-    moved = torch.cat([torch.zeros_like(intra[..., :1, :]), intra[..., :-1, :]], dim=-2)
+    moved = nn.functional.pad(intra[..., :-1, :], (0, 0, 1, 0))
     intra = torch.where(phase == 0, moved, intra)
-    h = x.transpose(1, 2).unsqueeze(1).expand(batch, lanes, frames, chan)
+    h = x.transpose(1, 2).unsqueeze(1).expand(-1, lanes, -1, -1)
     next_intra, next_inter = [], []
     for r, block in enumerate(dual_path.blocks):
         h, hi, he = _block_step(block, h, intra[r].flatten(-3, -2), inter[r][:, :, :frames].flatten(-4, -2))
-        next_intra.append(hi.unflatten(-2, (batch, lanes)))
-        next_inter.append(he.unflatten(-2, (frames, batch, lanes)))
+        next_intra.append(hi.unflatten(-2, (-1, lanes)))
+        next_inter.append(he.unflatten(-2, (frames, -1, lanes)))
     inter = torch.cat([inter[:, :, :, frames:], torch.stack(next_inter)], dim=3)
     feats = dual_path.output[0](h).sum(1).transpose(1, 2)
     return feats, (torch.remainder(phase + frames, dual_path.hop_size), torch.stack(next_intra), inter)
