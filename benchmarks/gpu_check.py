@@ -107,11 +107,14 @@ def training_step(model, mix, sources, precision):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
 
+    from asteroid_deepmask.utils.cpu_bf16 import lstm_in_float32_without_cpu_bf16
+
     def step():
-        with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
-            loss = _neg_snr(model(mix), sources)
-        optimizer.zero_grad()
-        scaler.scale(loss).backward()
+        with lstm_in_float32_without_cpu_bf16(device):
+            with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
+                loss = _neg_snr(model(mix), sources)
+            optimizer.zero_grad()
+            scaler.scale(loss).backward()
         scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         scaler.step(optimizer)

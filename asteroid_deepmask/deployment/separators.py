@@ -14,6 +14,7 @@ import torch
 
 from ..masknn.norm_statistics import centre_norm_statistics
 from ..models.pretrained import looks_like_repo_id
+from ..utils.cpu_bf16 import lstm_in_float32_without_cpu_bf16
 from .export import detect_export_format, export_metadata, read_export_metadata
 
 #: ``"32"``: float32. ``"bf16"``: a torch model under bfloat16 autocast (float32 outputs).
@@ -105,7 +106,7 @@ class TorchSeparator(Separator):
         return contextlib.nullcontext()
 
     def __call__(self, batch):
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), lstm_in_float32_without_cpu_bf16(self.device.type), self._autocast():
             return self.module(batch).float()
 
 

@@ -34,6 +34,7 @@ from asteroid.losses import PITLossWrapper, pairwise_neg_sisdr
 from lightning_fabric.utilities.rank_zero import rank_zero_only
 
 from ..utils.atomic import atomic_paths
+from ..utils.cpu_bf16 import lstm_in_float32_without_cpu_bf16
 from ..utils.library_noise import quiet_library_noise
 from ..data import DynamicMixingDataset, ManifestDataset, check_manifests, manifest_path, mixtures_of_mixtures
 from .faults import AtomicCheckpointIO, NonFiniteLosses
@@ -153,7 +154,8 @@ def fit(module, train_loader, valid_loader, exp_dir, **trainer_kwargs):
     trainer = make_trainer(module.config, exp_dir, **trainer_kwargs)
     last = os.path.join(exp_dir, folder.LAST_CHECKPOINT)
     resume = last if os.path.isfile(last) else None
-    trainer.fit(module, train_loader, valid_loader, ckpt_path=resume, weights_only=True if resume else None)
+    with lstm_in_float32_without_cpu_bf16():  # oneDNN is CPU-only: GPU training is left as it is
+        trainer.fit(module, train_loader, valid_loader, ckpt_path=resume, weights_only=True if resume else None)
     return trainer
 
 
