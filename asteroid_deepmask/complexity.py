@@ -138,7 +138,7 @@ def count_complexity(model, seconds=4.0, sample_rate=None):
 def experiment_complexity(path, overrides=(), seconds=None):
     """Complexity row of one experiment file: its name, counts, and the paper's counts if any."""
     hp = load_hparams(path, overrides)
-    paper = hp.get("paper", {})
+    paper = hp.get("paper") or {}
     seconds = seconds or hp.get("complexity", {}).get("seconds", 4.0)
     counts = count_complexity(build_model(hp["model"]), seconds=seconds)
     return dict(
