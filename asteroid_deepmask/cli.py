@@ -42,10 +42,31 @@ def _export(args):
     folder = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(folder):
         raise ValueError(f"The folder of {args.output!r} does not exist; create {folder!r} first.")
+    if args.block_ms is not None and not args.streaming:
+        raise ValueError("--block-ms sets the block of a streaming export: add --streaming.")
     model = DeepMaskEncoderMaskerDecoder.from_pretrained(args.model, revision=args.revision)
+    if args.streaming:
+        from .deployment.streaming_files import block_samples, export_streaming_model
+
+        block = block_samples(model.sample_rate, 10 if args.block_ms is None else args.block_ms, model.encoder.stride)
+        export_streaming_model(model, args.output, block, format=format, opset=args.opset)
+        print(f"Exported one streaming step of {type(model).__name__} to {args.output} ({format}; blocks of {block} "
+              f"samples at {model.sample_rate:g} Hz in, [batch, {model.masker.n_src}, {block}] out, states in and "
+              "out; `asteroid-deepmask stream --model FILE` runs it)")
+        return
     model.export(args.output, format=format, opset=args.opset)
     print(f"Exported {type(model).__name__} to {args.output} ({format}; input [batch, time] at "
           f"{model.sample_rate:g} Hz, output [batch, {model.masker.n_src}, time])")
+
+
+def _stream(args):
+    from .deployment.live import report, stream_file
+
+    stats = stream_file(args.model, args.input, args.output, args.block_ms, args.raw_rate, args.raw_format,
+                        args.channel, args.downmix, args.force, args.device, args.revision)
+    where = "" if args.output == "-" else f"; wrote {', '.join(stats['outputs'])}"
+    # with -o -, standard output carries the audio: the report goes to standard error
+    print(report(stats) + where, file=sys.stderr if args.output == "-" else sys.stdout)
 
 
 def _publish(args):
@@ -129,7 +150,35 @@ def build_parser():
     exp.add_argument("-o", "--output", required=True, help="output file")
     exp.add_argument("--opset", type=int, help="ONNX opset (default: the installed torch exporter's)")
     exp.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    exp.add_argument("--streaming", action="store_true", help="export one block step of a causal model, its "
+                     "states as inputs and outputs, for `asteroid-deepmask stream` or your own live loop")
+    exp.add_argument("--block-ms", type=float, help="with --streaming: block length in ms (default 10), a "
+                     "multiple of the model's stride")
     exp.set_defaults(func=_export)
+
+    live = sub.add_parser(
+        "stream",
+        help="separate live audio block by block with a causal model",
+        description="Separate a file, or raw PCM from standard input ('-'), block by block as it would "
+        "arrive live, writing each source as it is made (<output>/<name>_s<i>.wav, or raw PCM with the "
+        "sources interleaved on standard output with -o -). The outputs equal the whole-input separation. "
+        "At the end, or at Ctrl-C, the stream is flushed and the latency, time per block and real-time "
+        "factor are printed.",
+    )
+    live.add_argument("input", help="an audio file, or '-' for raw mono PCM on standard input")
+    live.add_argument("--model", required=True, help="a causal model: hub repository id or folder, .pth file, or a "
+                      "streaming export (`asteroid-deepmask export --streaming`)")
+    live.add_argument("--revision", help="hub revision (branch, tag or commit)")
+    live.add_argument("-o", "--output", required=True, help="output folder, or '-' for raw PCM on standard output")
+    live.add_argument("--block-ms", type=float, help="block length in ms (default: a streaming export's, else 10)")
+    live.add_argument("--raw-rate", type=int, help="sample rate of raw input on standard input (the model's)")
+    live.add_argument("--raw-format", default="int16", choices=["int16", "float32"],
+                      help="sample format of raw input and output (default int16)")
+    live.add_argument("--channel", type=int, help="channel of a multi-channel file (0-based)")
+    live.add_argument("--downmix", action="store_true", help="average the channels of a multi-channel file")
+    live.add_argument("--device", default="cpu", help="torch device of a torch model")
+    live.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    live.set_defaults(func=_stream)
 
     pub = sub.add_parser(
         "publish",

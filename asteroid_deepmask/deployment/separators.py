@@ -173,6 +173,9 @@ def load_separator(source, device="cpu", precision="32", revision=None):
         raise FileNotFoundError(f"No model at {path!r}: give an exported .onnx or .pt file, a hub folder, a .pth "
                                 "file written by serialize(), or a hub repository id (user/name).")
     format = detect_export_format(path)
+    if format is not None and read_export_metadata(path).get("streaming"):
+        raise ValueError(f"{path!r} is a streaming export (one block at a time, with states): run it with "
+                         "`asteroid-deepmask stream`, or export without --streaming to separate whole files.")
     if format == "onnx":
         if precision != "32":
             raise ValueError(

@@ -92,6 +92,8 @@ class Streamer:
         self.model = model
         self.sample_rate = float(model.sample_rate)
         self.n_src = int(model.masker.n_src)
+        #: The encoder's hop, in samples: a block of ``k * stride`` samples gives ``k * stride`` outputs.
+        self.stride = int(model.encoder.stride)
         #: Samples by which the output lags the input (:func:`stream_latency`).
         self.latency = stream_latency(model)
         self.reset()

@@ -5,7 +5,7 @@ An exported step maps ``(mixture [batch, block], *states)`` to ``(sources [batch
 zeros and feeds each call the states the previous one returned. The output lags the input by
 ``latency`` samples: the first ``latency`` output samples of a stream come before its start, and
 at its end the last ones are the ``decoder_tail`` state. The metadata record says
-``streaming: true``, ``block``, ``latency`` and each state's name, shape (``"batch"`` where the
+``streaming: true``, ``block``, ``stride``, ``latency`` and each state's name, shape (``"batch"`` where the
 batch goes) and dtype. The graph is :func:`~.streaming.stream_step`, traced for that block.
 
 :func:`load_streamer` gives a streamer for a hub folder or repository, a ``.pth`` file or a
@@ -78,8 +78,8 @@ def streaming_metadata(model, block):
     for name, a, b in zip(state_names(len(one)), one, two):
         shape = ["batch" if x != y else x for x, y in zip(a.shape, b.shape)]
         states.append(dict(name=name, shape=shape, dtype=str(a.dtype).replace("torch.", "")))
-    return {**export_metadata(model), "streaming": True, "block": int(block), "latency": stream_latency(model),
-            "states": states}
+    return {**export_metadata(model), "streaming": True, "block": int(block), "stride": int(model.encoder.stride),
+            "latency": stream_latency(model), "states": states}
 
 
 def export_streaming_model(model, path, block, format=None, opset=None):
@@ -143,7 +143,7 @@ class ExportedStreamer:
                              "`asteroid-deepmask separate`, or export the model with --streaming to stream.")
         self.path, self.backend = os.fspath(path), detect_export_format(path)
         self.sample_rate, self.n_src = float(metadata["sample_rate"]), int(metadata["n_src"])
-        self.block, self.latency = int(metadata["block"]), int(metadata["latency"])
+        self.block, self.latency, self.stride = int(metadata["block"]), int(metadata["latency"]), int(metadata["stride"])
         if self.backend == "onnx":
             import onnxruntime
 

@@ -1,0 +1,119 @@
+"""`asteroid-deepmask stream` and `export --streaming`: files, standard input, Ctrl-C, and the errors."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from asteroid_deepmask import DPRNNDeepMask
+from asteroid_deepmask.cli import main
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    """A causal model's hub folder, the model, and a 60 s file of noise bursts at 8 kHz."""
+    torch.manual_seed(0)
+    model = DPRNNDeepMask(n_src=2, causal=True, mask_head="mlp", head_hidden=8, n_filters=16, bn_chan=8, hid_size=8,
+                          chunk_size=20, n_repeats=1).eval()
+    root = tmp_path_factory.mktemp("stream")
+    model.save_pretrained(str(root / "hub"))
+    rng = np.random.default_rng(0)
+    wav = (0.3 * rng.standard_normal(60 * 8000) * (np.sin(np.arange(60 * 8000) / 900) > 0)).astype("float32")
+    sf.write(root / "meeting.wav", wav, 8000, subtype="FLOAT")
+    return root, model, wav
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "asteroid_deepmask.cli", *map(str, args)]
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_a_60_s_file_streams_to_the_whole_file_separation(hub, backend, capsys):
+    root, model, wav = hub
+    source = root / "hub"
+    if backend == "onnx":
+        source = root / "live.onnx"
+        assert main(["export", "--model", str(root / "hub"), "--streaming", "--block-ms", "10", "-o", str(source),
+                     "--force"]) == 0
+    out = root / f"out_{backend}"
+    assert main(["stream", "--model", str(source), str(root / "meeting.wav"), "-o", str(out)]) == 0
+    line = capsys.readouterr().out
+    assert "algorithmic latency 8 samples (1 ms)" in line and "real-time factor" in line and "p99" in line
+    with torch.no_grad():
+        whole = model(torch.from_numpy(wav)[None])[0].numpy()
+    for i in range(2):
+        got, rate = sf.read(out / f"meeting_s{i + 1}.wav", dtype="float32")
+        assert rate == 8000 and got.shape == whole[i].shape
+        assert np.abs(got - whole[i]).max() < 1e-4
+
+
+def test_raw_pcm_through_a_pipe(hub, tmp_path):
+    root, model, wav = hub
+    pcm = np.round(np.clip(wav[:16_000], -1, 1) * 32767).astype(np.int16)
+    run = subprocess.run(_cli("stream", "--model", root / "hub", "--raw-rate", 8000, "-", "-o", tmp_path / "out"),
+                         input=pcm.tobytes(), capture_output=True)
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    with torch.no_grad():
+        whole = model(torch.from_numpy(pcm.astype(np.float32) / 32768)[None])[0].numpy()
+    got = np.stack([sf.read(tmp_path / "out" / f"stream_s{i}.wav", dtype="float32")[0] for i in (1, 2)])
+    assert np.abs(got - whole).max() < 1e-4
+    # -o -: raw int16, the sources interleaved; the report on standard error
+    run = subprocess.run(_cli("stream", "--model", root / "hub", "--raw-rate", 8000, "-", "-o", "-"),
+                         input=pcm.tobytes(), capture_output=True)
+    raw = np.frombuffer(run.stdout, dtype=np.int16).reshape(-1, 2).T / 32768
+    assert run.returncode == 0 and raw.shape == whole.shape and np.abs(raw - whole).max() < 2 / 32768
+    assert b"real-time factor" in run.stderr
+
+
+def test_ctrl_c_flushes_and_leaves_playable_files(hub, tmp_path):
+    root, _, wav = hub
+    proc = subprocess.Popen(_cli("stream", "--model", root / "hub", "--raw-rate", 8000, "--raw-format", "float32",
+                                 "-", "-o", tmp_path / "out"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdin.write(wav[:8000].tobytes())
+    proc.stdin.flush()
+    out = tmp_path / "out" / "stream_s1.wav"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (out.exists() and sf.info(out).frames >= 7000):
+        time.sleep(0.2)  # the model is loaded and the first second separated
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert b"Interrupted; flushed" in err or b"Interrupted; flushed" in _
+    for i in (1, 2):
+        got, rate = sf.read(tmp_path / "out" / f"stream_s{i}.wav")
+        assert rate == 8000 and len(got) == 8000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-", "--model", "{hub}"], "--raw-rate"),
+    (["-", "--model", "{hub}", "--raw-rate", "16000"], "16000 Hz but the model takes 8000 Hz"),
+    (["{wav}", "--model", "{hub}", "--raw-rate", "8000"], "--raw-rate describes raw PCM"),
+    (["{wav}", "--model", "{hub}", "--block-ms", "3.3"], "multiple of the model's stride"),
+    (["{wav}", "--model", "{offline}"], "cannot separate a live stream; build the model with causal=True"),
+])
+def test_stream_errors_are_one_line(hub, tmp_path, args, message, capsys):
+    root, _, _ = hub
+    offline = tmp_path / "offline"
+    DPRNNDeepMask(n_src=2, n_filters=16, bn_chan=8, hid_size=8, n_repeats=1).save_pretrained(str(offline))
+    names = dict(hub=root / "hub", wav=root / "meeting.wav", offline=offline)
+    code = main(["stream", *(a.format(**names) for a in args), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code != 0 and message in err and "Traceback" not in err
+
+
+def test_existing_outputs_are_kept_unless_forced(hub, tmp_path, capsys):
+    root, _, wav = hub
+    sf.write(tmp_path / "short.wav", wav[:800], 8000)
+    os.makedirs(tmp_path / "out")
+    sf.write(tmp_path / "out" / "short_s1.wav", np.ones(10), 8000)
+    assert main(["stream", "--model", str(root / "hub"), str(tmp_path / "short.wav"), "-o", str(tmp_path / "out")]) != 0
+    assert "Refusing to overwrite" in capsys.readouterr().err and len(sf.read(tmp_path / "out" / "short_s1.wav")[0]) == 10
+    assert main(["stream", "--model", str(root / "hub"), str(tmp_path / "short.wav"), "-o", str(tmp_path / "out"),
+                 "--force"]) == 0
+    assert len(sf.read(tmp_path / "out" / "short_s1.wav")[0]) == 800
