@@ -64,7 +64,13 @@ def read_rows(path, key):
 
 
 def room_geometry(row):
-    """``(room size, [left mic, right mic], [speaker 1, speaker 2], T60)`` of a room row, in metres and seconds."""
+    """``(room size, [left mic, right mic], [speaker 1, speaker 2], T60)`` of a room row, in metres and seconds.
+
+    Example:
+        >>> row = dict(zip(ROOM_COLUMNS, map(str, range(1, 16))))
+        >>> room_geometry(row)
+        ((1.0, 2.0, 3.0), [(4.0, 5.0, 8.0), (6.0, 7.0, 8.0)], [(9.0, 10.0, 11.0), (12.0, 13.0, 14.0)], 15.0)
+    """
     try:
         v = dict(zip(ROOM_COLUMNS, (float(row[c]) for c in ROOM_COLUMNS)))
     except (KeyError, ValueError) as err:

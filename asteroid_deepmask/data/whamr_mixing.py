@@ -34,7 +34,12 @@ FOLDERS = (*(f"{kind}_{sfx}" for sfx in SUFFIXES for kind in ("mix_clean", "mix_
 
 
 def quantize(x):
-    """``x`` rounded to 16-bit levels, as WSJ0-2mix's MATLAB ``wavwrite`` did."""
+    """``x`` rounded to 16-bit levels, as WSJ0-2mix's MATLAB ``wavwrite`` did.
+
+    Example:
+        >>> (quantize(np.array([0.5, 1e-6, -0.25 + 1e-6])) * 2**15).tolist()
+        [16384.0, 0.0, -8192.0]
+    """
     return np.round(x * 2**15).astype(np.int16) / 2**15
 
 
