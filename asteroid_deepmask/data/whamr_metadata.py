@@ -116,17 +116,22 @@ def _read_header(raw, version):
     return readers[version](raw)
 
 
+def _reconstruct(subtype, shape, dtype):
+    return np.ndarray.__new__(subtype, shape, dtype)
+
+
+def _scalar(dtype, data):
+    if dtype.hasobject:
+        raise pickle.UnpicklingError("An object scalar in an .npz file: only numpy arrays are read.")
+    return np.frombuffer(data, dtype)[0]
+
+
 class _ArrayUnpickler(pickle.Unpickler):
     """Unpickles a numpy object array (how numpy stores arrays of strings) and refuses every other class."""
 
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype")}
+    _ALLOWED = {"_reconstruct": _reconstruct, "scalar": _scalar, "ndarray": np.ndarray, "dtype": np.dtype}
 
     def find_class(self, module, name):
-        if (module, name) not in self._ALLOWED:
+        if module not in ("numpy", "numpy.core.multiarray", "numpy._core.multiarray") or name not in self._ALLOWED:
             raise pickle.UnpicklingError(f"{module}.{name} in an .npz file: only numpy arrays are read.")
-        return {"_reconstruct": _reconstruct, "ndarray": np.ndarray, "dtype": np.dtype}[name]
-
-
-def _reconstruct(subtype, shape, dtype):
-    return np.ndarray.__new__(subtype, shape, dtype)
+        return self._ALLOWED[name]

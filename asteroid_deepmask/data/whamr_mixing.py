@@ -13,6 +13,7 @@ The tests check this against files the official scripts wrote (``tests/fixtures/
 """
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import soundfile as sf
@@ -56,14 +57,14 @@ def _at(wav, rate):
     return wav if rate == SIMULATION_RATE else resample_poly(wav, rate, SIMULATION_RATE, axis=-1)
 
 
-def mixture_signals(utterances, noise_file, geometry, scaling, index, rates=tuple(RATES), modes=MODES):
+def mixture_signals(utterances, noise_file, geometry, scaling, rates=tuple(RATES), modes=MODES):
     """Every file of one WHAMR! mixture: ``{(rate, mode): [arrays in FOLDERS order]}``.
 
     Args:
         utterances (list): the two WSJ0 utterances at 16 kHz, ``[time]`` each.
         noise_file (str): its WHAM! noise file.
         geometry (tuple): :func:`.whamr_metadata.room_geometry` of its room row.
-        scaling (dict): WHAM!'s ``scaling_<split>.npz`` arrays; ``index`` is the mixture's row there.
+        scaling (dict): the mixture's entries of WHAM!'s ``scaling_<split>.npz`` (see :mod:`.whamr_metadata`).
     """
     room, mics, speakers, t60 = geometry
     anechoic_rirs, reverb_rirs = whamr_rirs(room, mics, speakers, t60)
@@ -73,19 +74,18 @@ def mixture_signals(utterances, noise_file, geometry, scaling, index, rates=tupl
         dry[k, : len(u)] = quantize(u)
     dry = dry[:, :noise_length]
     images = {sfx: reverberate(dry, rirs)[:, 0] for sfx, rirs in zip(SUFFIXES, (anechoic_rirs, reverb_rirs))}
-    start_16k = int(scaling["speech_start_sample_16k"][index])
+    start_16k = int(scaling["speech_start_sample_16k"])
     out = {}
     for rate in rates:
         at_rate = {sfx: _at(wav, rate) for sfx, wav in images.items()}
         start = start_16k * rate // SIMULATION_RATE
         for mode in modes:
             key = f"{RATES[rate]}_{mode}"
-            gains = scaling[f"scaling_wsjmix_{key}"][index]
-            levels = [quantize(_at(u, rate) * g) * scaling[f"scaling_wham_speech_{key}"][index]
-                      for u, g in zip(utterances, gains)]
+            levels = [quantize(_at(u, rate) * g) * scaling[f"scaling_wham_speech_{key}"]
+                      for u, g in zip(utterances, scaling[f"scaling_wsjmix_{key}"])]
             # Each speaker's anechoic image gets the energy of its dry utterance (WSJ0-2mix's levels).
             gain = [np.sqrt(np.sum(d**2) / np.sum(a**2)) for d, a in zip(levels, at_rate["anechoic"])]
-            noise = read_noise(noise_file, rate, scaling[f"scaling_wham_noise_{key}"][index])
+            noise = read_noise(noise_file, rate, scaling[f"scaling_wham_noise_{key}"])
             length = len(noise) if mode == "max" else min(len(d) for d in levels)
             files = []
             for sfx in SUFFIXES:
@@ -100,7 +100,7 @@ def mixture_signals(utterances, noise_file, geometry, scaling, index, rates=tupl
     return out
 
 
-def make_whamr_corpus(wsj0, wham_noise, scripts, out, sample_rates=tuple(RATES), modes=MODES, limit=None):
+def make_whamr_corpus(wsj0, wham_noise, scripts, out, sample_rates=tuple(RATES), modes=MODES, limit=None, jobs=1):
     """Make WHAMR! into ``out`` from the official metadata, in this environment (see the module docstring).
 
     Args:
@@ -111,6 +111,7 @@ def make_whamr_corpus(wsj0, wham_noise, scripts, out, sample_rates=tuple(RATES),
         sample_rates (tuple): among 8000 and 16000 (the official scripts write both).
         modes (tuple): among "min" and "max" (the official scripts write both).
         limit (int, optional): only the first ``limit`` mixtures of each split, for a trial.
+        jobs (int): processes making mixtures (1: this one).
 
     Returns:
         dict: the number of mixtures of each split.
@@ -131,27 +132,49 @@ def make_whamr_corpus(wsj0, wham_noise, scripts, out, sample_rates=tuple(RATES),
     sweep_partials(out)  # files a killed run was writing: ours, and written again below
     from tqdm import tqdm
 
-    for split in SPLITS:
-        mix_list, rooms = (read_rows(path, key) for path, key in zip(metadata[split], ("output_filename", "utterance_id")))
-        folders = {(rate, mode): os.path.join(out, f"wav{RATES[rate]}", mode, split)
-                   for rate in sample_rates for mode in modes}
-        for folder in folders.values():
-            for name in FOLDERS:
-                os.makedirs(os.path.join(folder, name), exist_ok=True)
-        for index, name in enumerate(tqdm(order[split], desc=f"WHAMR! {split}", disable=not sys.stderr.isatty())):
-            targets = {key: [os.path.join(folder, sub, name) for sub in FOLDERS] for key, folder in folders.items()}
-            if all(os.path.isfile(t) for paths in targets.values() for t in paths):
-                continue
-            if name not in mix_list or name not in rooms:
-                raise ValueError(f"{name} ({split}) is in WHAM!'s scaling_{split}.npz but not in the WHAMR! metadata "
-                                 f"{metadata[split]}: are --scripts and --wham-noise from the same release?")
-            utterances = [read_wsj0(wsj0, mix_list[name][f"s{k}_path"]) for k in (1, 2)]
-            signals = mixture_signals(utterances, os.path.join(wham_noise, split, name), room_geometry(rooms[name]),
-                                      scaling[split], index, sample_rates, modes)
-            paths = [p for key in folders for p in targets[key]]
-            with atomic_paths(*paths, durable=False) as temps:
-                for tmp, wav, rate in zip(temps, (w for key in folders for w in signals[key]),
-                                          (key[0] for key in folders for _ in FOLDERS)):
-                    sf.write(tmp, wav, rate, format="WAV", subtype="FLOAT")
+    executor = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    try:
+        for split in SPLITS:
+            todo = _split_jobs(wsj0, wham_noise, out, split, metadata[split], scaling[split], order[split],
+                               sample_rates, modes)
+            done = executor.map(_make_mixture, todo, chunksize=4) if executor else map(_make_mixture, todo)
+            for _ in tqdm(done, total=len(todo), desc=f"WHAMR! {split}", disable=not sys.stderr.isatty()):
+                pass
+    finally:
+        if executor:
+            executor.shutdown()
     mark_complete(out, MARKER, settings)
     return settings["mixtures"]
+
+
+def _split_jobs(wsj0, wham_noise, out, split, metadata, scaling, order, sample_rates, modes):
+    """One job (the arguments of :func:`_make_mixture`) per mixture of ``split`` with a file still missing."""
+    mix_list, rooms = (read_rows(path, key) for path, key in zip(metadata, ("output_filename", "utterance_id")))
+    folders = {(rate, mode): os.path.join(out, f"wav{RATES[rate]}", mode, split)
+               for rate in sample_rates for mode in modes}
+    for folder in folders.values():
+        for name in FOLDERS:
+            os.makedirs(os.path.join(folder, name), exist_ok=True)
+    jobs = []
+    for index, name in enumerate(order):
+        targets = {key: [os.path.join(folder, sub, name) for sub in FOLDERS] for key, folder in folders.items()}
+        if all(os.path.isfile(t) for paths in targets.values() for t in paths):
+            continue
+        if name not in mix_list or name not in rooms:
+            raise ValueError(f"{name} ({split}) is in WHAM!'s scaling_{split}.npz but not in the WHAMR! metadata "
+                             f"{metadata}: are --scripts and --wham-noise from the same release?")
+        utterances = [mix_list[name][f"s{k}_path"] for k in (1, 2)]
+        gains = {k: v[index] for k, v in scaling.items() if k != "utterance_id"}
+        jobs.append((wsj0, utterances, os.path.join(wham_noise, split, name), room_geometry(rooms[name]), gains,
+                     targets))
+    return jobs
+
+
+def _make_mixture(job):
+    """Write every file of one mixture, all renamed into place together."""
+    wsj0, utterances, noise_file, geometry, gains, targets = job
+    rates, modes = sorted({r for r, _ in targets}), sorted({m for _, m in targets})
+    signals = mixture_signals([read_wsj0(wsj0, p) for p in utterances], noise_file, geometry, gains, rates, modes)
+    with atomic_paths(*(p for paths in targets.values() for p in paths), durable=False) as temps:
+        for tmp, (wav, rate) in zip(temps, ((w, key[0]) for key in targets for w in signals[key])):
+            sf.write(tmp, wav, rate, format="WAV", subtype="FLOAT")

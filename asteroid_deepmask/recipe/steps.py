@@ -73,6 +73,7 @@ def _parser():
     p.add_argument("--sample-rates", type=int, nargs="+", default=list(WHAMR_RATES), help="without --python")
     p.add_argument("--modes", nargs="+", default=list(WHAMR_MODES), help="without --python")
     p.add_argument("--limit", type=_at_least_one, default=None, help="first N mixtures of each split (without --python)")
+    p.add_argument("--jobs", type=_at_least_one, default=os.cpu_count(), help="processes making mixtures (without --python)")
     p.add_argument("--download-to", default="data/downloads")
     p.add_argument("--out", required=True)
     p = sub.add_parser("librimix", help="generate Libri2Mix or Libri3Mix from LibriSpeech, the WHAM! noise and "
@@ -146,7 +147,7 @@ def _whamr(args):
         make_whamr(args.wsj0, args.wham_noise, scripts, args.out, args.python)
     else:
         counts = make_whamr_corpus(args.wsj0, args.wham_noise, scripts, args.out, tuple(args.sample_rates),
-                                   tuple(args.modes), args.limit)
+                                   tuple(args.modes), args.limit, args.jobs)
         print(f"WHAMR! in {args.out}: {counts} mixtures")
 
 

@@ -34,12 +34,13 @@ def sample_hash(samples):  # as tests/fixtures/whamr/make_fixture.py hashes the 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    """The fixture's corpus made by the recipe step of stage 0 (no --python: in this environment alone)."""
+    """The fixture's corpus made by the recipe step of stage 0 (no --python: in this environment alone), by two
+    processes."""
     from asteroid_deepmask.recipe.steps import main
 
     out = tmp_path_factory.mktemp("whamr") / "corpus"
     assert main(["whamr", "--wsj0", INPUTS["wsj0"], "--wham-noise", INPUTS["wham_noise"],
-                 "--scripts", INPUTS["scripts"], "--out", str(out)]) == 0
+                 "--scripts", INPUTS["scripts"], "--out", str(out), "--jobs", "2"]) == 0
     return out
 
 
