@@ -70,8 +70,10 @@ def _parser():
     p.add_argument("--scripts", default="", help="unpacked whamr_scripts folder (its metadata); empty: download it")
     p.add_argument("--python", default="", help="run the official scripts in this interpreter's environment "
                    "(pyroomacoustics 0.3.1) instead of making the corpus here")
-    p.add_argument("--sample-rates", type=int, nargs="+", default=list(WHAMR_RATES), help="without --python")
-    p.add_argument("--modes", nargs="+", default=list(WHAMR_MODES), help="without --python")
+    p.add_argument("--sample-rates", type=int, nargs="+", default=[8000], choices=list(WHAMR_RATES),
+                   help="without --python (the official scripts write both)")
+    p.add_argument("--modes", nargs="+", default=["min"], choices=list(WHAMR_MODES),
+                   help="without --python (the official scripts write both)")
     p.add_argument("--limit", type=_at_least_one, default=None, help="first N mixtures of each split (without --python)")
     p.add_argument("--jobs", type=_at_least_one, default=os.cpu_count(), help="processes making mixtures (without --python)")
     p.add_argument("--download-to", default="data/downloads")

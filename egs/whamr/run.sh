@@ -14,6 +14,8 @@ whamr_scripts=""              # the unpacked official whamr_scripts (their data/
 whamr_python=""               # empty: make WHAMR! here; else the Python of an environment that runs the official
                               # scripts (pyroomacoustics 0.3.1, pandas, scipy, soundfile)
 whamr=""                      # or: a WHAMR! folder you already have (holding wav8k/min/{tr,cv,tt})
+sample_rates=8000             # stage 0 output rates, 8000 and/or 16000 (the experiment's data.sample_rate);
+modes=min                     # and lengths, min and/or max (data.mode); --whamr-python makes all four
 jobs=""                       # stage 0 processes, without --whamr-python (default: every CPU)
 dataset=whamr
 corpus=""                     # generated corpus (default data/whamr/corpus; --whamr when given)
@@ -21,7 +23,7 @@ manifests=""                  # default data/whamr/manifests
 hparams=hparams/whamr/baseline.yaml
 exp=""                        # experiment folder (default exp/whamr/<hparams file name>)
 compare="hparams/whamr/baseline.yaml hparams/whamr/p16_relu.yaml hparams/whamr/mlp_s.yaml hparams/whamr/mlp_l.yaml hparams/whamr/baseline_9blocks.yaml hparams/whamr/baseline_12blocks.yaml"
-options="${options} wsj0 wham_noise whamr_scripts whamr_python whamr jobs dataset corpus manifests hparams exp compare"
+options="${options} wsj0 wham_noise whamr_scripts whamr_python whamr sample_rates modes jobs dataset corpus manifests hparams exp compare"
 help_message="Usage: $0 --wsj0 /path/to/wsj0_wav --wham-noise /path/to/wham_noise [--whamr-scripts DIR] [--stage N] [--stop-stage M] ...
        $0 --wsj0 ... --wham-noise ... --whamr-python /path/to/env/bin/python ...   (the official scripts)
        $0 --whamr /path/to/whamr ...   (a corpus you already have)"
@@ -46,7 +48,8 @@ MSG
     echo "== stage 0: make WHAMR! from ${wsj0} and ${wham_noise} into ${corpus}"
     args=(); [ -n "${jobs}" ] && args+=(--jobs "${jobs}")
     "${python}" -m asteroid_deepmask.recipe whamr --wsj0 "${wsj0}" --wham-noise "${wham_noise}" \
-      --scripts "${whamr_scripts}" --python "${whamr_python}" --out "${corpus}" "${args[@]}"
+      --scripts "${whamr_scripts}" --python "${whamr_python}" --out "${corpus}" \
+      --sample-rates ${sample_rates} --modes ${modes} "${args[@]}"
   fi
 fi
 . egs/tools/stages.sh

@@ -40,7 +40,8 @@ def corpus(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("whamr") / "corpus"
     assert main(["whamr", "--wsj0", INPUTS["wsj0"], "--wham-noise", INPUTS["wham_noise"],
-                 "--scripts", INPUTS["scripts"], "--out", str(out), "--jobs", "2"]) == 0
+                 "--scripts", INPUTS["scripts"], "--out", str(out), "--jobs", "2",
+                 "--sample-rates", "8000", "16000", "--modes", "min", "max"]) == 0
     return out
 
 
