@@ -44,13 +44,12 @@ def quantize(x):
     return np.round(x * 2**15).astype(np.int16) / 2**15
 
 
-def read_noise(path, rate, gain):
-    """The left channel of a WHAM! noise file, at ``rate``, times ``gain``."""
-    noise, noise_rate = sf.read(path, dtype="float64")
-    noise = noise[:, 0] if noise.ndim > 1 else noise
-    if rate != noise_rate:
-        noise = resample_poly(noise, rate, noise_rate)
-    return noise * gain
+def read_noise(path):
+    """The left channel of a WHAM! noise file (16 kHz), ``[time]``."""
+    noise, rate = sf.read(path, dtype="float64")
+    if rate != SIMULATION_RATE:
+        raise ValueError(f"{path} is at {rate} Hz; the WHAM! noise is at {SIMULATION_RATE} Hz (was it resampled?).")
+    return noise[:, 0] if noise.ndim > 1 else noise
 
 
 def _at(wav, rate):
@@ -68,24 +67,25 @@ def mixture_signals(utterances, noise_file, geometry, scaling, rates=tuple(RATES
     """
     room, mics, speakers, t60 = geometry
     anechoic_rirs, reverb_rirs = whamr_rirs(room, mics, speakers, t60)
-    noise_length = len(read_noise(noise_file, SIMULATION_RATE, 1.0))
-    dry = np.zeros((2, max(noise_length, *(len(u) for u in utterances))))  # room input: padded, start 0
+    noise_16k = read_noise(noise_file)
+    dry = np.zeros((2, max(len(noise_16k), *(len(u) for u in utterances))))  # room input: padded, start 0
     for k, u in enumerate(utterances):
         dry[k, : len(u)] = quantize(u)
-    dry = dry[:, :noise_length]
+    dry = dry[:, : len(noise_16k)]
     images = {sfx: reverberate(dry, rirs)[:, 0] for sfx, rirs in zip(SUFFIXES, (anechoic_rirs, reverb_rirs))}
     start_16k = int(scaling["speech_start_sample_16k"])
     out = {}
     for rate in rates:
         at_rate = {sfx: _at(wav, rate) for sfx, wav in images.items()}
+        utterances_at_rate, noise_at_rate = [_at(u, rate) for u in utterances], _at(noise_16k, rate)
         start = start_16k * rate // SIMULATION_RATE
         for mode in modes:
             key = f"{RATES[rate]}_{mode}"
-            levels = [quantize(_at(u, rate) * g) * scaling[f"scaling_wham_speech_{key}"]
-                      for u, g in zip(utterances, scaling[f"scaling_wsjmix_{key}"])]
+            levels = [quantize(u * g) * scaling[f"scaling_wham_speech_{key}"]
+                      for u, g in zip(utterances_at_rate, scaling[f"scaling_wsjmix_{key}"])]
             # Each speaker's anechoic image gets the energy of its dry utterance (WSJ0-2mix's levels).
             gain = [np.sqrt(np.sum(d**2) / np.sum(a**2)) for d, a in zip(levels, at_rate["anechoic"])]
-            noise = read_noise(noise_file, rate, scaling[f"scaling_wham_noise_{key}"])
+            noise = noise_at_rate * scaling[f"scaling_wham_noise_{key}"]
             length = len(noise) if mode == "max" else min(len(d) for d in levels)
             files = []
             for sfx in SUFFIXES:
