@@ -3,6 +3,7 @@
     python -m asteroid_deepmask.recipe mini2mix   --out DIR [--mixtures TR CV TT]
     python -m asteroid_deepmask.recipe wsj0mix    --wsj0 DIR --out DIR [--n-src 2] [--mix-lists DIR]
     python -m asteroid_deepmask.recipe whamr      --wsj0 DIR --wham-noise DIR --out DIR [--scripts DIR] [--python PY]
+                                                  [--sample-rates 8000 16000] [--modes min max] [--jobs N]
     python -m asteroid_deepmask.recipe librimix   --librispeech DIR --wham-noise DIR --out DIR --hparams FILE
     python -m asteroid_deepmask.recipe manifests  --corpus DIR --hparams FILE --out DIR
     python -m asteroid_deepmask.recipe train      --hparams FILE --manifests DIR --exp EXP [--set k=v ...] [--force]
