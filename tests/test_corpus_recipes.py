@@ -7,7 +7,9 @@ import sys
 import pytest
 
 from asteroid_deepmask.data import check_manifests
+from asteroid_deepmask.data.whamr import check_scripts_python
 from asteroid_deepmask.experiment.hparams import load_hparams
+from asteroid_deepmask.utils.errors import SetupError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ("model.n_repeats=1 model.hid_size=16 model.bn_chan=16 model.chunk_size=20 model.hop_size=10 "
@@ -93,9 +95,13 @@ def test_whamr_runs_the_official_scripts_once_and_reads_their_layout(fake_whamr_
     wsj0, noise, scripts, site = fake_whamr_inputs(tmp_path)
     args = ["--wsj0", wsj0, "--wham-noise", noise, "--whamr-scripts", scripts, "--corpus", tmp_path / "corpus",
             "--manifests", tmp_path / "manifests", "--stage", 0, "--stop-stage", 1]
-    out = recipe("whamr", *args)  # this environment cannot run the 2019 scripts: said before anything is written
-    assert out.returncode != 0 and "--whamr-python" in out.stderr and "pyroomacoustics 0.3.1" in out.stderr
+    out = recipe("whamr", *args)  # the default makes WHAMR! here, from the metadata these stand-ins lack
+    assert out.returncode != 0 and "lacks the WHAMR! metadata mix_2_spk_filenames_cv.csv" in out.stderr
     assert not (tmp_path / "corpus").exists()
+    with pytest.raises(SetupError, match="--whamr-python") as err:  # today's pyroomacoustics cannot run the 2019 scripts
+        check_scripts_python(sys.executable)
+    assert "pyroomacoustics 0.3.1" in str(err.value) and "no longer has ShoeBox(absorption=...)" in str(err.value)
+    args += ["--whamr-python", sys.executable]
     for _ in range(2):
         out = recipe("whamr", *args, PYTHONPATH=site)
         assert out.returncode == 0, out.stderr[-2000:]

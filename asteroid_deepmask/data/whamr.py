@@ -1,8 +1,9 @@
-"""WHAMR! (noisy, reverberant wsj0-2mix): made by the official WHAMR! scripts, read in its layout.
+"""WHAMR! (noisy, reverberant wsj0-2mix): its layout, and the official WHAMR! scripts as a second way to make it.
 
-WHAMR! is simulated from WSJ0 and the WHAM! noise corpus by the scripts its authors publish
-(``whamr_scripts.tar.gz``, with the room, noise and level metadata of every mixture). We run those
-scripts as they are, so the corpus is the published one, and read its layout:
+WHAMR! is simulated from WSJ0 and the WHAM! noise corpus with the metadata its authors publish
+(``whamr_scripts.tar.gz``: the room, noise and level of every mixture). By default the corpus is
+made in this environment from that metadata (:mod:`.whamr_mixing`); :func:`make_whamr` runs the
+official scripts instead. Either way the layout is the official one:
 ``<root>/wav8k/min/{tr,cv,tt}/<folder>/<name>.wav`` with the folders below.
 
 The scripts use pyroomacoustics' room API of 2019 (``ShoeBox(absorption=...)``, removed in later

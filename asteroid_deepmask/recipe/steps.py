@@ -2,7 +2,8 @@
 
     python -m asteroid_deepmask.recipe mini2mix   --out DIR [--mixtures TR CV TT]
     python -m asteroid_deepmask.recipe wsj0mix    --wsj0 DIR --out DIR [--n-src 2] [--mix-lists DIR]
-    python -m asteroid_deepmask.recipe whamr      --wsj0 DIR --wham-noise DIR --out DIR [--scripts DIR]
+    python -m asteroid_deepmask.recipe whamr      --wsj0 DIR --wham-noise DIR --out DIR [--scripts DIR] [--python PY]
+                                                  [--sample-rates 8000 16000] [--modes min max] [--jobs N]
     python -m asteroid_deepmask.recipe librimix   --librispeech DIR --wham-noise DIR --out DIR --hparams FILE
     python -m asteroid_deepmask.recipe manifests  --corpus DIR --hparams FILE --out DIR
     python -m asteroid_deepmask.recipe train      --hparams FILE --manifests DIR --exp EXP [--set k=v ...] [--force]
@@ -21,12 +22,12 @@ This module only reads the command line: each step is a call into ``data``, ``tr
 import argparse
 import json
 import os
-import sys
 
 from .comparison import comparison_markdown
 from ..data import make_mini2mix, write_manifests
 from ..data.librimix import corpus_plan, generate_librimix
 from ..data.whamr import check_whamr_inputs, fetch_scripts, make_whamr
+from ..data.whamr_mixing import MODES as WHAMR_MODES, RATES as WHAMR_RATES, make_whamr_corpus
 from ..data.wsj0mix import check_wsj0_root, download_mix_lists, make_wsj0mix
 from ..deployment.separators import PRECISIONS
 from .evaluation import METRICS, evaluate_experiment
@@ -64,11 +65,18 @@ def _parser():
     p.add_argument("--modes", nargs="+", default=["min"])
     p.add_argument("--active-levels", default="", help="folder of precomputed active levels (optional)")
     p.add_argument("--limit", type=_at_least_one, default=None, help="first N mixtures of each list only")
-    p = sub.add_parser("whamr", help="make WHAMR! with the official scripts")
+    p = sub.add_parser("whamr", help="make WHAMR! from its official metadata (or with the official scripts: --python)")
     p.add_argument("--wsj0", required=True)
     p.add_argument("--wham-noise", required=True)
-    p.add_argument("--scripts", default="", help="unpacked whamr_scripts folder; empty: download it")
-    p.add_argument("--python", default=sys.executable, help="interpreter of an environment that runs those scripts")
+    p.add_argument("--scripts", default="", help="unpacked whamr_scripts folder (its metadata); empty: download it")
+    p.add_argument("--python", default="", help="run the official scripts in this interpreter's environment "
+                   "(pyroomacoustics 0.3.1) instead of making the corpus here")
+    p.add_argument("--sample-rates", type=int, nargs="+", default=[8000], choices=list(WHAMR_RATES),
+                   help="without --python (the official scripts write both)")
+    p.add_argument("--modes", nargs="+", default=["min"], choices=list(WHAMR_MODES),
+                   help="without --python (the official scripts write both)")
+    p.add_argument("--limit", type=_at_least_one, default=None, help="first N mixtures of each split (without --python)")
+    p.add_argument("--jobs", type=_at_least_one, default=os.cpu_count(), help="processes making mixtures (without --python)")
     p.add_argument("--download-to", default="data/downloads")
     p.add_argument("--out", required=True)
     p = sub.add_parser("librimix", help="generate Libri2Mix or Libri3Mix from LibriSpeech, the WHAM! noise and "
@@ -137,7 +145,13 @@ def _wsj0mix(args):
 
 def _whamr(args):
     check_whamr_inputs(args.wsj0, args.wham_noise)  # before any download
-    make_whamr(args.wsj0, args.wham_noise, args.scripts or fetch_scripts(args.download_to), args.out, args.python)
+    scripts = args.scripts or fetch_scripts(args.download_to)
+    if args.python:
+        make_whamr(args.wsj0, args.wham_noise, scripts, args.out, args.python)
+    else:
+        counts = make_whamr_corpus(args.wsj0, args.wham_noise, scripts, args.out, tuple(args.sample_rates),
+                                   tuple(args.modes), args.limit, args.jobs)
+        print(f"WHAMR! in {args.out}: {counts} mixtures")
 
 
 def _librimix(args):
