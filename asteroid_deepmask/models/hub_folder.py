@@ -17,7 +17,7 @@ import torch
 from ..utils.atomic import atomic_paths
 from ..version import __version__
 from .model_card import model_card
-from .pretrained import ASTEROID_WEIGHTS_NAME, CARD_NAME, CONFIG_NAME, ONNX_NAME, WEIGHTS_NAME
+from .pretrained import ASTEROID_WEIGHTS_NAME, CARD_NAME, CONFIG_NAME, ONNX_NAME, STREAMING_ONNX_NAME, WEIGHTS_NAME
 
 #: The keys of the ``complexity`` record a hub folder's config and card report.
 COMPLEXITY_KEYS = ("seconds", "params_m", "macs_g")
@@ -32,7 +32,7 @@ def _check_complexity(complexity):
 
 
 def save_pretrained(model, save_directory, results=None, training=None, license="cc-by-sa-4.0", complexity=None,
-                    onnx=False):
+                    onnx=False, streaming_block_ms=None):
     """Write ``model`` as a hub folder in ``save_directory`` (created if missing); returns it.
 
     The folder holds ``model.safetensors`` (the weights), ``config.json`` (class name, model
@@ -52,6 +52,10 @@ def save_pretrained(model, save_directory, results=None, training=None, license=
             ``params_m``, ``macs_g``); the card has no complexity section without it.
         onnx (bool): also write ``model.onnx`` (:func:`asteroid_deepmask.deployment.export.export_model`)
             and its usage in the card.
+        streaming_block_ms (float, optional): for a causal model, also write ``model_streaming.onnx``,
+            one step of a stream of blocks of this many ms
+            (:func:`asteroid_deepmask.deployment.streaming_files.export_streaming_model`), and how to
+            stream with it in the card.
 
     Example:
         >>> import os, tempfile
@@ -78,6 +82,7 @@ def save_pretrained(model, save_directory, results=None, training=None, license=
     if results is not None:
         config["results"] = results
     names = [WEIGHTS_NAME, ASTEROID_WEIGHTS_NAME, CONFIG_NAME, CARD_NAME] + ([ONNX_NAME] if onnx else [])
+    names += [STREAMING_ONNX_NAME] if streaming_block_ms is not None else []
     with atomic_paths(*(os.path.join(folder, name) for name in names)) as temps:
         paths = dict(zip(names, temps))
         state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -88,6 +93,12 @@ def save_pretrained(model, save_directory, results=None, training=None, license=
 
             export_model(model, paths[ONNX_NAME], format="onnx")
             config["onnx"] = ONNX_NAME
+        if streaming_block_ms is not None:
+            from ..deployment.streaming_files import block_samples, export_streaming_model
+
+            block = block_samples(model.sample_rate, streaming_block_ms, model.encoder.stride)
+            export_streaming_model(model, paths[STREAMING_ONNX_NAME], block, format="onnx")
+            config["streaming_onnx"] = dict(file=STREAMING_ONNX_NAME, block=block)
         with open(paths[CONFIG_NAME], "w") as f:
             json.dump(config, f, indent=2)
         with open(paths[CARD_NAME], "w") as f:
@@ -109,7 +120,8 @@ def push_to_hub(model, repo_id, private=None, revision=None, commit_message=None
         token (str, optional): a hub token; without it, huggingface_hub's login
             (``hf auth login`` or ``HF_TOKEN``).
         create_pr (bool): open a pull request instead of committing.
-        **card: ``results``, ``training``, ``license``, ``complexity``, ``onnx`` of :func:`save_pretrained`.
+        **card: ``results``, ``training``, ``license``, ``complexity``, ``onnx``, ``streaming_block_ms`` of
+            :func:`save_pretrained`.
     """
     from huggingface_hub import HfApi
 

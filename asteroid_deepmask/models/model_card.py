@@ -147,4 +147,28 @@ def model_card(config, results=None, training=None, license="cc-by-sa-4.0"):
             f"Long files, in windows: `asteroid-deepmask separate --model {config['onnx']} long.wav -o out/`.",
             "",
         ]
+    if config.get("streaming_onnx"):
+        lines += _streaming_section(config["streaming_onnx"], config["sample_rate"], args.get("n_src"))
     return "\n".join(lines)
+
+
+def _streaming_section(streaming, sample_rate, n_src):
+    file, block = streaming["file"], streaming["block"]
+    return [
+        "## Live separation",
+        "",
+        f"The model is causal: it separates a live stream block by block, with the outputs of the whole input. "
+        f"`{file}` is one step of {1000 * block / sample_rate:g} ms: inputs `mixture` [batch, {block}] and the "
+        f"states, outputs `sources` [batch, {n_src}, {block}] and the next states (zeros to start; names and "
+        "shapes in its metadata).",
+        "",
+        "```bash",
+        f"asteroid-deepmask stream --model {file} meeting.wav -o out/",
+        f"arecord -q -f S16_LE -r {sample_rate:g} -c 1 | asteroid-deepmask stream --model <this repository> "
+        f"--raw-rate {sample_rate:g} - -o out/",
+        "```",
+        "",
+        "In Python: `streamer = model.streamer()`, then `streamer.process(block)` for each block and "
+        "`streamer.flush()` at the end.",
+        "",
+    ]

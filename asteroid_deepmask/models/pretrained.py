@@ -23,6 +23,8 @@ CARD_NAME = "README.md"
 HUB_FILES = (CONFIG_NAME, WEIGHTS_NAME, ASTEROID_WEIGHTS_NAME, CARD_NAME)
 #: The ONNX export a hub folder holds when asked for (``save_pretrained(..., onnx=True)``).
 ONNX_NAME = "model.onnx"
+#: A causal model's streaming step (``save_pretrained(..., streaming_block_ms=10)``).
+STREAMING_ONNX_NAME = "model_streaming.onnx"
 
 _PLAIN_TYPES = (str, int, float, bool, type(None))
 

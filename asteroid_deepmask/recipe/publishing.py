@@ -15,6 +15,10 @@ import yaml
 
 from ..experiment.folder import HPARAMS as HPARAMS_FILE, HUB as HUB_DIR, MODEL as MODEL_FILE, RESULTS as RESULTS_FILE
 from ..hub import HUB_FILES, ONNX_NAME, measure_complexity, push_to_hub, save_pretrained
+from ..models.pretrained import STREAMING_ONNX_NAME
+
+#: Block of the streaming step that stage 4 writes into a causal model's hub folder.
+STREAMING_BLOCK_MS = 10
 from ..models import DeepMaskEncoderMaskerDecoder
 
 
@@ -69,14 +73,17 @@ def upload_experiment(exp_dir, repo_id, **options):
 
 
 def package_experiment(exp_dir):
-    """Stage 4: ``exp_dir/hub`` rebuilt from the experiment's current model; returns its path.
+    """Stage 4: ``exp_dir/hub`` rebuilt from the experiment's current model; returns its path. A causal
+    model's folder also holds its streaming step, ``model_streaming.onnx`` (blocks of 10 ms).
 
     Raises:
         ValueError: that folder holds files the hub writer does not make (they are never removed).
     """
     out = os.path.join(exp_dir, HUB_DIR)
     if os.path.isdir(out):
-        if not set(os.listdir(out)) <= {*HUB_FILES, ONNX_NAME}:
+        if not set(os.listdir(out)) <= {*HUB_FILES, ONNX_NAME, STREAMING_ONNX_NAME}:
             raise ValueError(f"{out!r} holds files this step did not write; move them away first.")
         shutil.rmtree(out)
-    return write_hub_folder(exp_dir, out)
+    model, card = read_experiment(exp_dir)
+    save_pretrained(model, out, **card, streaming_block_ms=STREAMING_BLOCK_MS if model.causal else None)
+    return out

@@ -33,7 +33,6 @@ from ..deployment.separators import PRECISIONS
 from .evaluation import METRICS, evaluate_experiment
 from ..experiment import folder
 from ..experiment.hparams import load_hparams
-from ..hub import HUB_FILES
 from .publishing import package_experiment
 from ..utils.library_noise import library_warnings_ignored
 
@@ -203,7 +202,7 @@ def _evaluate(args):
 
 def _package(args):
     out = package_experiment(args.exp)
-    print(f"Hub folder written to {out} ({', '.join(HUB_FILES)}); nothing uploaded.")
+    print(f"Hub folder written to {out} ({', '.join(sorted(os.listdir(out)))}); nothing uploaded.")
 
 
 def _compare(args):
