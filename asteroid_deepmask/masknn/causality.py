@@ -30,5 +30,6 @@ def check_streamable(module, causal):
     if not causal:
         raise ValueError(
             f"{type(module).__name__} is not causal: it looks at future frames, so it cannot separate a live "
-            "stream; build the model with causal=True (and train it so) to stream."
+            "stream; build the model with causal=True (DPRNNDeepMask, ConvTasNetDeepMask, or the dprnn and tcn "
+            "trunks) and train it so to stream."
         )

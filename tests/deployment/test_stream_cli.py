@@ -16,14 +16,14 @@ from asteroid_deepmask.cli import main
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    """A causal model's hub folder, the model, and a 60 s file of noise bursts at 8 kHz."""
+    """A causal model's hub folder, the model, and a 30 s file of noise bursts at 8 kHz."""
     torch.manual_seed(0)
     model = DPRNNDeepMask(n_src=2, causal=True, mask_head="mlp", head_hidden=8, n_filters=16, bn_chan=8, hid_size=8,
                           chunk_size=20, n_repeats=1).eval()
     root = tmp_path_factory.mktemp("stream")
     model.save_pretrained(str(root / "hub"))
     rng = np.random.default_rng(0)
-    wav = (0.3 * rng.standard_normal(60 * 8000) * (np.sin(np.arange(60 * 8000) / 900) > 0)).astype("float32")
+    wav = (0.3 * rng.standard_normal(30 * 8000) * (np.sin(np.arange(30 * 8000) / 900) > 0)).astype("float32")
     sf.write(root / "meeting.wav", wav, 8000, subtype="FLOAT")
     return root, model, wav
 
@@ -33,7 +33,7 @@ def _cli(*args):
 
 
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
-def test_a_60_s_file_streams_to_the_whole_file_separation(hub, backend, capsys):
+def test_a_30_s_file_streams_to_the_whole_file_separation(hub, backend, capsys):
     root, model, wav = hub
     source = root / "hub"
     if backend == "onnx":
