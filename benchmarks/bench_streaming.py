@@ -122,7 +122,7 @@ def rerun_stream(model, block, n_blocks, window=int(RERUN_SECONDS * 8000)):
     import torch
 
     def stream(mix):
-        ends = range(window, min(mix.shape[-1], window + n_blocks * block) + 1, block)
+        ends = range(window + block, min(mix.shape[-1], window + n_blocks * block) + 1, block)
         with torch.no_grad():
             return _timed(lambda end: model(mix[:, end - window:end])[..., -block:], ends)
 
