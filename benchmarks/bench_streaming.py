@@ -13,7 +13,7 @@ with seeded untrained weights (speed does not depend on them). Ways to separate 
   timed on ``--rerun-blocks`` blocks of each stream only (its p99 is then nearly its maximum).
 
 Each repetition streams ``--seconds`` of noise through every way in turn (the order rotating,
-``benchmarks/harness.py``), after a warm-up stream of 0.5 s; a way's median and p99 are over every
+``benchmarks/harness.py``), after a warm-up stream of 1.1 s; a way's median and p99 are over every
 block of every repetition. RTF: median time per block / block duration. Latency: samples by which
 the output lags the input (``stream_latency``: the encoder's window minus its stride); a live
 system adds a block and the time to compute it. Re-run / streaming: re-run median / the way's
@@ -116,10 +116,12 @@ def onnx_options():
     return options
 
 
-def rerun_stream(model, block, n_blocks, window=int(RERUN_SECONDS * 8000)):
-    """Without a state: ``model`` on the last ``window`` samples for each of ``n_blocks`` blocks after the
-    first ``window`` samples, keeping the last block's output samples."""
+def rerun_stream(model, block, n_blocks):
+    """Without a state: ``model`` on the last :data:`RERUN_SECONDS` for each of ``n_blocks`` blocks after
+    the first :data:`RERUN_SECONDS`, keeping the last block's output samples."""
     import torch
+
+    window = int(RERUN_SECONDS * model.sample_rate)
 
     def stream(mix):
         ends = range(window + block, min(mix.shape[-1], window + n_blocks * block) + 1, block)
@@ -230,7 +232,7 @@ def table(rows):
     lines = ["| model | way | block (ms) | median (ms) | p99 (ms) | RTF | latency | re-run / streaming |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        latency = "-" if r["way"] == "rerun" else f"{r['latency']} samples ({1000 * r['latency'] / 8000:g} ms)"
+        latency = "-" if r["way"] == "rerun" else f"{r['latency']} samples ({r['latency_ms']:g} ms)"
         ratio = "-" if r["way"] == "rerun" else f"{r['rerun_ratio']:.0f}x"
         lines.append(f"| {MODELS[r['model']]} | {WAYS[r['way']]} | {r['block_ms']:g} | {r['median_ms']:.2f} | "
                      f"{r['p99_ms']:.2f} | {r['rtf']:.3f} | {latency} | {ratio} |")
@@ -262,20 +264,23 @@ def main():
     from asteroid_deepmask.deployment.streaming_files import block_samples, export_streaming_model
 
     torch.set_num_threads(1)
-    machine = f"{cpu_name()}, {os.cpu_count()} CPUs; torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, 1 thread"
+    machine = (f"{cpu_name()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the start); "
+               f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, 1 thread")
     print(machine, flush=True)
     rows, where = [], {}
     mix, warmup = mixture(args.seconds), mixture(warmup_s)
     with tempfile.TemporaryDirectory() as folder:
         for name in args.models:
             model = build_model(name)
+            latency = stream_latency(model)
             for block_ms in args.blocks:
                 block = block_samples(model.sample_rate, block_ms, model.encoder.stride)
                 path = export_streaming_model(model, os.path.join(folder, f"{name}_{block}.onnx"), block)
                 times = measure(ways(model, block, path, args.rerun_blocks), mix, args.reps, warmup)
                 stats = {way: summary(t, block / float(model.sample_rate)) for way, t in times.items()}
                 for way, stat in stats.items():
-                    rows.append(dict(model=name, way=way, block_ms=block_ms, block=block, latency=stream_latency(model),
+                    rows.append(dict(model=name, way=way, block_ms=block_ms, block=block, latency=latency,
+                                     latency_ms=1000 * latency / float(model.sample_rate),
                                      rerun_ratio=stats["rerun"]["median_ms"] / stat["median_ms"], **stat))
                     print(table(rows[-1:]).splitlines()[-1], flush=True)
                 missed = any(line.startswith("MISS") for line in target_lines(rows))
@@ -283,6 +288,7 @@ def main():
                     where = profiles(model, block, path)
                 os.remove(path)
     checks = target_lines(rows)
+    machine += f" (load average {os.getloadavg()[0]:.1f} at the end)"
     print(f"\n{machine}\n\n{table(rows)}\n\n" + "\n".join(checks))
     for title, shares in where.items():
         print(f"\n{MODELS[TARGET_MODEL]}, {TARGET_BLOCK_MS:g} ms blocks, {title} (ms per block, share): "
