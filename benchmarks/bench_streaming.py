@@ -26,7 +26,8 @@ comes with where the time goes: torch's time per stage (encoder, trunk RNNs, oth
 head, decoder, and the rest outside modules: state concatenation and copies, reshapes,
 functional ops, Python), the top torch operators, or ONNX Runtime's top operators.
 
-    python benchmarks/bench_streaming.py               # about 6 minutes on 2 shared cores
+    python benchmarks/bench_streaming.py               # 5 s streams: for a steadier p99 on an idle machine
+    python benchmarks/bench_streaming.py --seconds 2 --rerun-blocks 10   # 10 minutes on 2 cores shared with other jobs (load 4-7)
     python benchmarks/bench_streaming.py --seconds 2 --reps 1 --models causal_mlp_l --blocks 10   # a quick look
 """
 import argparse
