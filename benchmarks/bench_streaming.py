@@ -17,8 +17,9 @@ Each repetition streams ``--seconds`` of noise through every way in turn (the or
 block of every repetition. RTF: median time per block / block duration. Latency: samples by which
 the output lags the input (``stream_latency``: the encoder's window minus its stride); a live
 system adds a block and the time to compute it. Re-run / streaming: re-run median / the way's
-median. CPU time: the process's CPU time per block (median), which on a machine shared with
-other jobs stays near what an idle machine takes while the wall-clock time does not. Memory stays
+median. CPU time: the process's CPU time per block (median): on a machine shared with other jobs
+it leaves out the time spent waiting for a core, not the slowdown of sharing caches and cores, so
+it lies between the wall-clock time and an idle machine's. Memory stays
 bounded: per-block times are kept, outputs are not.
 
 The issue's targets (causal DPRNN MLP (L), 10 ms blocks) are printed as PASS / MISS lines; a miss
@@ -69,7 +70,7 @@ def mixture(seconds, rate=8000):
 
 def _timed(call, blocks):
     """``(wall-clock, CPU)`` seconds of ``call(block)`` for each block, in order; CPU: this process's, which
-    on one thread is the block's compute time without the waits that other processes cause."""
+    on one thread is the block's compute time without the waits for a core that other processes cause."""
     times = []
     for block in blocks:
         wall, cpu = time.perf_counter(), time.process_time()
