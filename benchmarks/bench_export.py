@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 
-from harness import interleaved_min_times, run_worker, sampled_peak_mib
+from harness import interleaved_min_times, onnx_op_ms, run_worker, sampled_peak_mib, top_shares, torch_op_ms
 
 MODELS = {"baseline": "paper baseline", "mlp_l": "MLP (L)"}
 BACKENDS = {"torch32": "torch float32", "bf16": "torch bf16 autocast", "onnx": "ONNX Runtime", "ts": "TorchScript"}
@@ -85,35 +85,14 @@ def worker(folder, name, backend, seconds):
 
 def top_ops(backend, sep, wav, reps=3, count=6):
     """Share of time per operator over ``reps`` separations: ``[(op, ms per run, share)]``."""
-    from collections import Counter
-
-    times = Counter()
     if backend == "onnx":
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.enable_profiling = True
-        session = ort.InferenceSession(sep.path, options, providers=sep.session.get_providers())
-        for _ in range(reps):
-            session.run(None, {sep.input_name: wav.unsqueeze(0).numpy()})
-        profile = session.end_profiling()
-        with open(profile) as f:
-            events = json.load(f)
-        os.remove(profile)
-        for e in events:
-            if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
-                times[e["args"]["op_name"]] += e["dur"] / 1000
+        feed = {sep.input_name: wav.unsqueeze(0).numpy()}
+        times = onnx_op_ms(sep.path, lambda session: [session.run(None, feed) for _ in range(reps)],
+                           sep.session.get_providers())
     else:
-        from torch.profiler import ProfilerActivity, profile
-
         sep(wav.unsqueeze(0))
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
-            for _ in range(reps):
-                sep(wav.unsqueeze(0))
-        for event in prof.key_averages():
-            times[event.key] += event.self_cpu_time_total / 1000
-    total = sum(times.values())
-    return [(op, ms / reps, ms / total) for op, ms in times.most_common(count)]
+        times = torch_op_ms(lambda: [sep(wav.unsqueeze(0)) for _ in range(reps)])
+    return top_shares(times, reps, count)
 
 
 def main():

@@ -7,6 +7,7 @@ the repetitions (noise only ever adds time). Peak memory: a step runs once in a 
 held before the step.
 """
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -31,15 +32,21 @@ def separate_step(model, n_samples):
     return step
 
 
+def rotations(names, reps):
+    """The order of ``names`` in each of ``reps`` rounds, rotated by one each round."""
+    for rep in range(reps):
+        shift = rep % len(names)
+        yield names[shift:] + names[:shift]
+
+
 def interleaved_min_times(steps, reps):
     """Minimum time of each closure in ``steps`` (name -> closure) over ``reps`` rotating rounds."""
     names = list(steps)
     for name in names:
         steps[name]()  # warm-up
     times = {name: [] for name in names}
-    for rep in range(reps):
-        shift = rep % len(names)
-        for name in names[shift:] + names[:shift]:
+    for order in rotations(names, reps):
+        for name in order:
             start = time.perf_counter()
             steps[name]()
             times[name].append(time.perf_counter() - start)
@@ -81,6 +88,48 @@ def sampled_peak_mib(step, interval=0.001):
         done.set()
         thread.join()
     return max(peak[0], rss_mib()) - before
+
+
+def onnx_op_ms(path, run, providers=("CPUExecutionProvider",), options=None):
+    """Milliseconds per ONNX operator type (a ``Counter``) over the calls ``run(session)`` makes on a
+    profiling session of the ONNX file ``path`` (ONNX Runtime's profiler, its kernel times)."""
+    from collections import Counter
+
+    import onnxruntime as ort
+
+    options = options or ort.SessionOptions()
+    options.enable_profiling = True
+    session = ort.InferenceSession(path, options, providers=list(providers))
+    run(session)
+    profile = session.end_profiling()
+    with open(profile) as f:
+        events = json.load(f)
+    os.remove(profile)
+    times = Counter()
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            times[e["args"]["op_name"]] += e["dur"] / 1000
+    return times
+
+
+def torch_op_ms(run):
+    """Milliseconds of self CPU time per torch operator (a ``Counter``) over one call of ``run()``."""
+    from collections import Counter
+
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        run()
+    times = Counter()
+    for event in prof.key_averages():
+        times[event.key] += event.self_cpu_time_total / 1000
+    return times
+
+
+def top_shares(times, calls, count=6):
+    """The ``count`` largest of ``times`` (name -> ms over ``calls`` calls): ``[(name, ms per call, share)]``."""
+    total = sum(times.values())
+    return [(name, ms / calls, ms / total) for name, ms in times.most_common(count)]
 
 
 def run_worker(script, *args):

@@ -18,6 +18,7 @@ through, so that a stream starts where the whole-input forward pass starts.
 import math
 
 import torch
+from asteroid.masknn import norms
 from asteroid.masknn.recurrent import DPRNNBlock, SingleRNN
 from torch import nn
 
@@ -62,8 +63,11 @@ def _rnn(rnn, x, state):
 
 
 def _per_frame(norm, x):
-    """A per-frame layer norm on ``[..., frames, chan]`` features (Asteroid's norms take channels on axis 1)."""
-    return norm(x.transpose(1, -1)).transpose(1, -1)
+    """The block's per-frame norm (Asteroid's ``cLN``, channels on axis 1) on ``[..., frames, chan]`` features.
+
+    One fused ``layer_norm`` over the last axis: the same statistics and gain, without the dozen
+    small operations and transposes of the module, which cost a fifth of a 10 ms block."""
+    return nn.functional.layer_norm(x, norm.gamma.shape, norm.gamma, norm.beta, norms.EPS)
 
 
 def _block_step(block, h, intra, inter):

@@ -1,0 +1,310 @@
+"""Live separation on one CPU thread: time per block of a stream, for blocks of 4, 10 and 20 ms at 8 kHz.
+
+Models: the paper-size causal DPRNN baseline and MLP (L) and the causal Conv-TasNet MLP (L)
+(``hparams/wsj0-2mix/causal_baseline.yaml``, ``causal_mlp_l.yaml``, ``convtasnet_causal_mlp_l.yaml``),
+with seeded untrained weights (speed does not depend on them). Ways to separate a stream:
+
+- torch: :class:`~asteroid_deepmask.deployment.streaming.Streamer` (``stream_step`` in eager
+  mode, the state carried from block to block), ``torch.set_num_threads(1)``;
+- ONNX Runtime: the step written by ``export_streaming_model`` for that block, fed its own
+  states, the session called directly with numpy arrays (``intra_op_num_threads=1``);
+- re-run: what a user does without a state, ``model(x[-8000:])`` on the last second for every
+  block (torch, keeping the last block's samples); it costs the same for any block, so it is
+  timed on ``--rerun-blocks`` blocks of each stream only (its p99 is then nearly its maximum).
+
+Each repetition streams ``--seconds`` of noise through every way in turn (the order rotating,
+``benchmarks/harness.py``), after a warm-up stream of 1.1 s; a way's median and p99 are over every
+block of every repetition. RTF: median time per block / block duration. Latency: samples by which
+the output lags the input (``stream_latency``: the encoder's window minus its stride); a live
+system adds a block and the time to compute it. Re-run / streaming: re-run median / the way's
+median. CPU time: the process's CPU time per block (median): on a machine shared with other jobs
+it leaves out the time spent waiting for a core, not the slowdown of sharing caches and cores, so
+it lies between the wall-clock time and an idle machine's. Memory stays
+bounded: per-block times are kept, outputs are not.
+
+The issue's targets (causal DPRNN MLP (L), 10 ms blocks) are printed as PASS / MISS lines; a miss
+comes with where the time goes: torch's time per stage (encoder, trunk RNNs, other trunk layers,
+head, decoder, and the rest outside modules: state concatenation and copies, reshapes,
+functional ops, Python), the top torch operators, or ONNX Runtime's top operators.
+
+    python benchmarks/bench_streaming.py               # 5 s streams: for a steadier p99 on an idle machine
+    python benchmarks/bench_streaming.py --seconds 2 --rerun-blocks 10   # 10 minutes on 2 cores shared with other jobs (load 4-7)
+    python benchmarks/bench_streaming.py --seconds 2 --reps 1 --models causal_mlp_l --blocks 10   # a quick look
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+
+from harness import onnx_op_ms, rotations, top_shares, torch_op_ms
+
+MODELS = {"causal_baseline": "causal DPRNN baseline", "causal_mlp_l": "causal DPRNN MLP (L)",
+          "convtasnet_causal_mlp_l": "causal Conv-TasNet MLP (L)"}
+WAYS = {"torch": "torch", "onnx": "ONNX Runtime", "rerun": "re-run on 1 s (torch)"}
+BLOCKS_MS = (4.0, 10.0, 20.0)
+RERUN_SECONDS = 1.0
+# The issue's targets, for one model at one block: (way, quantity, bound); RTF at most, re-run ratio at least.
+TARGET_MODEL, TARGET_BLOCK_MS = "causal_mlp_l", 10.0
+TARGETS = [("torch", "rtf", 0.25), ("onnx", "rtf", 0.15), ("torch", "rerun_ratio", 10.0)]
+
+
+def build_model(name):
+    import torch
+
+    from asteroid_deepmask.experiment.hparams import hparams_dir, load_hparams
+    from asteroid_deepmask.models import build_model as build
+
+    torch.manual_seed(0)
+    return build(load_hparams(os.path.join(hparams_dir(), "wsj0-2mix", f"{name}.yaml"))["model"]).eval()
+
+
+def mixture(seconds, rate=8000):
+    import torch
+
+    return 0.1 * torch.randn(1, int(seconds * rate), generator=torch.Generator().manual_seed(1))
+
+
+def _timed(call, blocks):
+    """``(wall-clock, CPU)`` seconds of ``call(block)`` for each block, in order; CPU: this process's, which
+    on one thread is the block's compute time without the waits for a core that other processes cause."""
+    times = []
+    for block in blocks:
+        wall, cpu = time.perf_counter(), time.process_time()
+        call(block)
+        times.append((time.perf_counter() - wall, time.process_time() - cpu))
+    return times
+
+
+def torch_stream(model, block):
+    """A stream of ``mixture`` ``[1, time]`` through a new :class:`Streamer`, block by block: seconds per block (:func:`_timed`)."""
+    def stream(mix):
+        streamer = model.streamer()
+        return _timed(streamer.process, mix[:, :mix.shape[-1] // block * block].split(block, dim=-1))
+
+    return stream
+
+
+def onnx_stream(path, block, session=None):
+    """The same through the streaming ONNX file ``path`` (``session``: by default a new one-thread
+    session), each call fed the states the last one returned."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from asteroid_deepmask.deployment.export import INPUT_NAME, read_export_metadata
+
+    states_meta = read_export_metadata(path)["states"]
+    names = [INPUT_NAME, *(s["name"] for s in states_meta)]
+    session = session or ort.InferenceSession(path, onnx_options(), providers=["CPUExecutionProvider"])
+
+    def stream(mix):
+        states = [np.zeros([1 if d == "batch" else d for d in s["shape"]], dtype=s["dtype"]) for s in states_meta]
+
+        def step(samples):
+            states[:] = session.run(None, dict(zip(names, [samples, *states])))[1:]
+
+        blocks = mix.numpy()[:, :mix.shape[-1] // block * block].reshape(1, -1, block)
+        return _timed(step, [np.ascontiguousarray(blocks[:, i]) for i in range(blocks.shape[1])])
+
+    return stream
+
+
+def onnx_options():
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return options
+
+
+def rerun_stream(model, block, n_blocks):
+    """Without a state: ``model`` on the last :data:`RERUN_SECONDS` for each of ``n_blocks`` blocks after
+    the first :data:`RERUN_SECONDS`, keeping the last block's output samples."""
+    import torch
+
+    window = int(RERUN_SECONDS * model.sample_rate)
+
+    def stream(mix):
+        ends = range(window + block, min(mix.shape[-1], window + n_blocks * block) + 1, block)
+        with torch.no_grad():
+            return _timed(lambda end: model(mix[:, end - window:end])[..., -block:], ends)
+
+    return stream
+
+
+def ways(model, block, onnx_path, rerun_blocks):
+    """The ways to stream ``model`` in blocks of ``block`` samples: name -> function of a mixture giving seconds per block (:func:`_timed`)."""
+    return {"torch": torch_stream(model, block), "onnx": onnx_stream(onnx_path, block),
+            "rerun": rerun_stream(model, block, rerun_blocks)}
+
+
+def measure(streams, mix, reps, warmup):
+    """Seconds per block of each of ``streams`` on ``mix``, over ``reps`` rounds in rotating order, after one
+    stream of ``warmup`` each (lazy initialisation, primitive caches)."""
+    for stream in streams.values():
+        stream(warmup)
+    times = {name: [] for name in streams}
+    for order in rotations(list(streams), reps):
+        for name in order:
+            times[name].extend(streams[name](mix))
+    return times
+
+
+def summary(times, block_s):
+    """Median and p99 (ms) of the wall-clock ``times`` per block (:func:`_timed`), the real-time factor for
+    blocks of ``block_s`` seconds, and the same from the CPU times."""
+    ordered = sorted(wall for wall, _ in times)
+    median, cpu = statistics.median(ordered), statistics.median(cpu for _, cpu in times)
+    return dict(median_ms=1000 * median, p99_ms=1000 * ordered[round(0.99 * (len(ordered) - 1))], rtf=median / block_s,
+                cpu_median_ms=1000 * cpu, cpu_rtf=cpu / block_s, n_blocks=len(ordered))
+
+
+def stage_of(name, module):
+    from torch import nn
+
+    if name.startswith("masker.trunk"):
+        return "trunk RNNs" if isinstance(module, nn.RNNBase) else "trunk other layers"
+    for prefix, stage in (("encoder", "encoder"), ("masker.head", "head"), ("decoder", "decoder")):
+        if name.startswith(prefix):
+            return stage
+    return "other modules"
+
+
+def stage_ms(model, block, seconds=1.0):
+    """Torch streaming's time in each stage (:func:`stage_of` of the outermost module running),
+    ``[(stage, ms per block, share)]``, with ``"rest"``: outside modules (state concatenation and copies, reshapes, functional ops,
+    Python). Forward hooks time the modules, so the total is a little above an unprofiled block's."""
+    depth, started, stages = [0], [0.0], Counter()
+
+    def enter(module, args):
+        depth[0] += 1
+        if depth[0] == 1:
+            started[0] = time.perf_counter()
+
+    def leave(module, args, out, stage):
+        depth[0] -= 1
+        if depth[0] == 0:
+            stages[stage] += time.perf_counter() - started[0]
+
+    handles = []
+    for name, module in model.named_modules():
+        if name:
+            stage = stage_of(name, module)
+            handles += [module.register_forward_pre_hook(enter),
+                        module.register_forward_hook(lambda m, a, o, s=stage: leave(m, a, o, s))]
+    try:
+        times = torch_stream(model, block)(mixture(seconds))
+    finally:
+        for handle in handles:
+            handle.remove()
+    stages["rest"] = sum(wall for wall, _ in times) - sum(stages.values())
+    return top_shares(Counter({stage: 1000 * total for stage, total in stages.items()}), len(times), len(stages))
+
+
+def profiles(model, block, onnx_path, n_blocks=50):
+    """Where a block's time goes over a stream of ``n_blocks`` blocks: torch's stages, torch's top operators
+    and ONNX Runtime's top operators (ms per block, share)."""
+    mix = mixture(n_blocks * block / float(model.sample_rate))
+    stream = torch_stream(model, block)
+    stream(mix)
+    return {"torch stages": stage_ms(model, block),
+            "torch operators": top_shares(torch_op_ms(lambda: stream(mix)), n_blocks),
+            "ONNX Runtime operators": top_shares(onnx_op_ms(onnx_path, lambda session: onnx_stream(
+                onnx_path, block, session)(mix), options=onnx_options()), n_blocks)}
+
+
+def target_lines(rows):
+    """PASS / MISS lines of :data:`TARGETS` on ``rows`` (a target whose row was not measured says so)."""
+    lines = []
+    for way, quantity, bound in TARGETS:
+        row = next((r for r in rows if (r["model"], r["block_ms"], r["way"]) == (TARGET_MODEL, TARGET_BLOCK_MS, way)),
+                   None)
+        what = (f"RTF <= {bound:g}" if quantity == "rtf" else f"re-run / streaming >= {bound:g}x")
+        label = f"{MODELS[TARGET_MODEL]}, {TARGET_BLOCK_MS:g} ms blocks, {WAYS[way]}: {what}"
+        if row is None:
+            lines.append(f"NOT MEASURED {label} (add it to --models and --blocks)")
+            continue
+        value = row[quantity]
+        ok = value <= bound if quantity == "rtf" else value >= bound
+        lines.append(f"{'PASS' if ok else 'MISS'} {label}: measured {value:.3g} "
+                     f"(from CPU time instead of wall-clock time: {row['cpu_' + quantity]:.3g})")
+    return lines
+
+
+def table(rows):
+    lines = ["| model | way | block (ms) | median (ms) | p99 (ms) | RTF | CPU time, median (ms) | latency "
+             "| re-run / streaming |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        latency = "-" if r["way"] == "rerun" else f"{r['latency']} samples ({r['latency_ms']:g} ms)"
+        ratio = "-" if r["way"] == "rerun" else f"{r['rerun_ratio']:.0f}x"
+        lines.append(f"| {MODELS[r['model']]} | {WAYS[r['way']]} | {r['block_ms']:g} | {r['median_ms']:.2f} | "
+                     f"{r['p99_ms']:.2f} | {r['rtf']:.3f} | {r['cpu_median_ms']:.2f} | {latency} | {ratio} |")
+    return "\n".join(lines)
+
+
+def cpu_name():
+    with open("/proc/cpuinfo") as f:
+        return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown CPU")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=2, help="streams per way (interleaved)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="audio per stream (at least 1.1 s)")
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--blocks", nargs="+", type=float, default=list(BLOCKS_MS), help="block durations (ms)")
+    parser.add_argument("--rerun-blocks", type=int, default=20, help="blocks timed per re-run stream")
+    parser.add_argument("--profile", action="store_true", help="print where the time goes even when targets pass")
+    parser.add_argument("--json", help="also write the rows, target lines and profiles to this file")
+    args = parser.parse_args()
+    warmup_s = RERUN_SECONDS + 0.1
+    if args.seconds < warmup_s:
+        parser.error(f"--seconds {args.seconds:g} leaves no block to re-run on a full second: give at least {warmup_s:g}.")
+    import onnxruntime
+    import torch
+
+    from asteroid_deepmask.deployment.streaming import stream_latency
+    from asteroid_deepmask.deployment.streaming_files import block_samples, export_streaming_model
+
+    torch.set_num_threads(1)
+    machine = (f"{cpu_name()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the start); "
+               f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, 1 thread")
+    print(machine, flush=True)
+    rows, where = [], {}
+    mix, warmup = mixture(args.seconds), mixture(warmup_s)
+    with tempfile.TemporaryDirectory() as folder:
+        for name in args.models:
+            model = build_model(name)
+            latency = stream_latency(model)
+            for block_ms in args.blocks:
+                block = block_samples(model.sample_rate, block_ms, model.encoder.stride)
+                path = export_streaming_model(model, os.path.join(folder, f"{name}_{block}.onnx"), block)
+                times = measure(ways(model, block, path, args.rerun_blocks), mix, args.reps, warmup)
+                stats = {way: summary(t, block / float(model.sample_rate)) for way, t in times.items()}
+                for way, stat in stats.items():
+                    rows.append(dict(model=name, way=way, block_ms=block_ms, block=block, latency=latency,
+                                     latency_ms=1000 * latency / float(model.sample_rate),
+                                     rerun_ratio=stats["rerun"]["median_ms"] / stat["median_ms"],
+                                     cpu_rerun_ratio=stats["rerun"]["cpu_median_ms"] / stat["cpu_median_ms"], **stat))
+                    print(table(rows[-1:]).splitlines()[-1], flush=True)
+                missed = any(line.startswith("MISS") for line in target_lines(rows))
+                if (name, block_ms) == (TARGET_MODEL, TARGET_BLOCK_MS) and (missed or args.profile):
+                    where = profiles(model, block, path)
+                os.remove(path)
+    checks = target_lines(rows)
+    machine += f" (load average {os.getloadavg()[0]:.1f} at the end)"
+    print(f"\n{machine}\n\n{table(rows)}\n\n" + "\n".join(checks))
+    for title, shares in where.items():
+        print(f"\n{MODELS[TARGET_MODEL]}, {TARGET_BLOCK_MS:g} ms blocks, {title} (ms per block, share): "
+              + ", ".join(f"{key} {ms:.2f} ({share:.0%})" for key, ms, share in shares))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(machine=machine, argv=sys.argv[1:], rows=rows, targets=checks, profiles=where), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
