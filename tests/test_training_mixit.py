@@ -101,3 +101,14 @@ def test_unlabeled_manifests_need_unsupervised_training(tmp_path):
         train_experiment(TINY, _unlabeled(tmp_path), str(tmp_path / "exp"),
                          FAST + ["training.unsupervised_mixit=false"])
     assert not os.path.exists(tmp_path / "exp")
+
+
+def test_a_model_with_more_outputs_than_sources_trains_supervised_on_their_best_assignment():
+    hp = load_hparams(TINY, ["training.unsupervised_mixit=false"])
+    module = SeparationModule(build_model(hp["model"]), hp)
+    sources = torch.randn(2, 2, 2000)
+    loss = module.training_step((sources.sum(1), sources), 0)
+    with torch.no_grad():
+        expected = MixITWrapper("neg_snr")(module.model(sources.sum(1)), sources)
+    torch.testing.assert_close(loss.detach(), expected)
+    module.validation_step((sources.sum(1), sources), 0)  # 4 outputs scored against 2 sources

@@ -167,10 +167,11 @@ class SeparationModule(pl.LightningModule):
             return
         mix, sources = batch
         estimates = self.separate(mix)
+        same = estimates.shape[1] == sources.shape[1]  # else the best assignment of the outputs to the sources
         if not self.unsupervised:
-            self.log("val_loss", self._float32(self.pit, estimates, sources), prog_bar=True, **log)
-        sisdr = self.pit_sisdr if estimates.shape[1] == sources.shape[1] else self.mixit_sisdr
-        self.log("val_si_sdr", -self._float32(sisdr, estimates, sources), **log)
+            self.log("val_loss", self._float32(self.pit if same else self.mixit, estimates, sources), prog_bar=True,
+                     **log)
+        self.log("val_si_sdr", -self._float32(self.pit_sisdr if same else self.mixit_sisdr, estimates, sources), **log)
 
     def configure_optimizers(self):
         optim, sched = self.config["optim"], self.config["scheduler"]
