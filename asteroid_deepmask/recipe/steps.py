@@ -13,7 +13,7 @@
     python -m asteroid_deepmask.recipe evaluate   --manifests DIR --exp EXP --dataset NAME [--metrics ...] [--force]
                                                   [--model FILE] [--precision 32|bf16] [--out DIR]
     python -m asteroid_deepmask.recipe evaluate-mixit --manifests DIR --exp EXP [--test-manifests DIR --dataset NAME]
-                                                  [--metrics ...] [--force]
+                                                  [--metrics ...] [--limit N] [--force]
     python -m asteroid_deepmask.recipe package    --exp EXP
     python -m asteroid_deepmask.recipe compare    --exps EXP [EXP ...] [--out FILE]
 
@@ -150,6 +150,8 @@ def _parser():
     p.add_argument("--dataset", default="test", help="name of the labelled test set in results.json")
     p.add_argument("--metrics", nargs="+", default=["si_sdr"], help="each computed where it can be: with "
                    "references (on --test-manifests) or without")
+    p.add_argument("--limit", type=_at_least_one, default=None, help="score the first N held-out segments only "
+                   "(DNSMOS takes about a second per output and segment on a CPU)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--force", action="store_true")
     p = sub.add_parser("package", help="hub folder of the experiment (no upload)")
@@ -240,7 +242,7 @@ def _evaluate(args):
 
 def _evaluate_mixit(args):
     # issue 23 part A (branch mixit-core) owns the reference-free scores and the reference metrics' names
-    from .reference_free import METRICS as FREE_METRICS, evaluate_reference_free
+    from .reference_free import REFERENCE_FREE_METRICS as FREE_METRICS, evaluate_reference_free
 
     with_refs = [m for m in args.metrics if m in METRICS] if args.test_manifests else []
     free = [m for m in args.metrics if m in FREE_METRICS]
@@ -252,13 +254,13 @@ def _evaluate_mixit(args):
     if skipped:
         print(f"== evaluate: {' '.join(skipped)} need references, and no --test-corpus was given: not computed")
     with open(manifest_path(args.manifests, "cv")) as f:
-        held_out = [entry["mix"] for entry in json.load(f)]
+        held_out = [entry["mix"] for entry in json.load(f)][: args.limit]
     model = os.path.join(args.exp, folder.MODEL)
     out = folder.ExperimentFolder(os.path.join(args.exp, folder.REFERENCE_FREE))
     if free and out.should_run("evaluate", args.force):
         print(f"== evaluate: WITHOUT references, on {len(held_out)} held-out segments: {' '.join(free)} "
               f"(in {out.path})", flush=True)
-        evaluate_reference_free(model, held_out, out.path, free, args.device)
+        evaluate_reference_free(model, held_out, out.path, free, args.device, dataset="held-out recordings")
     results = folder.ExperimentFolder(args.exp)
     if with_refs and results.should_run("evaluate", args.force):
         print(f"== evaluate: WITH references, on {args.test_manifests}: {' '.join(with_refs)} (in {args.exp})",

@@ -116,7 +116,7 @@ class SeparationModule(pl.LightningModule):
             # issue 23 part A (branch mixit-core) owns the projection and its key
             from ..losses.mixture_consistency import mixture_consistency
 
-            estimates = mixture_consistency(estimates, mix)
+            estimates = mixture_consistency(estimates, mix, self.config["training"].get("mixture_consistency_weights"))
         return estimates
 
     def supervised_loss(self, mix, sources):

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 
 # Options (defaults); each can be given as --name value (--help lists them all).
 . egs/tools/common_options.sh
-metrics="si_sdr sdr dnsmos"   # stage 3: each computed where it can be: with references (--test-corpus) or without
+metrics="si_sdr sdr dnsmos remix_si_sdr"  # stage 3: each computed where it can be: with references (--test-corpus) or without
 audio=""                      # stage 0: the folder of recordings
 name=""                       # name of the data and experiment folders (default: the audio folder's name)
 manifests=""                  # segments and manifests of the recordings (default data/mixit/<name>/manifests)
@@ -23,8 +23,9 @@ supervised_share=0.1          #   the share of each training batch taken from it
 supervised_manifests=""       #   its manifests (default data/mixit/<corpus folder name>/manifests)
 test_corpus=""                # stage 3: a labelled test folder (mix or mix_clean, s1, s2, ...), e.g. Libri2Mix/wav8k/min/test
 test_manifests=""             #   its manifest (default data/mixit/<name>/test_<test folder name>)
+eval_segments=100             # stage 3: held-out segments scored without references (DNSMOS: about 1 s per output and segment)
 options="${options} audio name manifests hparams exp valid_share channel silence_db supervised_corpus supervised_share"
-options="${options} supervised_manifests test_corpus test_manifests"
+options="${options} supervised_manifests test_corpus test_manifests eval_segments"
 help_message="Usage: $0 --audio /data/my_recordings [--exp DIR] [--stage N] [--stop-stage M] ...
        $0 --audio DIR --supervised-corpus data/mini2mix --supervised-share 0.1     (semi-supervised)
        $0 --audio DIR --test-corpus /data/Libri2Mix/wav8k/min/test --metrics \"si_sdr pesq stoi dnsmos\""
@@ -64,7 +65,7 @@ if run_stage 2; then
 fi
 if run_stage 3; then
   echo "== stage 3: evaluate ${exp} (${metrics})"
-  step evaluate-mixit --manifests "${manifests}" --exp "${exp}" --metrics ${metrics} "${extra[@]}" \
+  step evaluate-mixit --manifests "${manifests}" --exp "${exp}" --metrics ${metrics} --limit "${eval_segments}" "${extra[@]}" \
     ${test_corpus:+--test-manifests "${test_manifests}" --dataset "$(basename "${test_corpus%/}")"}
 fi
 if run_stage 4; then
