@@ -72,9 +72,9 @@ def test_semi_supervised_batches_hold_the_share_of_labelled_examples(tmp_path):
     module = SeparationModule(build_model(hp["model"]), hp)
     loss = module.training_step(batches[0], 0)
     (moms, mixtures), (mix, sources) = batches[0]["mixit"], batches[0]["supervised"]
-    with torch.no_grad():  # 3 mixtures of mixtures remixed, 1 labelled mixture assigned to its 2 sources
-        mixit = MixITWrapper("neg_snr")(module.model(moms), mixtures)
-        supervised = MixITWrapper("neg_snr")(module.model(mix), sources)
+    with torch.no_grad():  # the 4 outputs of 3 mixtures of mixtures remixed, of 1 labelled mixture assigned
+        mixit = MixITWrapper("neg_snr")(module.model.forward_outputs(moms), mixtures)
+        supervised = MixITWrapper("neg_snr")(module.model.forward_outputs(mix), sources)
     torch.testing.assert_close(loss.detach(), (3 * mixit + supervised) / 4)
 
 
@@ -104,7 +104,7 @@ def test_unlabeled_manifests_need_unsupervised_training(tmp_path):
 
 
 def test_a_model_with_more_outputs_than_sources_trains_supervised_on_their_best_assignment():
-    hp = load_hparams(TINY, ["training.unsupervised_mixit=false"])
+    hp = load_hparams(TINY, ["training.unsupervised_mixit=false", "model.n_src=4"])
     module = SeparationModule(build_model(hp["model"]), hp)
     sources = torch.randn(2, 2, 2000)
     loss = module.training_step((sources.sum(1), sources), 0)

@@ -69,8 +69,9 @@ def _pit(loss, **options):
 class SeparationModule(pl.LightningModule):
     """A separation model and its objective, optimiser and schedule, from an experiment's hparams.
 
-    With ``training.unsupervised_mixit``, a training batch is ``(moms, mixtures)`` (mixtures of
-    mixtures ``[batch, time]`` and the mixtures they sum ``[batch, 2, time]``) or, semi-supervised,
+    With ``training.unsupervised_mixit``, the model's P outputs (``forward_outputs``) are its
+    sources: a training batch is ``(moms, mixtures)`` (mixtures of mixtures ``[batch, time]`` and
+    the mixtures they sum ``[batch, 2, time]``) or, semi-supervised,
     ``{"mixit": (moms, mixtures), "supervised": (mix, sources)}``, each part's loss weighted by its
     size; validation batches are ``(moms, mixtures)`` (``val_loss``) from the first loader and
     ``(mix, sources)`` of a labelled set (``val_si_sdr``) from a second one.
@@ -121,15 +122,16 @@ class SeparationModule(pl.LightningModule):
 
     def supervised_loss(self, mix, sources):
         """The loss on a labelled batch: PIT on the C outputs, or their best assignment to fewer
-        sources (or of the P outputs, with ``grouping: dynamic``)."""
-        if self.grouping == "dynamic":
+        sources; the best assignment of the P outputs with ``grouping: dynamic`` and in MixIT training
+        (whose outputs are sources, not parts of them)."""
+        if self.grouping == "dynamic" or self.unsupervised:
             return self._float32(self.mixit, self.separate(mix, outputs=True), sources)
         estimates = self.separate(mix)
         return self._float32(self.pit if estimates.shape[1] == sources.shape[1] else self.mixit, estimates, sources)
 
     def mixit_loss(self, moms, mixtures):
-        """The MixIT loss: the outputs for the mixtures of mixtures ``moms`` remixed into their ``mixtures``."""
-        return self._float32(self.mixit, self.separate(moms), mixtures)
+        """The MixIT loss: the P outputs for the mixtures of mixtures ``moms`` remixed into their ``mixtures``."""
+        return self._float32(self.mixit, self.separate(moms, outputs=True), mixtures)
 
     def training_step(self, batch, batch_idx):
         if self.unsupervised:
@@ -166,7 +168,7 @@ class SeparationModule(pl.LightningModule):
             self.log("val_loss", self.mixit_loss(*batch), prog_bar=True, **log)
             return
         mix, sources = batch
-        estimates = self.separate(mix)
+        estimates = self.separate(mix, outputs=self.unsupervised)  # a MixIT model's sources are its P outputs
         same = estimates.shape[1] == sources.shape[1]  # else the best assignment of the outputs to the sources
         if not self.unsupervised:
             self.log("val_loss", self._float32(self.pit if same else self.mixit, estimates, sources), prog_bar=True,

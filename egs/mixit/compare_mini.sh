@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On mini2mix, the same model (--hparams, P = 8) and budget trained three ways, once per seed:
-#   supervised_seed<N>    on the sources (the outputs assigned to them: PIT, or the best assignment)
+#   supervised_seed<N>    on the sources (the best assignment of the P outputs to them: dynamic grouping)
 #   unsupervised_seed<N>  MixIT on mixtures of the training mixtures: the sources are never read
 #   semi_seed<N>          MixIT, with --supervised-share of each batch from the first --labelled-share of
 #                         the training mixtures, with their sources
@@ -37,7 +37,7 @@ ways=(supervised unsupervised semi)
 way_sets() {  # way, seed: the --set options and train options of one run
   sets=("${user_sets[@]}" --set "training.seed=$2")
   case "$1" in
-    supervised) sets+=(--set training.unsupervised_mixit=false);;
+    supervised) sets+=(--set training.unsupervised_mixit=false --set training.grouping=dynamic);;
     semi) sets+=(--set "training.supervised_share=${supervised_share}")
           way_args=(--supervised-manifests "${labelled_manifests}");;
   esac
