@@ -65,9 +65,10 @@ class ManifestDataset(torch.utils.data.Dataset):
             self._rng, self._rng_key = np.random.default_rng([self.seed, *key]), key
         return self._rng
 
-    def random_start(self, samples, length):
-        """A start drawn uniformly so that ``length`` samples fit in ``samples`` (0 when they do not)."""
-        return int(self.rng.integers(0, max(1, samples - length + 1)))
+    def random_start(self, samples, length, rng=None):
+        """A start drawn uniformly (from ``rng``, else :attr:`rng`) so that ``length`` samples fit in
+        ``samples`` (0 when they do not)."""
+        return int((rng or self.rng).integers(0, max(1, samples - length + 1)))
 
     def __len__(self):
         return len(self.entries)

@@ -68,21 +68,68 @@ def write_manifests(corpus, out_dir, data, force=False):
                 f"{info['mixture']} (point the recipe at the folder that holds wav8k/, or run its stage 0)."
             )
         _check_source_folders(split_dir, info)
-        entries = []
-        for name in sorted(n for n in os.listdir(mix_dir) if n.endswith(".wav")):
-            sources = [os.path.join(split_dir, info["sources"].format(i=i + 1), name) for i in range(info["n_src"])]
-            missing = [s for s in sources if not os.path.isfile(s)]
-            if missing:
-                raise FileNotFoundError(f"{name} in {mix_dir} lacks its sources {missing}.")
-            mix = os.path.join(mix_dir, name)
-            entries.append({"id": os.path.splitext(name)[0], "mix": os.path.abspath(mix),
-                            "sources": [os.path.abspath(s) for s in sources], "samples": sf.info(mix).frames})
-        if not entries:
-            raise FileNotFoundError(f"{mix_dir} holds no .wav files.")
         with open(path, "w") as f:
-            json.dump(entries, f, indent=1)
+            json.dump(_entries(split_dir, info["mixture"], info["sources"], info["n_src"]), f, indent=1)
     with open(info_path, "w") as f:
         json.dump(info, f, indent=1)
+
+
+def _entries(split_dir, mixture, sources, n_src):
+    """The manifest entries of the mixtures in ``split_dir/mixture`` and their sources (``sources``, a folder
+    name with ``{i}``, numbered from 1)."""
+    mix_dir, entries = os.path.join(split_dir, mixture), []
+    for name in sorted(n for n in os.listdir(mix_dir) if n.endswith(".wav")):
+        paths = [os.path.join(split_dir, sources.format(i=i + 1), name) for i in range(n_src)]
+        missing = [s for s in paths if not os.path.isfile(s)]
+        if missing:
+            raise FileNotFoundError(f"{name} in {mix_dir} lacks its sources {missing}.")
+        mix = os.path.join(mix_dir, name)
+        entries.append({"id": os.path.splitext(name)[0], "mix": os.path.abspath(mix),
+                        "sources": [os.path.abspath(s) for s in paths], "samples": sf.info(mix).frames})
+    if not entries:
+        raise FileNotFoundError(f"{mix_dir} holds no .wav files.")
+    return entries
+
+
+#: The mixture folders a labelled test folder may hold, in the order they are looked for (wsj0-2mix and
+#: mini2mix's, then LibriMix's).
+TEST_MIXTURES = ("mix", "mix_clean", "mix_both", "mix_single")
+
+
+def write_test_manifest(split_dir, out_dir, force=False):
+    """``out_dir/tt.json`` of a labelled test folder: ``split_dir`` holds a mixture folder (the first of
+    :data:`TEST_MIXTURES`) and the sources' folders ``s1``, ``s2``, ... with files of the same names (a
+    wsj0-2mix / mini2mix ``wav8k/min/tt`` or a LibriMix ``wav8k/min/test``). Returns the manifest's path.
+
+    ``info.json`` records the folder read; a manifest made from another folder is refused unless ``force``.
+    """
+    mixture = next((m for m in TEST_MIXTURES if os.path.isdir(os.path.join(split_dir, m))), None)
+    if mixture is None or not os.path.isdir(os.path.join(split_dir, "s1")):
+        raise FileNotFoundError(f"--test-corpus {split_dir!r} must hold a mixture folder (one of "
+                                f"{', '.join(TEST_MIXTURES)}) and s1, s2, ...: give a split folder such as "
+                                "data/mini2mix/wav8k/min/tt or Libri2Mix/wav8k/min/test.")
+    n_src = 1
+    while os.path.isdir(os.path.join(split_dir, f"s{n_src + 1}")):
+        n_src += 1
+    info = {"test_folder": os.path.abspath(split_dir), "mixture": mixture, "n_src": n_src}
+    path, info_path = manifest_path(out_dir, "tt"), os.path.join(out_dir, INFO_FILE)
+    if os.path.isfile(info_path) and not force:
+        with open(info_path) as f:
+            made = json.load(f)
+        if made != info:
+            raise ValueError(f"{out_dir!r} holds the manifest of {made.get('test_folder', 'another corpus')}; use "
+                             f"another folder for {split_dir} (or --force true to replace it).")
+        if os.path.isfile(path):
+            return path
+    elif os.path.exists(path) and not force:
+        raise ValueError(f"{path} exists and was not made from a test folder: refusing to overwrite it; use "
+                         "another folder.")
+    os.makedirs(out_dir, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(_entries(split_dir, mixture, "s{i}", n_src), f, indent=1)
+    with open(info_path, "w") as f:
+        json.dump(info, f, indent=1)
+    return path
 
 
 def _check_source_folders(split_dir, info):
@@ -115,14 +162,27 @@ def _check_source_counts(manifest, n_src):
             )
 
 
-def check_manifests(manifests, data):
+def check_manifests(manifests, data, unsupervised=False):
     """Raise a ValueError when ``manifests`` were made for another layout than ``data`` asks for, or
-    list another number of sources per mixture."""
+    list another number of sources per mixture.
+
+    Manifests of unlabeled audio (:mod:`.unlabeled`) have no layout: they need ``unsupervised``
+    training (``training.unsupervised_mixit``) at the experiment's ``data.sample_rate``.
+    """
     info_path = os.path.join(manifests, INFO_FILE)
     if not os.path.isfile(info_path):
         raise FileNotFoundError(f"No {info_path}: make the manifests first (the recipe's stage 1).")
     with open(info_path) as f:
         made = json.load(f)
+    if made.get("unlabeled"):
+        if not unsupervised:
+            raise ValueError(f"{manifests!r} lists unlabeled audio (no sources): train on it with "
+                             "training.unsupervised_mixit=true, or give the manifests of a labelled corpus.")
+        if made["sample_rate"] != int(data["sample_rate"]):
+            raise ValueError(f"{manifests!r} holds segments at {made['sample_rate']} Hz but the experiment's "
+                             f"data.sample_rate is {data['sample_rate']}: remake them (stage 0) at that rate, or "
+                             "use another --manifests folder.")
+        return
     wanted = corpus_layout(data)
     if made != wanted:
         raise ValueError(

@@ -21,6 +21,7 @@ METRICS = "metrics.csv"  #: per-utterance metrics of the evaluation
 RESULTS = "results.json"  #: the evaluation's summary (evaluation's last file; model cards read it)
 RESULTS_TABLE = "results.md"  #: the summary as a markdown table
 HUB = "hub"  #: the hub folder built from the experiment
+REFERENCE_FREE = "reference_free"  #: a MixIT model's scores computed without references (a results folder)
 
 #: What each step makes in an experiment folder, and the file it writes last (its work is done when that exists).
 STEP_OUTPUTS = {

@@ -42,6 +42,9 @@ POSITIVE = Rule(lambda v: _number(v) and v > 0, "a number > 0")
 POSITIVE_INT = Rule(lambda v: _integer(v) and v >= 1, "an integer >= 1")
 COUNT = Rule(lambda v: _integer(v) and v >= 0, "an integer >= 0")
 BOOLEAN = Rule(lambda v: isinstance(v, bool), "true or false")
+SHARE = Rule(lambda v: _number(v) and 0 <= v < 1, "a share >= 0 and < 1 (e.g. 0.1)")
+DB_RANGE = Rule(lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and all(map(_number, v)) and v[0] <= v[1],
+                "[low, high] in dB with low <= high")
 WORKERS = Rule(lambda v: v == "auto" or (_integer(v) and v >= 0), "auto or an integer >= 0 (0: load in "
                "the training process)")
 #: ``training.precision``: Lightning's names (weights stay float32, losses are computed in float32);
@@ -55,13 +58,17 @@ REQUIRED = object()
 
 #: ``{section: {key: (default, rule)}}``: what training reads; ``REQUIRED`` keys have no default.
 SCHEMA = {
-    "data": {"sample_rate": (REQUIRED, POSITIVE), "segment": (REQUIRED, POSITIVE)},
+    "data": {"sample_rate": (REQUIRED, POSITIVE), "segment": (REQUIRED, POSITIVE),
+             # unsupervised MixIT's mixtures of mixtures (asteroid_deepmask.data.MixturesOfMixturesDataset)
+             "mixit_gain_db": ([-5.0, 5.0], DB_RANGE), "mixit_less_crowded_share": (0.0, SHARE)},
     "training": {
         "batch_size": (REQUIRED, POSITIVE_INT), "max_epochs": (REQUIRED, POSITIVE_INT),
         "early_stop_patience": (REQUIRED, POSITIVE_INT), "seed": (0, COUNT), "loss": ("neg_snr", LOSS),
         "grouping": ("deterministic", GROUPING), "unsupervised_mixit": (False, BOOLEAN),
         "gradient_clip_norm": (5.0, POSITIVE), "max_nonfinite_batches": (10, COUNT), "precision": ("32", PRECISION),
         "accumulate_grad_batches": (1, POSITIVE_INT), "num_workers": ("auto", WORKERS),
+        # with unsupervised_mixit: the share of each batch drawn from a labelled corpus (semi-supervised)
+        "supervised_share": (0.0, SHARE),
     },
     "optim": {"optimizer": ("adam", OPTIMIZER), "lr": (REQUIRED, POSITIVE), "weight_decay": (0.0, NUMBER)},
     "scheduler": {"factor": (0.5, POSITIVE), "patience": (3, COUNT)},
@@ -126,7 +133,7 @@ def with_defaults(hparams):
         values = filled.setdefault(section, {})
         for key, (default, _) in keys.items():
             if default is not REQUIRED:
-                values.setdefault(key, default)
+                values.setdefault(key, list(default) if isinstance(default, list) else default)
     if "precision" in filled["training"]:
         filled["training"]["precision"] = str(filled["training"]["precision"])
     return filled

@@ -6,9 +6,15 @@
                                                   [--sample-rates 8000 16000] [--modes min max] [--jobs N]
     python -m asteroid_deepmask.recipe librimix   --librispeech DIR --wham-noise DIR --out DIR --hparams FILE
     python -m asteroid_deepmask.recipe manifests  --corpus DIR --hparams FILE --out DIR
+    python -m asteroid_deepmask.recipe unlabeled  --audio DIR --out DIR (--sample-rate SR --segment S | --hparams FILE)
+                                                  [--valid-share 0.1] [--channel N] [--silence-db -40] [--seed 0]
+    python -m asteroid_deepmask.recipe test-manifest --folder DIR --out DIR [--force]
     python -m asteroid_deepmask.recipe train      --hparams FILE --manifests DIR --exp EXP [--set k=v ...] [--force]
+                                                  [--supervised-manifests DIR]
     python -m asteroid_deepmask.recipe evaluate   --manifests DIR --exp EXP --dataset NAME [--metrics ...] [--force]
                                                   [--model FILE] [--precision 32|bf16] [--out DIR]
+    python -m asteroid_deepmask.recipe evaluate-mixit --manifests DIR --exp EXP [--test-manifests DIR --dataset NAME]
+                                                  [--metrics ...] [--limit N] [--force]
     python -m asteroid_deepmask.recipe package    --exp EXP
     python -m asteroid_deepmask.recipe compare    --exps EXP [EXP ...] [--out FILE]
 
@@ -24,7 +30,8 @@ import json
 import os
 
 from .comparison import comparison_markdown
-from ..data import make_mini2mix, write_manifests
+from ..data import make_mini2mix, manifest_path, write_manifests, write_unlabeled_manifests
+from ..data.manifests import write_test_manifest
 from ..data.librimix import corpus_plan, generate_librimix
 from ..data.whamr import check_whamr_inputs, fetch_scripts, make_whamr
 from ..data.whamr_mixing import MODES as WHAMR_MODES, RATES as WHAMR_RATES, make_whamr_corpus
@@ -100,6 +107,25 @@ def _parser():
     p.add_argument("--out", required=True)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--force", action="store_true")
+    p = sub.add_parser("unlabeled", help="manifests of a folder of unlabeled recordings: segments at the "
+                       "experiment's rate, validation held out by recording")
+    p.add_argument("--audio", required=True, help="folder of recordings, searched recursively (any format "
+                   "soundfile reads, any rate and channel count)")
+    p.add_argument("--out", required=True, help="new folder for the segments and manifests")
+    p.add_argument("--hparams", default=None, help="experiment file: data.sample_rate and data.segment")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--sample-rate", type=_at_least_one, default=None, help="default: the experiment's")
+    p.add_argument("--segment", type=float, default=None, help="seconds per segment; default: the experiment's")
+    p.add_argument("--valid-share", type=float, default=0.1, help="share of the recordings held out for validation")
+    p.add_argument("--channel", type=int, default=None, help="channel of multi-channel files (0-based); "
+                   "default: the average of the channels")
+    p.add_argument("--silence-db", type=float, default=-40.0, help="drop segments this far below the loudest "
+                   "one of their recording (dB)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the validation split")
+    p = sub.add_parser("test-manifest", help="tt.json of a labelled test folder (mix or mix_clean/..., s1, s2, ...)")
+    p.add_argument("--folder", required=True, help="e.g. data/mini2mix/wav8k/min/tt or Libri2Mix/wav8k/min/test")
+    p.add_argument("--out", required=True)
+    p.add_argument("--force", action="store_true")
     p = sub.add_parser("train", help="train from an experiment file")
     p.add_argument("--hparams", required=True)
     p.add_argument("--manifests", required=True)
@@ -110,6 +136,8 @@ def _parser():
     p.add_argument("--cpu-processes", type=int, default=1, help="DDP processes on the CPU (gloo), for testing")
     p.add_argument("--force", action="store_true", help="train again from the start (removes what training wrote "
                    "into EXP before)")
+    p.add_argument("--supervised-manifests", default=None, help="semi-supervised MixIT: manifests of a labelled "
+                   "corpus, training.supervised_share of each batch")
     p = sub.add_parser("evaluate", help="evaluate the best model (or an export of it) on the test manifest")
     p.add_argument("--manifests", required=True)
     p.add_argument("--exp", required=True)
@@ -121,6 +149,18 @@ def _parser():
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--out", default=None, help="folder for the result files (default: the experiment folder)")
     p.add_argument("--force", action="store_true", help="evaluate again (removes the results in the output folder first)")
+    p = sub.add_parser("evaluate-mixit", help="a MixIT model: scores without references on the held-out "
+                       "recordings, and with references on a labelled test set when given")
+    p.add_argument("--manifests", required=True, help="the experiment's manifests (cv.json: held-out recordings)")
+    p.add_argument("--exp", required=True)
+    p.add_argument("--test-manifests", default=None, help="folder with the tt.json of a labelled test set")
+    p.add_argument("--dataset", default="test", help="name of the labelled test set in results.json")
+    p.add_argument("--metrics", nargs="+", default=["si_sdr"], help="each computed where it can be: with "
+                   "references (on --test-manifests) or without")
+    p.add_argument("--limit", type=_at_least_one, default=None, help="score the first N held-out segments only "
+                   "(DNSMOS takes about a second per output and segment on a CPU)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--force", action="store_true")
     p = sub.add_parser("package", help="hub folder of the experiment (no upload)")
     p.add_argument("--exp", required=True)
     p = sub.add_parser("compare", help="Table-2-style markdown comparison of evaluated experiments")
@@ -164,6 +204,19 @@ def _manifests(args):
     write_manifests(args.corpus, args.out, load_hparams(args.hparams, args.overrides)["data"], args.force)
 
 
+def _unlabeled(args):
+    data = load_hparams(args.hparams, args.overrides)["data"] if args.hparams else {}
+    rate, segment = args.sample_rate or data.get("sample_rate"), args.segment or data.get("segment")
+    if not rate or not segment:
+        raise ValueError("Give --sample-rate and --segment, or --hparams FILE whose data section has them.")
+    write_unlabeled_manifests(args.audio, args.out, int(rate), float(segment), args.valid_share, args.channel,
+                              args.silence_db, args.seed, log=lambda line: print(line, flush=True))
+
+
+def _test_manifest(args):
+    print(f"test manifest: {write_test_manifest(args.folder, args.out, args.force)}")
+
+
 def _train(args):
     # Only this step pays for importing pytorch_lightning (seconds), without the deprecation notice
     # of torchmetrics 0.11's import.
@@ -171,7 +224,7 @@ def _train(args):
         from ..training.trainer import train_experiment
 
     train_experiment(args.hparams, args.manifests, args.exp, args.overrides, args.gpus, args.num_nodes,
-                     args.cpu_processes, args.force)
+                     args.cpu_processes, args.force, args.supervised_manifests)
 
 
 def _check_same_scoring(results, args):
@@ -200,6 +253,34 @@ def _evaluate(args):
             print(f.read())
 
 
+def _evaluate_mixit(args):
+    # issue 23 part A (branch mixit-core) owns the reference-free scores and the reference metrics' names
+    from .reference_free import REFERENCE_FREE_METRICS as FREE_METRICS, evaluate_reference_free
+
+    with_refs = [m for m in args.metrics if m in METRICS] if args.test_manifests else []
+    free = [m for m in args.metrics if m in FREE_METRICS]
+    unknown = [m for m in args.metrics if m not in METRICS and m not in FREE_METRICS]
+    if unknown:
+        raise ValueError(f"--metrics {' '.join(unknown)}: unknown; with references: {' '.join(METRICS)}; without: "
+                         f"{' '.join(FREE_METRICS)}.")
+    skipped = [m for m in args.metrics if m not in with_refs and m not in free]
+    if skipped:
+        print(f"== evaluate: {' '.join(skipped)} need references, and no --test-corpus was given: not computed")
+    with open(manifest_path(args.manifests, "cv")) as f:
+        held_out = [entry["mix"] for entry in json.load(f)][: args.limit]
+    model = os.path.join(args.exp, folder.MODEL)
+    out = folder.ExperimentFolder(os.path.join(args.exp, folder.REFERENCE_FREE))
+    if free and out.should_run("evaluate", args.force):
+        print(f"== evaluate: WITHOUT references, on {len(held_out)} held-out segments: {' '.join(free)} "
+              f"(in {out.path})", flush=True)
+        evaluate_reference_free(model, held_out, out.path, free, args.device, dataset="held-out recordings")
+    results = folder.ExperimentFolder(args.exp)
+    if with_refs and results.should_run("evaluate", args.force):
+        print(f"== evaluate: WITH references, on {args.test_manifests}: {' '.join(with_refs)} (in {args.exp})",
+              flush=True)
+        print(evaluate_experiment(args.test_manifests, args.exp, args.dataset, with_refs, device=args.device))
+
+
 def _package(args):
     out = package_experiment(args.exp)
     print(f"Hub folder written to {out} ({', '.join(sorted(os.listdir(out)))}); nothing uploaded.")
@@ -220,8 +301,11 @@ STEPS = {
     "whamr": _whamr,
     "librimix": _librimix,
     "manifests": _manifests,
+    "unlabeled": _unlabeled,
+    "test-manifest": _test_manifest,
     "train": _train,
     "evaluate": _evaluate,
+    "evaluate-mixit": _evaluate_mixit,
     "package": _package,
     "compare": _compare,
 }

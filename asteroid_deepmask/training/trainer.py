@@ -6,8 +6,15 @@ Lightning 2, see DESIGN.md). The objective follows the experiment file's ``train
 * ``grouping: deterministic`` (the paper's): the model's C outputs, PIT on the loss;
 * ``grouping: dynamic``: the P outputs before grouping, best assignment to the C sources
   (:class:`~asteroid_deepmask.losses.MixITWrapper`);
-* ``unsupervised_mixit: true``: mixtures of mixtures from pairs of training mixtures, the model's
-  outputs remixed into the two mixtures (no sources used).
+* ``unsupervised_mixit: true``: mixtures of mixtures drawn every epoch from pairs of training
+  mixtures (:class:`~asteroid_deepmask.data.MixturesOfMixturesDataset`: ``data.mixit_gain_db``,
+  ``data.mixit_less_crowded_share``), the model's outputs remixed into the two mixtures; the
+  sources are never read, and manifests of unlabeled audio (:mod:`~asteroid_deepmask.data.unlabeled`)
+  have none. Validation is the same loss on mixtures of mixtures of the validation set, drawn once
+  (the same every epoch). With ``training.supervised_share`` and a labelled corpus, that share of
+  each batch comes from the corpus and is trained on its sources (PIT, or the best assignment
+  when the model has more outputs than the corpus has sources), and its validation set gives
+  ``val_si_sdr``.
 
 :func:`fit` resumes from ``<exp_dir>/checkpoints/last.ckpt`` when it exists (loaded with
 ``weights_only=True``) and keeps the best model by validation loss. :func:`train_experiment`
@@ -36,7 +43,8 @@ from lightning_fabric.utilities.rank_zero import rank_zero_only
 from ..utils.atomic import atomic_paths
 from ..utils.cpu_bf16 import lstm_in_float32_without_cpu_bf16
 from ..utils.library_noise import quiet_library_noise
-from ..data import DynamicMixingDataset, ManifestDataset, check_manifests, manifest_path, mixtures_of_mixtures
+from ..data import (DynamicMixingDataset, ManifestDataset, MixturesOfMixturesDataset, check_manifests,
+                    manifest_path)
 from .faults import AtomicCheckpointIO, NonFiniteLosses
 from ..experiment import folder
 from ..experiment.schema import check_experiment, check_same_experiment, recorded, with_defaults
@@ -46,8 +54,28 @@ from ..models import build_model
 from .log import EpochLog
 
 
+#: The parts of a semi-supervised training batch (a dict of ``(input, references)`` pairs).
+MIXIT, SUPERVISED = "mixit", "supervised"
+
+
+def _pit(loss, **options):
+    """PIT on ``loss``: Asteroid's wrapper of its pairwise loss of that name, or, for a MixIT-only loss,
+    the MixIT wrapper restricted to one estimate per reference (a permutation)."""
+    pairwise = getattr(asteroid.losses, f"pairwise_{loss}", None)
+    if pairwise is None:
+        return MixITWrapper(loss, generalized=False, **options)
+    return PITLossWrapper(pairwise, pit_from="pw_mtx")
+
+
 class SeparationModule(pl.LightningModule):
     """A separation model and its objective, optimiser and schedule, from an experiment's hparams.
+
+    With ``training.unsupervised_mixit``, the model's P outputs (``forward_outputs``) are its
+    sources: a training batch is ``(moms, mixtures)`` (mixtures of mixtures ``[batch, time]`` and
+    the mixtures they sum ``[batch, 2, time]``) or, semi-supervised,
+    ``{"mixit": (moms, mixtures), "supervised": (mix, sources)}``, each part's loss weighted by its
+    size; validation batches are ``(moms, mixtures)`` (``val_loss``) from the first loader and
+    ``(mix, sources)`` of a labelled set (``val_si_sdr``) from a second one.
 
     Args:
         model (torch.nn.Module): one of the package's models.
@@ -65,10 +93,14 @@ class SeparationModule(pl.LightningModule):
         self.config = with_defaults(hparams)
         training = self.config["training"]
         self.grouping, self.unsupervised = training["grouping"], training["unsupervised_mixit"]
+        # The MixIT loss's SNR cap, where the experiment has one (issue 23 part A, branch mixit-core).
+        options = {"snr_max": training["snr_max"]} if "snr_max" in training else {}
         # the schema's loss names are Asteroid's pairwise losses (and MixIT losses) of the same name
-        self.pit = PITLossWrapper(getattr(asteroid.losses, f"pairwise_{training['loss']}"), pit_from="pw_mtx")
+        self.pit = _pit(training["loss"], **options)
         self.pit_sisdr = PITLossWrapper(pairwise_neg_sisdr, pit_from="pw_mtx")  # the validation SI-SDR
-        self.mixit = MixITWrapper(training["loss"])
+        self.mixit = MixITWrapper(training["loss"], **options)
+        self.mixit_sisdr = MixITWrapper("neg_sisdr")  # the validation SI-SDR of more outputs than sources
+        self.consistent = training.get("mixture_consistency", False)
         self.nonfinite = NonFiniteLosses(training["max_nonfinite_batches"])
 
     @staticmethod
@@ -78,20 +110,50 @@ class SeparationModule(pl.LightningModule):
         with torch.autocast(estimates.device.type, enabled=False):
             return loss(estimates.float(), targets.float())
 
+    def separate(self, mix, outputs=False):
+        """The model's C outputs (all P with ``outputs``) for ``mix`` ``[batch, time]``, projected so
+        that they sum to ``mix`` when the experiment sets ``training.mixture_consistency``."""
+        estimates = self.model.forward_outputs(mix) if outputs else self.model(mix)
+        if self.consistent:
+            # issue 23 part A (branch mixit-core) owns the projection and its key
+            from ..losses.mixture_consistency import mixture_consistency
+
+            estimates = mixture_consistency(estimates, mix, self.config["training"].get("mixture_consistency_weights"))
+        return estimates
+
+    def supervised_loss(self, mix, sources):
+        """The loss on a labelled batch: PIT on the C outputs, or their best assignment to fewer
+        sources; the best assignment of the P outputs with ``grouping: dynamic`` and in MixIT training
+        (whose outputs are sources, not parts of them)."""
+        if self.grouping == "dynamic" or self.unsupervised:
+            return self._float32(self.mixit, self.separate(mix, outputs=True), sources)
+        estimates = self.separate(mix)
+        return self._float32(self.pit if estimates.shape[1] == sources.shape[1] else self.mixit, estimates, sources)
+
+    def mixit_loss(self, moms, mixtures):
+        """The MixIT loss: the P outputs for the mixtures of mixtures ``moms`` remixed into their ``mixtures``."""
+        return self._float32(self.mixit, self.separate(moms, outputs=True), mixtures)
+
     def training_step(self, batch, batch_idx):
-        mix, sources = batch
         if self.unsupervised:
-            moms, refs = mixtures_of_mixtures(mix)
-            loss = self._float32(self.mixit, self.model(moms), refs)
-        elif self.grouping == "dynamic":
-            loss = self._float32(self.mixit, self.model.forward_outputs(mix), sources)
+            parts = batch if isinstance(batch, dict) else {MIXIT: batch}
+            losses = {MIXIT: self.mixit_loss(*parts[MIXIT])}
+            if SUPERVISED in parts:
+                losses[SUPERVISED] = self.supervised_loss(*parts[SUPERVISED])
+            sizes = {name: parts[name][0].shape[0] for name in losses}
+            size = sum(sizes.values())
+            loss = sum(losses[name] * sizes[name] for name in losses) / size
+            if len(losses) > 1:
+                for name, value in losses.items():
+                    self.log(f"loss_{name}", value, on_step=False, on_epoch=True, batch_size=sizes[name])
         else:
-            loss = self._float32(self.pit, self.model(mix), sources)
+            mix, sources = batch
+            loss, size = self.supervised_loss(mix, sources), mix.shape[0]
         skip = not self.nonfinite.accept(loss, self.current_epoch, batch_idx)
-        self.log("skipped_batches", float(skip), on_step=False, on_epoch=True, reduce_fx="sum", batch_size=mix.shape[0])
+        self.log("skipped_batches", float(skip), on_step=False, on_epoch=True, reduce_fx="sum", batch_size=size)
         if skip:
             return None  # Lightning then runs no backward pass and no optimiser step
-        self.log("loss", loss, on_epoch=True, prog_bar=True, batch_size=mix.shape[0])
+        self.log("loss", loss, on_epoch=True, prog_bar=True, batch_size=size)
         return loss
 
     def on_train_epoch_start(self):
@@ -100,13 +162,19 @@ class SeparationModule(pl.LightningModule):
     def on_train_epoch_end(self):
         self.nonfinite.end_epoch(self.current_epoch)
 
-    def validation_step(self, batch, batch_idx):
+    def validation_step(self, batch, batch_idx, dataloader_idx=0):
+        # named without a loader suffix: each name comes from one loader
+        log = dict(on_epoch=True, sync_dist=True, batch_size=batch[0].shape[0], add_dataloader_idx=False)
+        if self.unsupervised and dataloader_idx == 0:  # held-out mixtures of mixtures: no references
+            self.log("val_loss", self.mixit_loss(*batch), prog_bar=True, **log)
+            return
         mix, sources = batch
-        estimates = self.model(mix)
-        loss = self._float32(self.pit, estimates, sources)
-        self.log("val_loss", loss, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=mix.shape[0])
-        self.log("val_si_sdr", -self._float32(self.pit_sisdr, estimates, sources), on_epoch=True, sync_dist=True,
-                 batch_size=mix.shape[0])
+        estimates = self.separate(mix, outputs=self.unsupervised)  # a MixIT model's sources are its P outputs
+        same = estimates.shape[1] == sources.shape[1]  # else the best assignment of the outputs to the sources
+        if not self.unsupervised:
+            self.log("val_loss", self._float32(self.pit if same else self.mixit, estimates, sources), prog_bar=True,
+                     **log)
+        self.log("val_si_sdr", -self._float32(self.pit_sisdr if same else self.mixit_sisdr, estimates, sources), **log)
 
     def configure_optimizers(self):
         optim, sched = self.config["optim"], self.config["scheduler"]
@@ -186,8 +254,71 @@ def training_set(manifest, hparams):
                                 speeds=data.get("dynamic_mixing_speeds"), seed=seed)
 
 
+def supervised_batch_size(training, supervised_manifests):
+    """The labelled examples of each batch of a semi-supervised run (0: none), from the training
+    section (``batch_size``, ``supervised_share``, ``unsupervised_mixit``) and the labelled corpus's
+    manifests folder (None: none given).
+
+    Raises:
+        ValueError: a share without a corpus, a corpus without a share (or without MixIT), or a batch
+            that leaves no room for mixtures of mixtures.
+
+    Example:
+        >>> supervised_batch_size({"batch_size": 8, "supervised_share": 0.1, "unsupervised_mixit": True}, "m")
+        1
+    """
+    share, batch = training.get("supervised_share", 0.0), training["batch_size"]
+    if supervised_manifests is None:
+        if share:
+            raise ValueError(f"training.supervised_share={share} needs a labelled corpus: give --supervised-manifests "
+                             "DIR (the recipe's --supervised-corpus), or set the share to 0.")
+        return 0
+    if not training["unsupervised_mixit"] or not share:
+        raise ValueError("A labelled corpus (--supervised-manifests) is mixed into unsupervised MixIT batches: set "
+                         "training.unsupervised_mixit=true and training.supervised_share > 0 (e.g. 0.1).")
+    count = max(1, round(share * batch))
+    if count >= batch:
+        raise ValueError(f"training.supervised_share={share} of training.batch_size={batch} leaves no mixture of "
+                         "mixtures in a batch: use a larger batch or a smaller share.")
+    return count
+
+
+def data_loaders(manifests, hparams, workers=0, supervised_manifests=None):
+    """``(training loader, validation loaders)`` of an experiment (see :class:`SeparationModule` for
+    what their batches hold); ``workers`` loading processes per loader."""
+    from pytorch_lightning.utilities import CombinedLoader
+
+    hp = with_defaults(hparams)
+    data, training = hp["data"], hp["training"]
+    # persistent: no new worker processes every epoch (their random streams go on from epoch to epoch)
+    loader = dict(num_workers=workers, persistent_workers=workers > 0)
+    if not training["unsupervised_mixit"]:
+        train = torch.utils.data.DataLoader(training_set(manifest_path(manifests, "tr"), hp),
+                                            batch_size=training["batch_size"], shuffle=True, drop_last=True, **loader)
+        return train, torch.utils.data.DataLoader(ManifestDataset(manifest_path(manifests, "cv")), batch_size=1,
+                                                  **loader)
+    labelled = supervised_batch_size(training, supervised_manifests)
+    moms = dict(segment=int(data["segment"] * data["sample_rate"]), gain_db=data["mixit_gain_db"],
+                less_crowded_share=data["mixit_less_crowded_share"], seed=training["seed"])
+    train = torch.utils.data.DataLoader(MixturesOfMixturesDataset(manifest_path(manifests, "tr"), **moms),
+                                        batch_size=training["batch_size"] - labelled, shuffle=True, drop_last=True,
+                                        **loader)
+    valid = [torch.utils.data.DataLoader(MixturesOfMixturesDataset(manifest_path(manifests, "cv"), fixed=True, **moms),
+                                         batch_size=training["batch_size"], **loader)]
+    if labelled:
+        examples = training_set(manifest_path(supervised_manifests, "tr"), hp)
+        # drawn with replacement, as many batches as the MixIT loader has: the corpus's size sets no epoch length
+        sampler = torch.utils.data.RandomSampler(examples, replacement=True, num_samples=len(train) * labelled)
+        supervised = torch.utils.data.DataLoader(examples, batch_size=labelled, sampler=sampler, drop_last=True,
+                                                 **loader)
+        train = CombinedLoader({MIXIT: train, SUPERVISED: supervised}, mode="min_size")
+        valid.append(torch.utils.data.DataLoader(ManifestDataset(manifest_path(supervised_manifests, "cv")),
+                                                 batch_size=1, **loader))
+    return train, valid
+
+
 def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num_nodes=1, cpu_processes=1,
-                     force=False):
+                     force=False, supervised_manifests=None):
     """Stage 2: train from an experiment file; writes ``best_model.pth``, ``hparams.yaml`` and
     ``train_time.json`` (:mod:`~asteroid_deepmask.experiment.folder`).
 
@@ -204,12 +335,18 @@ def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num
         num_nodes (int): nodes of Lightning's DDP (on SLURM, Lightning reads the node layout from the job).
         cpu_processes (int): more than 1 runs DDP on the CPU with gloo, for testing.
         force (bool): start over: what training wrote into ``exp_dir`` before is removed (nothing else).
+        supervised_manifests (str, optional): manifests of a labelled corpus, whose ``training.supervised_share``
+            of each batch a semi-supervised MixIT run trains on (its ``tr``) and validates with (its ``cv``).
     """
     start = time.perf_counter()
     quiet_library_noise()
     hp = load_hparams(hparams_file, overrides)
     check_experiment(hp, f"{hparams_file} with its overrides" if overrides else hparams_file, gpus=gpus)
-    check_manifests(manifests, hp["data"])
+    unsupervised = with_defaults(hp)["training"]["unsupervised_mixit"]
+    check_manifests(manifests, hp["data"], unsupervised)
+    supervised_batch_size(with_defaults(hp)["training"], supervised_manifests)
+    if supervised_manifests is not None:
+        check_manifests(supervised_manifests, hp["data"])
     module = SeparationModule(build_model(hp["model"]), hp)  # the model's own checks, before anything is written
     exp = folder.ExperimentFolder(exp_dir)
     # Lightning's DDP processes after the first run this function again, once the first has started over
@@ -224,15 +361,7 @@ def train_experiment(hparams_file, manifests, exp_dir, overrides=(), gpus=0, num
         check_same_experiment(_read_yaml(saved), hp, saved)
     resumed = os.path.isfile(exp.file(folder.LAST_CHECKPOINT))
     pl.seed_everything(module.config["training"]["seed"], workers=True)
-    workers = _num_workers(module.config["training"], gpus)
-    # persistent: no new worker processes every epoch (their random streams go on from epoch to epoch)
-    loader = dict(num_workers=workers, persistent_workers=workers > 0)
-    train_set = training_set(manifest_path(manifests, "tr"), hp)
-    loaders = (
-        torch.utils.data.DataLoader(train_set, batch_size=hp["training"]["batch_size"], shuffle=True, drop_last=True,
-                                    **loader),
-        torch.utils.data.DataLoader(ManifestDataset(manifest_path(manifests, "cv")), batch_size=1, **loader),
-    )
+    loaders = data_loaders(manifests, hp, _num_workers(module.config["training"], gpus), supervised_manifests)
     os.makedirs(exp_dir, exist_ok=True)
     with atomic_paths(saved) as (tmp,), open(tmp, "w") as f:
         yaml.safe_dump(recorded(hp), f, sort_keys=False)

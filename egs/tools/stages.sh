@@ -13,16 +13,7 @@
 # the names of an experiment folder's files are asteroid_deepmask/experiment/folder.py's).
 manifests=${manifests:-data/${dataset}/manifests}
 exp=${exp:-exp/${dataset}/$(basename "${hparams}" .yaml)}
-sets=(); for o in ${overrides}; do sets+=(--set "${o}"); done  # the experiment's overrides, for stages 1 and 2
-step() { "${python}" -m asteroid_deepmask.recipe "$@"; }
-run_stage() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }
-extra=(); [ "${force}" = true ] && extra=(--force)
-
-train_experiment() {  # hparams file, experiment folder
-  echo "== train: $1 into $2"
-  step train --hparams "$1" --manifests "${manifests}" --exp "$2" --gpus "${gpus}" --num-nodes "${num_nodes}" \
-    "${sets[@]}" "${extra[@]}"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/stage_helpers.sh"
 
 evaluate_experiment() {  # experiment folder, then options of the evaluate step
   echo "== evaluate: $1 on the test set"
