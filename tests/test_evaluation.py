@@ -36,8 +36,8 @@ def test_perfect_and_useless_estimates():
     assert perfect["si_sdr"] > 40 and perfect["si_sdri"] > 30  # the permutation is found
     useless = utterance_metrics(mix, sources, np.stack([mix, mix]) / 2, RATE)
     assert abs(useless["si_sdri"]) < 1e-6 and abs(useless["sdri"]) < 1e-3
-    with pytest.raises(ValueError, match="Unknown metrics \\['pesq'\\]"):
-        utterance_metrics(mix, sources, sources, RATE, metrics=("pesq",))
+    with pytest.raises(ValueError, match="Unknown metrics \\['nisqa'\\]"):
+        utterance_metrics(mix, sources, sources, RATE, metrics=("nisqa",))
 
 
 def test_summary_and_overlap_bins():

@@ -172,6 +172,15 @@ class OnnxSeparator(Separator):
         return torch.from_numpy(self.session.run(None, inputs)[0]).to(self.device)
 
 
+def all_outputs_separator(source, separator, device="cpu", precision="32"):
+    """The separator of the P outputs of ``source`` (loaded as ``separator``) when its model is
+    overseparated (P > C) and runs in torch; None otherwise (exports give the grouped outputs only;
+    a given separator is taken as it is)."""
+    if isinstance(source, Separator) or separator.backend != "torch" or n_outputs(separator.metadata) == separator.n_src:
+        return None
+    return load_separator(source, device, precision, all_outputs=True)
+
+
 def load_separator(source, device="cpu", precision="32", revision=None, all_outputs=False):
     """The separator for ``source``: the one entry to every backend.
 
