@@ -42,10 +42,7 @@ def dnsmos(wav, sample_rate):
         wav (np.ndarray or torch.Tensor): ``[time]``.
         sample_rate (int): its rate; resampled to :data:`DNSMOS_RATE`.
 
-    Example:
-        >>> t = np.arange(8000) / 8000
-        >>> sorted(dnsmos(0.1 * np.sin(2 * np.pi * 220 * t), 8000))
-        ['bak', 'ovrl', 'p808', 'sig']
+    A call takes seconds on the CPU (a clip shorter than 9 s is repeated to 9 s, as DNSMOS is scored).
     """
     import torchaudio.functional as AF
     from speechmos import dnsmos as speechmos_dnsmos
