@@ -4,6 +4,8 @@ import json
 import os
 import sys
 
+from .models.source_counting import ACTIVE_THRESHOLD_DB
+
 
 def _complexity(args):
     from .complexity import experiment_complexity, format_table, paper_table
@@ -26,10 +28,15 @@ def _separate(args):
     retain_freed_memory()  # each window reuses the previous one's blocks instead of fresh pages
     outputs = separate_files(args.model, args.inputs, args.output, args.window, args.overlap, args.channel,
                              args.downmix, args.batch_size, args.force, args.device, args.precision, args.revision,
-                             progress=True)
+                             progress=True, active_only=args.active_only, active_threshold_db=args.active_threshold)
     paths = [p for written in outputs.values() for p in written]
-    print(f"Wrote {len(paths)} files ({len(paths) // len(outputs)} sources x {len(outputs)} inputs, "
-          f"{sf.info(paths[0]).samplerate} Hz) to {args.output}")
+    if args.active_only:
+        counts = ", ".join(f"{os.path.basename(f)}: {len(written)}" for f, written in outputs.items())
+        print(f"Wrote {len(paths)} active sources (above {args.active_threshold:g} dB re the mixture; {counts}) "
+              f"to {args.output}")
+    else:
+        print(f"Wrote {len(paths)} files ({len(paths) // len(outputs)} sources x {len(outputs)} inputs, "
+              f"{sf.info(paths[0]).samplerate} Hz) to {args.output}")
 
 
 def _export(args):
@@ -135,6 +142,11 @@ def build_parser():
                      help="bf16: run a torch or TorchScript model under bfloat16 autocast (default 32)")
     sep.add_argument("--batch-size", type=int, default=1, help="windows separated in one call (default 1)")
     sep.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    sep.add_argument("--active-only", action="store_true", help="write only the outputs that carry a source "
+                     "(of an overseparated model's P outputs), loudest first: <name>_s1.wav is the loudest")
+    sep.add_argument("--active-threshold", type=float, default=ACTIVE_THRESHOLD_DB, metavar="DB",
+                     help="with --active-only: the energy relative to the mixture an output must exceed, in dB "
+                     "(default %(default)g)")
     sep.set_defaults(func=_separate)
 
     exp = sub.add_parser(

@@ -208,3 +208,18 @@ def _make_fake_librimix_inputs(root, n_src=2, seed=0):
         with open(os.path.join(folders["metadata"], f"Libri{n_src}Mix", f"libri{n_src}mix_{full}.csv"), "w") as f:
             f.write("\n".join(lines) + "\n")
     return folders
+
+
+@pytest.fixture(scope="session")
+def voices():
+    """Three synthesised voices (eSpeak NG), 1 s each at 8 kHz, ``[3, 8000]`` float32, each of power 0.01."""
+    import torchaudio.functional as AF
+
+    from asteroid_deepmask.data.synthetic_speech import make_speakers, synthesise
+
+    out = []
+    for speaker, text in zip(make_speakers(3, seed=1), ("seven green islands", "one blue river", "four tall trees")):
+        wav, rate = synthesise(text, speaker)
+        wav = torch.nn.functional.pad(AF.resample(torch.from_numpy(wav), rate, 8000), (0, 8000))[:8000]
+        out.append(0.1 * wav / wav.pow(2).mean().sqrt())
+    return torch.stack(out)

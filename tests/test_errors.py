@@ -72,6 +72,7 @@ class _HalfWritten:
 
 def test_full_disk_while_writing_results_keeps_the_previous_ones(tiny_dprnn, tmp_path, capsys, monkeypatch):
     from asteroid_deepmask import evaluation
+    from asteroid_deepmask.recipe import result_files
 
     sources = 0.1 * np.random.default_rng(0).standard_normal((2, 2, 800)).astype("float32")
     examples = [(f"utt{i}", s.sum(0), s) for i, s in enumerate(sources)]
@@ -83,7 +84,7 @@ def test_full_disk_while_writing_results_keeps_the_previous_ones(tiny_dprnn, tmp
         f = open(path, mode, *args, **kwargs)
         return _HalfWritten(f) if str(path).endswith("results.md.partial") else f  # the last of the three
 
-    monkeypatch.setattr(evaluation, "open", full_disk_open, raising=False)
+    monkeypatch.setattr(result_files, "open", full_disk_open, raising=False)
     assert run_reporting_errors("recipe evaluate", evaluation.evaluate, tiny_dprnn(n_outputs=4), examples, tmp_path,
                                 "tiny") == 2
     err = capsys.readouterr().err

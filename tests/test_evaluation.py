@@ -36,8 +36,8 @@ def test_perfect_and_useless_estimates():
     assert perfect["si_sdr"] > 40 and perfect["si_sdri"] > 30  # the permutation is found
     useless = utterance_metrics(mix, sources, np.stack([mix, mix]) / 2, RATE)
     assert abs(useless["si_sdri"]) < 1e-6 and abs(useless["sdri"]) < 1e-3
-    with pytest.raises(ValueError, match="Unknown metrics \\['pesq'\\]"):
-        utterance_metrics(mix, sources, sources, RATE, metrics=("pesq",))
+    with pytest.raises(ValueError, match="Unknown metrics \\['nisqa'\\]"):
+        utterance_metrics(mix, sources, sources, RATE, metrics=("nisqa",))
 
 
 def test_summary_and_overlap_bins():
@@ -56,6 +56,7 @@ def test_evaluate_writes_what_publish_reads(tiny_dprnn, tmp_path):
         sources = 0.1 * two_talkers(rng, 2400, o)
         examples.append((f"utt{i}", sources.sum(0), sources))
     results = evaluate(model, examples, tmp_path, dataset="mini2mix")
+    assert list(results["rows"]) == ["<metric>"]  # P = C: no rows of P outputs
     rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
     assert [r["id"] for r in rows] == ["utt0", "utt1", "utt2"]
     means = {k: np.mean([float(r[k]) for r in rows]) for k in ("si_sdri", "sdri")}

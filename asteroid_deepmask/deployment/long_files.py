@@ -10,27 +10,31 @@ disk a batch of windows at a time; others are resampled in one piece). The model
 :mod:`asteroid_deepmask.deployment.separators` (torch, TorchScript or ONNX Runtime).
 
 :func:`separate_files` is the library's way to separate files, and what ``asteroid-deepmask
-separate`` runs: it checks every input and option before it writes anything.
+separate`` runs: it checks every input and option before it writes anything. With ``active_only``
+it separates into an overseparated model's P outputs and keeps those whose energy relative to the
+mixture is above a threshold (:mod:`asteroid_deepmask.models.source_counting`), loudest first.
 """
 import contextlib
 import glob
-import itertools
 import os
+import tempfile
 
 import numpy as np
 import soundfile as sf
 import torch
+from scipy.optimize import linear_sum_assignment
 
+from ..models.source_counting import ACTIVE_THRESHOLD_DB, output_levels_db, ranked_active
 from ..utils.atomic import atomic_paths
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
 
 def best_permutation(reference, estimate):
-    """Order of ``estimate``'s sources ``[n_src, time]`` that best matches ``reference``'s."""
-    n_src = reference.shape[0]
-    scores = reference @ estimate.T  # [n_src, n_src] inner products
-    return max(itertools.permutations(range(n_src)), key=lambda perm: sum(scores[i, p] for i, p in enumerate(perm)))
+    """Order of ``estimate``'s sources ``[n_src, time]`` that best matches ``reference``'s (largest summed
+    inner product, found by the Hungarian algorithm: P = 8 outputs have 40320 permutations)."""
+    _, perm = linear_sum_assignment(reference @ estimate.T, maximize=True)
+    return tuple(int(p) for p in perm)
 
 
 def n_windows(n_samples, window, overlap):
@@ -222,7 +226,28 @@ def output_paths(path, out_dir, n_src):
     return [os.path.join(out_dir, f"{stem}_s{i + 1}.wav") for i in range(n_src)]
 
 
-def _write_sources(separator, path, out_dir, window, overlap, channel, downmix, batch_size, progress):
+def _energy(source, block=1 << 16):
+    """Energy of a :class:`TensorSource` or :class:`FileSource`, read a block at a time."""
+    return sum(float(source.read(i, min(i + block, len(source))).double().pow(2).sum())
+               for i in range(0, len(source), block))
+
+
+def _write_windows(separator, source, paths, window, overlap, batch_size, progress):
+    """Write the separated ``source`` to ``paths`` (one per output); returns the outputs' energies."""
+    rate = int(separator.sample_rate)
+    energies = torch.zeros(separator.n_src, dtype=torch.float64)
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(sf.SoundFile(p, "w", samplerate=rate, channels=1, subtype="FLOAT", format="WAV"))
+                   for p in paths]
+        for block in separate_windows(separator, source, int(window * rate), int(overlap * rate), batch_size, progress):
+            energies += block.double().pow(2).sum(-1).cpu()
+            for writer, estimate in zip(writers, block.cpu().numpy()):
+                writer.write(estimate)
+    return energies
+
+
+def _write_sources(separator, path, out_dir, window, overlap, channel, downmix, batch_size, progress,
+                   active_threshold_db=None):
     # Outputs are written under temporary names renamed when complete: a failure leaves no partial file.
     rate = int(separator.sample_rate)
     if probe(path, channel, downmix)[1] == rate:
@@ -230,19 +255,28 @@ def _write_sources(separator, path, out_dir, window, overlap, channel, downmix, 
     else:  # resampled in one piece: memory then holds the resampled input too
         source = TensorSource(read_mono(path, rate, channel=channel, downmix=downmix).to(separator.device))
     paths = output_paths(path, out_dir, separator.n_src)
-    with atomic_paths(*paths) as partial, contextlib.ExitStack() as stack:  # closed, then renamed
+    with contextlib.ExitStack() as stack:
         if isinstance(source, FileSource):
             stack.callback(source.close)
-        writers = [stack.enter_context(sf.SoundFile(p, "w", samplerate=rate, channels=1, subtype="FLOAT", format="WAV"))
-                   for p in partial]
-        for block in separate_windows(separator, source, int(window * rate), int(overlap * rate), batch_size, progress):
-            for writer, estimate in zip(writers, block.cpu().numpy()):
-                writer.write(estimate)
-    return paths
+        if active_threshold_db is None:
+            _write_windows(separator, source, stack.enter_context(atomic_paths(*paths)), window, overlap, batch_size,
+                           progress)
+            return paths
+        # Which outputs are active, and their order, is known at the end: all are written into a scratch
+        # folder first, then the active ones are renamed to <name>_s1.wav (the loudest) ...
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(dir=out_dir, prefix=".separating-"))
+        written = [os.path.join(scratch, os.path.basename(p)) for p in paths]
+        energies = _write_windows(separator, source, written, window, overlap, batch_size, progress)
+        active = ranked_active(output_levels_db(energies, _energy(source), len(source)), active_threshold_db)
+        with atomic_paths(*paths[: len(active)]) as partial:
+            for index, tmp in zip(active, partial):
+                os.replace(written[index], tmp)
+    return paths[: len(active)]
 
 
 def separate_files(model, inputs, output, window=8.0, overlap=1.0, channel=None, downmix=False, batch_size=1,
-                   force=False, device="cpu", precision="32", revision=None, progress=False):
+                   force=False, device="cpu", precision="32", revision=None, progress=False, active_only=False,
+                   active_threshold_db=ACTIVE_THRESHOLD_DB):
     """Separate audio files into ``<output>/<name>_s1.wav`` ... at the model's sample rate.
 
     Every input and option is checked before anything is written: the inputs exist and decode
@@ -265,6 +299,15 @@ def separate_files(model, inputs, output, window=8.0, overlap=1.0, channel=None,
         force (bool): overwrite existing outputs.
         device, precision, revision: passed to ``load_separator``.
         progress (bool): show a progress bar (windows) on a terminal.
+        active_only (bool): separate into the model's P outputs (an overseparated model's, before
+            grouping) and write only the active ones: those whose energy over the whole file, relative
+            to the mixture's, is above ``active_threshold_db``; numbered by decreasing energy
+            (``<name>_s1.wav`` the loudest), so a file may get fewer outputs than the model has, or none.
+            Needs a torch model (hub folder, ``.pth``) when P > C: exports give the grouped sources.
+            Every ``<name>_s<i>.wav`` for i up to P is checked as an output name; with ``force`` the
+            files of a previous run past the active count stay as they were.
+        active_threshold_db (float): the threshold of ``active_only`` in dB relative to the mixture
+            (default -20: see :mod:`asteroid_deepmask.models.source_counting`).
 
     Returns:
         dict: the written paths, ``[<name>_s1.wav, ...]``, of each input path.
@@ -294,7 +337,7 @@ def separate_files(model, inputs, output, window=8.0, overlap=1.0, channel=None,
     if batch_size < 1:
         raise ValueError(f"--batch-size {batch_size} must be >= 1.")
     files = collect_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)
-    separator = load_separator(model, device, precision, revision)
+    separator = load_separator(model, device, precision, revision, all_outputs=active_only)
     outputs = {f: output_paths(f, output, separator.n_src) for f in files}
     flat = [p for paths in outputs.values() for p in paths]
     clashes = sorted({p for p in flat if flat.count(p) > 1})
@@ -317,10 +360,10 @@ def separate_files(model, inputs, output, window=8.0, overlap=1.0, channel=None,
             )
         total += n_windows(length, int(window * rate), int(overlap * rate))
     os.makedirs(output, exist_ok=True)
+    threshold = active_threshold_db if active_only else None
     with tqdm(total=total, unit="window", desc="separating", disable=None if progress else True) as bar:
-        for f in files:
-            _write_sources(separator, f, output, window, overlap, channel, downmix, batch_size, bar.update)
-    return outputs
+        return {f: _write_sources(separator, f, output, window, overlap, channel, downmix, batch_size, bar.update,
+                                  threshold) for f in files}
 
 
 def separate_file(model, path, out_dir, window=8.0, overlap=1.0, channel=None, downmix=False, batch_size=1, *,

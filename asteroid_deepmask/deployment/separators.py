@@ -62,6 +62,22 @@ class Separator(Protocol):
         ...
 
 
+def n_outputs(metadata):
+    """The number P of a model's outputs before grouping, from its export metadata."""
+    return int(metadata["model_args"].get("n_outputs") or metadata["n_src"])
+
+
+class AllOutputs(torch.nn.Module):
+    """A package model whose call gives its P outputs before grouping (``forward_outputs``)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, wav):
+        return self.model.forward_outputs(wav)
+
+
 def _take_metadata(separator, metadata):
     # The attributes of the protocol come from the one record that an exported file also carries.
     separator.metadata = metadata
@@ -90,15 +106,25 @@ class TorchSeparator(Separator):
         self.precision, self.backend = precision, backend
 
     @classmethod
-    def from_model(cls, model, device="cpu", precision="32"):
+    def from_model(cls, model, device="cpu", precision="32", all_outputs=False):
         """A separator running a package model (a :class:`DeepMaskEncoderMaskerDecoder`).
 
         In bf16, it runs a copy whose layer norms compute their statistics in float32
         (:mod:`asteroid_deepmask.masknn.norm_statistics`): faster than bfloat16 variances on the
-        CPU, and closer to the float32 output.
+        CPU, and closer to the float32 output. With ``all_outputs`` it gives the model's P outputs
+        before grouping (``forward_outputs``): its ``n_src`` is then P.
+
+        Example:
+            >>> from asteroid_deepmask import DPRNNDeepMask
+            >>> model = DPRNNDeepMask(n_src=2, n_outputs=4, hid_size=8, n_repeats=1)
+            >>> TorchSeparator.from_model(model, all_outputs=True)(torch.zeros(1, 800)).shape
+            torch.Size([1, 4, 800])
         """
         module = centre_norm_statistics(copy.deepcopy(model), torch.float32) if precision == "bf16" else model
-        return cls(module, export_metadata(model), device, precision)
+        metadata = export_metadata(model)
+        if all_outputs:
+            module, metadata = AllOutputs(module), {**metadata, "n_src": n_outputs(metadata)}
+        return cls(module, metadata, device, precision)
 
     def _autocast(self):
         if self.precision == "bf16":
@@ -147,7 +173,16 @@ class OnnxSeparator(Separator):
         return torch.from_numpy(self.session.run(None, inputs)[0]).to(self.device)
 
 
-def load_separator(source, device="cpu", precision="32", revision=None):
+def all_outputs_separator(source, separator, device="cpu", precision="32"):
+    """The separator of the P outputs of ``source`` (loaded as ``separator``) when its model is
+    overseparated (P > C) and runs in torch; None otherwise (exports give the grouped outputs only;
+    a given separator is taken as it is)."""
+    if isinstance(source, Separator) or separator.backend != "torch" or n_outputs(separator.metadata) == separator.n_src:
+        return None
+    return load_separator(source, device, precision, all_outputs=True)
+
+
+def load_separator(source, device="cpu", precision="32", revision=None, all_outputs=False):
     """The separator for ``source``: the one entry to every backend.
 
     Args:
@@ -157,6 +192,9 @@ def load_separator(source, device="cpu", precision="32", revision=None):
         device (str): where the model runs (``cpu``, ``cuda``, ``cuda:1``).
         precision (str): one of :data:`PRECISIONS`; ``bf16`` needs a torch or TorchScript model.
         revision (str, optional): hub revision of a repository id.
+        all_outputs (bool): separate into the P outputs before grouping (an overseparated model's;
+            ``n_src`` is then P). Exported files hold the grouped outputs only, so they are refused
+            when P > C; a given separator is returned as it is.
 
     Raises:
         ValueError: an unusable source or option (named in the message).
@@ -167,15 +205,19 @@ def load_separator(source, device="cpu", precision="32", revision=None):
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
     if isinstance(source, torch.nn.Module):
-        return TorchSeparator.from_model(source, device, precision)
+        return TorchSeparator.from_model(source, device, precision, all_outputs)
     path = os.fspath(source)
     if not os.path.exists(path) and not looks_like_repo_id(path):
         raise FileNotFoundError(f"No model at {path!r}: give an exported .onnx or .pt file, a hub folder, a .pth "
                                 "file written by serialize(), or a hub repository id (user/name).")
     format = detect_export_format(path)
-    if format is not None and read_export_metadata(path).get("streaming"):
+    metadata = read_export_metadata(path) if format else None
+    if metadata and metadata.get("streaming"):
         raise ValueError(f"{path!r} is a streaming export (one block at a time, with states): run it with "
                          "`asteroid-deepmask stream`, or export without --streaming to separate whole files.")
+    if all_outputs and metadata and n_outputs(metadata) > metadata["n_src"]:
+        raise ValueError(f"{path!r} is an export, which gives the {metadata['n_src']} grouped sources, not the "
+                         f"model's {n_outputs(metadata)} outputs: give the model's hub folder or .pth file.")
     if format == "onnx":
         if precision != "32":
             raise ValueError(
@@ -184,9 +226,8 @@ def load_separator(source, device="cpu", precision="32", revision=None):
             )
         return OnnxSeparator(path, device)
     if format == "torchscript":
-        metadata = read_export_metadata(path)
         return TorchSeparator(torch.jit.load(path, map_location="cpu"), metadata, device, precision, "torchscript")
     from ..models import DeepMaskEncoderMaskerDecoder
 
     model = DeepMaskEncoderMaskerDecoder.from_pretrained(source, revision=revision)
-    return TorchSeparator.from_model(model, device, precision)
+    return TorchSeparator.from_model(model, device, precision, all_outputs)

@@ -21,9 +21,11 @@ from torch.nn import functional as F
 MIXIT_LOSSES = ("neg_snr", "neg_sisdr", "neg_sdsdr", "mse", "thresholded_snr")
 SEARCHES = ("auto", "exhaustive", "local")
 _SDR_LOSSES = ("neg_snr", "neg_sisdr", "neg_sdsdr")
+#: The MixIT paper's SNR cap of ``thresholded_snr``, in dB (``tau = 1e-3``).
+SNR_MAX = 30.0
 
 
-def loss_from_stats(loss, energy, cross, remix_energy, n_samples, eps=1e-8, snr_max=30.0):
+def loss_from_stats(loss, energy, cross, remix_energy, n_samples, eps=1e-8, snr_max=SNR_MAX):
     """Per-reference loss from ``e = ||x||^2``, ``c = <x, y>`` and ``q = ||y||^2`` (any shapes).
 
     * ``neg_snr``: ``-10 log10(e / (||x - y||^2 + eps) + eps)``, Asteroid's ``multisrc_neg_snr``.
@@ -205,7 +207,7 @@ class MixITWrapper(nn.Module):
         max_assignments=2**16,
         restarts=8,
         zero_mean=True,
-        snr_max=30.0,
+        snr_max=SNR_MAX,
         eps=1e-8,
         chunk_samples=2**18,
     ):

@@ -16,6 +16,7 @@ from ..version import __version__
 from . import hub_folder
 from .pretrained import MODEL_FILES, check_plain, load_checkpoint, load_pretrained, looks_like_repo_id
 from .registry import get_model_class
+from .source_counting import ACTIVE_THRESHOLD_DB, active_sources
 
 
 class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
@@ -151,6 +152,32 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
         decoded = self.forward_decoder(self.apply_masks(tf_rep, self.masker.forward_outputs(tf_rep)))
         outputs = pad_x_to_y(decoded, batched)
         return outputs[0] if wav.dim() == 1 else outputs
+
+    def count_sources(self, wav, threshold_db=ACTIVE_THRESHOLD_DB):
+        """How many sources each mixture holds: its P outputs (:meth:`forward_outputs`) whose energy
+        relative to the mixture is above ``threshold_db`` (:func:`~.source_counting.active_sources`).
+
+        Meaningful for an overseparated model trained to leave unused outputs silent (MixIT, dynamic
+        grouping); a model with P = C counts at most C.
+
+        Args:
+            wav (torch.Tensor): ``[time]``, ``[batch, time]`` or ``[batch, 1, time]``.
+            threshold_db (float): dB relative to the mixture; defaults to -20 (see
+                :mod:`~asteroid_deepmask.models.source_counting` for why).
+
+        Returns:
+            list of int (one per item), or an int for a ``[time]`` input.
+
+        Example:
+            >>> from asteroid_deepmask import DPRNNDeepMask
+            >>> DPRNNDeepMask(n_src=2, n_outputs=4, hid_size=8, n_repeats=1).count_sources(torch.zeros(2, 800))
+            [0, 0]
+        """
+        with torch.no_grad():
+            outputs = self.forward_outputs(wav)
+        if outputs.dim() == 2:
+            return len(active_sources(outputs, wav, threshold_db))
+        return [len(active) for active in active_sources(outputs, wav.reshape(outputs.shape[0], -1), threshold_db)]
 
     def export(self, path, format=None, opset=None):
         """Write this model as an ONNX or TorchScript file with its metadata; returns ``path``.

@@ -5,29 +5,41 @@ next to the model (``metrics.csv``, ``results.json``, ``results.md``).
 Metrics come from Asteroid's ``get_metrics`` (pb_bss_eval / mir_eval underneath), with the
 estimates put in the order of the references by the best permutation. Improvements (``si_sdri``,
 ``sdri``, ...) are the metric of the estimates minus the metric of the mixture itself.
-The model runs through a separator (:mod:`asteroid_deepmask.deployment.separators`), so an
+``pesq`` (ITU-T P.862, 8 or 16 kHz) and ``stoi`` come through ``get_metrics`` too; ``dnsmos`` is the
+DNSMOS overall score of the estimates (:func:`~.reference_free.dnsmos`), its improvement over the
+mixture's. The model runs through a separator (:mod:`asteroid_deepmask.deployment.separators`), so an
 exported ONNX or TorchScript file, or a torch model in bf16, is scored like the model it came from.
-:func:`evaluate_experiment` is the recipes' stage 3: an experiment's best model on a test manifest.
+
+An overseparated model (P outputs, P > C, run in torch) is also scored on its P outputs, two ways
+(:data:`OUTPUT_SELECTIONS`): summed into the references by the best assignment (the MixIT paper's
+oracle figure), and its C most energetic outputs matched by PIT (what a user without references has).
+:func:`evaluate_experiment` is the recipes' stage 3: an experiment's best model on a test manifest, or
+on a manifest without sources, :func:`~.reference_free.evaluate_reference_free`.
 """
-import csv
-import json
 import os
 
 import numpy as np
 import torch
 
-from ..utils.atomic import atomic_paths
 from ..utils.library_noise import library_warnings_ignored
-from .confidence import mean_ci
 from ..data import ManifestDataset, manifest_path
-from ..deployment.separators import load_separator
+from ..deployment.separators import all_outputs_separator, load_separator
 from ..experiment import folder
-from ..models.registry import get_model_class
+from ..losses import MixITWrapper
+from .reference_free import REFERENCE_FREE_METRICS, dnsmos, evaluate_reference_free, reference_free_markdown
+from .result_files import RESULT_FILES, scored_records, summarise, write_result_files
 
 #: Metrics that ``evaluate`` can compute; the first two are the papers'.
-METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi")
-#: The files :func:`evaluate` writes: per-utterance metrics, the summary, its markdown table.
-RESULT_FILES = folder.STEP_OUTPUTS["evaluate"]
+METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi", "pesq", "dnsmos")
+#: The metrics ``get_metrics`` computes (the others need no reference).
+_WITH_REFERENCES = ("si_sdr", "sdr", "sir", "sar", "stoi", "pesq")
+#: Key suffixes of the scores of an overseparated model's P outputs, and what each row scores.
+OUTPUT_SELECTIONS = {
+    "best_assignment": "its P outputs summed into the references by the assignment that maximises SI-SDR "
+                       "(MixIT's best assignment, as the MixIT paper reports; an oracle: it reads the references)",
+    "loudest": "its C most energetic outputs, matched to the references by PIT (what a user without references "
+               "gets)",
+}
 #: Overlap-ratio bins of the SIMO-SISO paper's analysis (fraction of speech frames with two talkers).
 OVERLAP_BINS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
 
@@ -57,35 +69,63 @@ def overlap_ratio(sources, sample_rate, frame_s=0.02, threshold_db=-30.0):
     return float((active.sum(0) >= 2)[any_active].mean())
 
 
-def utterance_metrics(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr")):
-    """Metrics of one utterance, their improvements over the mixture, and its overlap ratio.
+def scores(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr")):
+    """Metrics of one utterance's estimates and their improvements over the mixture (``<name>i``).
 
     Args:
-        mix (np.ndarray): ``[time]``; sources, estimates (np.ndarray): ``[n_src, time]``.
+        mix (np.ndarray): ``[time]``; sources, estimates (np.ndarray): ``[n_src, time]``, the estimates
+            put in the order of the sources by the best permutation.
+        metrics (sequence of str): among :data:`METRICS`.
     """
     from asteroid.metrics import get_metrics
 
     unknown = sorted(set(metrics) - set(METRICS))
     if unknown:
         raise ValueError(f"Unknown metrics {unknown}; choose among {list(METRICS)}.")
-    with library_warnings_ignored():
-        values = get_metrics(mix, sources, estimates, sample_rate=sample_rate, metrics_list=list(metrics),
-                             compute_permutation=True)
+    with_refs = [m for m in metrics if m in _WITH_REFERENCES]
+    values = {}
+    if with_refs:
+        with library_warnings_ignored():
+            values = get_metrics(mix, sources, estimates, sample_rate=sample_rate, metrics_list=with_refs,
+                                 compute_permutation=True)
+    if "dnsmos" in metrics:
+        values["dnsmos"] = np.mean([dnsmos(e, sample_rate)["ovrl"] for e in estimates])
+        values["input_dnsmos"] = dnsmos(mix, sample_rate)["ovrl"]
     row = {}
     for name in metrics:
         row[name] = float(values[name])
         row[f"{name}i"] = float(values[name] - values[f"input_{name}"])
-    row["overlap_ratio"] = overlap_ratio(sources, sample_rate)
     return row
 
 
-def summarise(rows, keys):
-    """Mean and 95 % confidence half-width (Student t, as :func:`~.confidence.mean_ci`) of ``keys`` over ``rows``."""
-    summary = {}
-    for key in keys:
-        mean, half = mean_ci([float(r[key]) for r in rows])
-        summary[key] = {"mean": mean, "ci95": float("nan") if half is None else half, "n": len(rows)}
-    return summary
+def utterance_metrics(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr")):
+    """:func:`scores` of one utterance and its overlap ratio.
+
+    Args:
+        mix (np.ndarray): ``[time]``; sources, estimates (np.ndarray): ``[n_src, time]``.
+    """
+    return {**scores(mix, sources, estimates, sample_rate, metrics), "overlap_ratio": overlap_ratio(sources, sample_rate)}
+
+
+def select_outputs(outputs, sources):
+    """The C estimates of :data:`OUTPUT_SELECTIONS` from P outputs ``[P, time]`` and the sources ``[C, time]``.
+
+    Returns:
+        dict: ``{"best_assignment": [C, time], "loudest": [C, time]}`` (np.ndarray); the best assignment
+        gives every source at least one output, the loudest are in decreasing energy (PIT orders them later).
+
+    Example:
+        >>> sources = np.stack([np.sin(np.arange(800.0)), np.cos(np.arange(800.0) / 3)])
+        >>> outputs = np.stack([0.5 * sources[1], 0.01 * sources[0], 0.5 * sources[1], sources[0]])
+        >>> picked = select_outputs(outputs, sources)
+        >>> np.allclose(picked["best_assignment"][1], sources[1]), np.allclose(picked["loudest"], outputs[[3, 0]])
+        (True, True)
+    """
+    outputs = torch.as_tensor(np.asarray(outputs), dtype=torch.float64)
+    refs = torch.as_tensor(np.asarray(sources), dtype=torch.float64)
+    remix = MixITWrapper("neg_sisdr", require_nonempty=True)(outputs[None], refs[None], return_est=True)[1][0]
+    loudest = outputs[outputs.pow(2).sum(-1).argsort(descending=True, stable=True)[: refs.shape[0]]]
+    return {"best_assignment": remix.numpy(), "loudest": loudest.numpy()}
 
 
 def by_overlap(rows, key="si_sdri"):
@@ -111,47 +151,43 @@ def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), devic
         device (str), precision (str): where and how the model runs (``"32"`` or ``"bf16"``).
 
     ``results.json`` is ``{"dataset", "metrics": {improvement: mean}, "summary", "by_overlap",
-    "complexity", "separator"}``: the format ``asteroid-deepmask publish`` reads; ``separator``
-    records what was scored (``model``: the path, when given one; ``backend``; ``precision``).
+    "complexity", "separator", "rows"}``: the format ``asteroid-deepmask publish`` reads; ``separator``
+    records what was scored (``model``: the path, when given one; ``backend``; ``precision``); ``rows``
+    says what each key scores: ``si_sdri`` ... the model's C outputs and, for an overseparated model
+    run in torch, ``si_sdri_best_assignment`` ... and ``si_sdri_loudest`` ... its P outputs
+    (:data:`OUTPUT_SELECTIONS`).
     """
-    from ..complexity import count_complexity
-
     separator = load_separator(model, device, precision)
+    all_outputs = all_outputs_separator(model, separator, device, precision)
     rate = int(separator.sample_rate)
     rows = []
     for utt_id, mix, sources in examples:
-        mix_t = torch.as_tensor(mix, dtype=torch.float32)
-        est = separator(mix_t.unsqueeze(0).to(separator.device))[0].cpu().numpy()
-        row = utterance_metrics(np.asarray(mix, dtype=float), np.asarray(sources, dtype=float), est.astype(float), rate, metrics)
+        mix_t = torch.as_tensor(mix, dtype=torch.float32).unsqueeze(0).to(separator.device)
+        mix, sources = np.asarray(mix, dtype=float), np.asarray(sources, dtype=float)
+        row = utterance_metrics(mix, sources, separator(mix_t)[0].cpu().double().numpy(), rate, metrics)
+        if all_outputs is not None:
+            picked = select_outputs(all_outputs(mix_t)[0].cpu().double().numpy(), sources)
+            for suffix, estimates in picked.items():
+                row.update({f"{k}_{suffix}": v for k, v in scores(mix, sources, estimates, rate, metrics).items()})
         rows.append({"id": utt_id, **row})
     if not rows:
         raise ValueError("No examples to evaluate: the test set is empty.")
-    keys = [k for m in metrics for k in (m, f"{m}i")]
+    what = {"": f"the model's {separator.n_src} outputs"}  # key suffix -> the outputs its rows score
+    if all_outputs is not None:
+        what.update({f"_{s}": f"the model's {all_outputs.n_src} outputs: {how}" for s, how in OUTPUT_SELECTIONS.items()})
+    suffixes = list(what)
+    keys = [f"{k}{suffix}" for suffix in suffixes for m in metrics for k in (m, f"{m}i")]
     summary = summarise(rows, keys)
     overlap = by_overlap(rows)
-    # Counted on the architecture the separator's metadata names: an exported file has no torch module to count.
-    meta = separator.metadata
-    counts = count_complexity(get_model_class(meta["model_name"])(**meta["model_args"]))
     results = {
         "dataset": dataset,
-        "metrics": {f"{m}i": round(summary[f"{m}i"]["mean"], 3) for m in metrics},
+        "metrics": {f"{m}i{suffix}": round(summary[f"{m}i{suffix}"]["mean"], 3) for suffix in suffixes for m in metrics},
         "summary": summary,
         "by_overlap": [{"low": lo, "high": hi, "n": n, "si_sdri": round(v, 3)} for lo, hi, n, v in overlap],
-        "complexity": {"params_m": round(counts["params_total_m"], 4), "macs_g_4s": round(counts["macs_g"], 4)},
-        "separator": {"model": os.fspath(model) if isinstance(model, (str, os.PathLike)) else None,
-                      "backend": separator.backend, "precision": separator.precision},
+        **scored_records(model, separator),
+        "rows": {f"<metric>{suffix}": what[suffix] for suffix in suffixes},
     }
-    os.makedirs(out_dir, exist_ok=True)
-    # replaced together: a full disk leaves the previous three files as they were
-    with atomic_paths(*(os.path.join(out_dir, name) for name in RESULT_FILES)) as (csv_path, json_path, md_path):
-        with open(csv_path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=["id", *keys, "overlap_ratio"])
-            writer.writeheader()
-            writer.writerows(rows)
-        with open(json_path, "w") as f:
-            json.dump(results, f, indent=2)
-        with open(md_path, "w") as f:
-            f.write(results_markdown(results))
+    write_result_files(out_dir, rows, [*keys, "overlap_ratio"], results, results_markdown(results))
     return results
 
 
@@ -165,6 +201,8 @@ def results_markdown(results):
     scored = results.get("separator")  # absent from results written before 0.2.0
     if scored:
         lines += [f"Scored: {scored['model'] or 'the model'} ({scored['backend']}, precision {scored['precision']}).", ""]
+    if len(results.get("rows", {})) > 1:  # an overseparated model: say which rows score which outputs
+        lines += [f"- `{key}` rows: {what}." for key, what in results["rows"].items()] + [""]
     if results["by_overlap"]:
         lines += ["## SI-SDRi by overlap ratio", "", "| overlap | utterances | SI-SDRi |", "|---|---|---|"]
         lines += [f"| {b['low']:.0%}-{b['high']:.0%} | {b['n']} | {b['si_sdri']:.2f} |" for b in results["by_overlap"]]
@@ -172,8 +210,14 @@ def results_markdown(results):
 
 
 def evaluate_experiment(manifests, exp_dir, dataset, metrics=("si_sdr", "sdr"), model=None, device="cpu",
-                        precision="32", out_dir=None):
+                        precision="32", out_dir=None, reference_free=False):
     """Stage 3: evaluate an experiment's model on the test manifest; returns the results table (markdown).
+
+    A manifest whose rows have no sources (``"sources": []`` or no ``"sources"`` key: recordings nobody
+    separated), or any manifest with ``reference_free``, is evaluated WITHOUT references
+    (:func:`~.reference_free.evaluate_reference_free`, on the metrics of
+    :data:`~.reference_free.REFERENCE_FREE_METRICS` among ``metrics``, both when none is), and the log
+    says so.
 
     Args:
         manifests (str): folder holding ``tt.json``.
@@ -187,6 +231,17 @@ def evaluate_experiment(manifests, exp_dir, dataset, metrics=("si_sdr", "sdr"), 
     """
     model = model or os.path.join(exp_dir, folder.MODEL)
     test = ManifestDataset(manifest_path(manifests, "tt"))
+    with_sources = [bool(e.get("sources")) for e in test.entries]
+    if reference_free or not any(with_sources):
+        chosen = tuple(m for m in metrics if m in REFERENCE_FREE_METRICS) or REFERENCE_FREE_METRICS
+        why = "--reference-free" if reference_free else f"{manifest_path(manifests, 'tt')} lists no sources"
+        print(f"{why}: evaluating WITHOUT references ({', '.join(chosen)}).", flush=True)
+        results = evaluate_reference_free(model, [e["mix"] for e in test.entries], out_dir or exp_dir, chosen,
+                                          device, dataset)
+        return reference_free_markdown(results)
+    if not all(with_sources):
+        raise ValueError(f"{manifest_path(manifests, 'tt')} lists sources for some rows only "
+                         f"({sum(with_sources)} of {len(with_sources)}); give a manifest with sources for all or none.")
     examples = ((e["id"], *test[i]) for i, e in enumerate(test.entries))
     results = evaluate(model, examples, out_dir or exp_dir, dataset=dataset, metrics=tuple(metrics), device=device,
                        precision=precision)

@@ -12,7 +12,7 @@
     python -m asteroid_deepmask.recipe train      --hparams FILE --manifests DIR --exp EXP [--set k=v ...] [--force]
                                                   [--supervised-manifests DIR]
     python -m asteroid_deepmask.recipe evaluate   --manifests DIR --exp EXP --dataset NAME [--metrics ...] [--force]
-                                                  [--model FILE] [--precision 32|bf16] [--out DIR]
+                                                  [--model FILE] [--precision 32|bf16] [--out DIR] [--reference-free]
     python -m asteroid_deepmask.recipe evaluate-mixit --manifests DIR --exp EXP [--test-manifests DIR --dataset NAME]
                                                   [--metrics ...] [--limit N] [--force]
     python -m asteroid_deepmask.recipe package    --exp EXP
@@ -38,6 +38,7 @@ from ..data.whamr_mixing import MODES as WHAMR_MODES, RATES as WHAMR_RATES, make
 from ..data.wsj0mix import check_wsj0_root, download_mix_lists, make_wsj0mix
 from ..deployment.separators import PRECISIONS
 from .evaluation import METRICS, evaluate_experiment
+from .reference_free import REFERENCE_FREE_METRICS
 from ..experiment import folder
 from ..experiment.hparams import load_hparams
 from .publishing import package_experiment
@@ -142,13 +143,18 @@ def _parser():
     p.add_argument("--manifests", required=True)
     p.add_argument("--exp", required=True)
     p.add_argument("--dataset", required=True)
-    p.add_argument("--metrics", nargs="+", default=["si_sdr", "sdr"], choices=METRICS)
+    p.add_argument("--metrics", nargs="+", default=["si_sdr", "sdr"],
+                   choices=[*METRICS, *(m for m in REFERENCE_FREE_METRICS if m not in METRICS)],
+                   help="with references: among %s; without (a manifest without sources, or --reference-free): "
+                   "%s" % (", ".join(METRICS), ", ".join(REFERENCE_FREE_METRICS)))
     p.add_argument("--model", default=None, help="model to score: an exported .onnx or TorchScript file, a hub "
                    "folder or a .pth file (default: the experiment's best_model.pth)")
     p.add_argument("--precision", default="32", choices=PRECISIONS, help="bf16: a torch model under bfloat16 autocast")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--out", default=None, help="folder for the result files (default: the experiment folder)")
     p.add_argument("--force", action="store_true", help="evaluate again (removes the results in the output folder first)")
+    p.add_argument("--reference-free", action="store_true", help="score without the references even where the "
+                   "manifest has them (DNSMOS of the outputs, remix SI-SDR); a manifest without sources always is")
     p = sub.add_parser("evaluate-mixit", help="a MixIT model: scores without references on the held-out "
                        "recordings, and with references on a labelled test set when given")
     p.add_argument("--manifests", required=True, help="the experiment's manifests (cv.json: held-out recordings)")
@@ -247,7 +253,7 @@ def _evaluate(args):
     _check_same_scoring(results, args)
     if results.should_run("evaluate", args.force):
         print(evaluate_experiment(args.manifests, args.exp, args.dataset, args.metrics, args.model, args.device,
-                                  args.precision, args.out))
+                                  args.precision, args.out, args.reference_free))
     else:
         with open(results.file(folder.RESULTS_TABLE)) as f:
             print(f.read())

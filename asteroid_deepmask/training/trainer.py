@@ -33,7 +33,6 @@ import platform
 import sys
 import time
 
-import asteroid.losses
 import pytorch_lightning as pl
 import torch
 import yaml
@@ -49,22 +48,13 @@ from .faults import AtomicCheckpointIO, NonFiniteLosses
 from ..experiment import folder
 from ..experiment.schema import check_experiment, check_same_experiment, recorded, with_defaults
 from ..experiment.hparams import load_hparams
-from ..losses import MixITWrapper
+from ..losses import MixITWrapper, mixture_consistency, pairwise_loss
 from ..models import build_model
 from .log import EpochLog
 
 
 #: The parts of a semi-supervised training batch (a dict of ``(input, references)`` pairs).
 MIXIT, SUPERVISED = "mixit", "supervised"
-
-
-def _pit(loss, **options):
-    """PIT on ``loss``: Asteroid's wrapper of its pairwise loss of that name, or, for a MixIT-only loss,
-    the MixIT wrapper restricted to one estimate per reference (a permutation)."""
-    pairwise = getattr(asteroid.losses, f"pairwise_{loss}", None)
-    if pairwise is None:
-        return MixITWrapper(loss, generalized=False, **options)
-    return PITLossWrapper(pairwise, pit_from="pw_mtx")
 
 
 class SeparationModule(pl.LightningModule):
@@ -93,14 +83,11 @@ class SeparationModule(pl.LightningModule):
         self.config = with_defaults(hparams)
         training = self.config["training"]
         self.grouping, self.unsupervised = training["grouping"], training["unsupervised_mixit"]
-        # The MixIT loss's SNR cap, where the experiment has one (issue 23 part A, branch mixit-core).
-        options = {"snr_max": training["snr_max"]} if "snr_max" in training else {}
-        # the schema's loss names are Asteroid's pairwise losses (and MixIT losses) of the same name
-        self.pit = _pit(training["loss"], **options)
+        self.pit = PITLossWrapper(pairwise_loss(training["loss"], training["snr_max"]), pit_from="pw_mtx")
         self.pit_sisdr = PITLossWrapper(pairwise_neg_sisdr, pit_from="pw_mtx")  # the validation SI-SDR
-        self.mixit = MixITWrapper(training["loss"], **options)
+        self.mixit = MixITWrapper(training["loss"], snr_max=training["snr_max"])
         self.mixit_sisdr = MixITWrapper("neg_sisdr")  # the validation SI-SDR of more outputs than sources
-        self.consistent = training.get("mixture_consistency", False)
+        self.consistent = training["mixture_consistency"]
         self.nonfinite = NonFiniteLosses(training["max_nonfinite_batches"])
 
     @staticmethod
@@ -115,10 +102,7 @@ class SeparationModule(pl.LightningModule):
         that they sum to ``mix`` when the experiment sets ``training.mixture_consistency``."""
         estimates = self.model.forward_outputs(mix) if outputs else self.model(mix)
         if self.consistent:
-            # issue 23 part A (branch mixit-core) owns the projection and its key
-            from ..losses.mixture_consistency import mixture_consistency
-
-            estimates = mixture_consistency(estimates, mix, self.config["training"].get("mixture_consistency_weights"))
+            estimates = mixture_consistency(estimates, mix, self.config["training"]["mixture_consistency_weights"])
         return estimates
 
     def supervised_loss(self, mix, sources):

@@ -1,0 +1,55 @@
+import pytest
+import torch
+
+from asteroid_deepmask.models.source_counting import active_sources
+
+
+def oracle_outputs(voices, n_voices, n_outputs=6, leakage_db=-40.0):
+    """Mixture of the first ``n_voices`` voices and P outputs: the voices (scaled apart, at shuffled positions)
+    and the rest carrying leakage ``leakage_db`` below the mixture, as a trained MixIT model leaves them."""
+    gains = torch.tensor([1.0, 0.5, 0.25])[:n_voices]
+    sources = voices[:n_voices] * gains[:, None]
+    mix = sources.sum(0)
+    noise = torch.randn(n_outputs - n_voices, mix.shape[-1], generator=torch.Generator().manual_seed(0))
+    leak = noise / noise.pow(2).mean(-1, keepdim=True).sqrt() * mix.pow(2).mean().sqrt() * 10 ** (leakage_db / 20)
+    order = torch.tensor([3, 0, 5, 1, 4, 2])[:n_outputs]
+    return mix, torch.cat([sources, leak])[order.argsort()], order
+
+
+@pytest.mark.parametrize("n_voices", [1, 2, 3])
+def test_oracle_outputs_are_counted_and_ranked(voices, n_voices):
+    mix, outputs, order = oracle_outputs(voices, n_voices)
+    # the voices sit at positions order[0], order[1], ... and are 0, 6 and 12 dB apart: loudest first
+    assert active_sources(outputs, mix) == order[:n_voices].tolist()
+    assert active_sources(outputs[None], mix[None]) == [order[:n_voices].tolist()]
+
+
+def test_silence_and_the_threshold(voices):
+    assert active_sources(torch.zeros(2, 4, 8000), torch.zeros(2, 8000)) == [[], []]
+    assert active_sources(torch.full((4, 8000), 1e-6), torch.full((8000,), 1e-6)) == []  # -120 dBFS: silence
+    mix, outputs, order = oracle_outputs(voices, 3)
+    assert active_sources(outputs, mix, threshold_db=-50.0)[:3] == order[:3].tolist()
+    assert len(active_sources(outputs, mix, threshold_db=-50.0)) == 6  # the -40 dB leakage counts too
+    assert len(active_sources(outputs, mix, threshold_db=-5.0)) == 1  # only the loudest voice is above -5 dB
+
+
+def test_model_count_sources_on_its_outputs(tiny_dprnn, voices, monkeypatch):
+    model = tiny_dprnn(n_src=2, n_outputs=6)
+    cases = {n: oracle_outputs(voices, n) for n in (1, 3)}
+    # the model's P outputs replaced by the oracle's of the mixture it is given (or silence)
+    def forward_outputs(wav):
+        batch = wav.reshape(-1, wav.shape[-1])
+        found = [next((o for m, o, _ in cases.values() if torch.equal(m, x)), torch.zeros(6, x.shape[-1])) for x in batch]
+        return torch.stack(found) if wav.dim() > 1 else found[0]
+
+    monkeypatch.setattr(model, "forward_outputs", forward_outputs)
+    mixes = torch.stack([torch.zeros(8000), cases[1][0], cases[3][0]])
+    assert model.count_sources(mixes) == [0, 1, 3]
+    assert model.count_sources(cases[3][0]) == 3 and model.count_sources(cases[3][0], threshold_db=-5.0) == 1
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="estimates must be a \\[batch, n_out, time\\] or \\[n_out, time\\]"):
+        active_sources(torch.zeros(8000), torch.zeros(8000))
+    with pytest.raises(ValueError, match="mixture must have the batch and time sizes"):
+        active_sources(torch.zeros(2, 3, 100), torch.zeros(2, 90))

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from asteroid_deepmask.cli import main
+from asteroid_deepmask.deployment.long_files import separate_file
+from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder
+
+#: The P = 4 outputs of the stub model: the input scaled by these (-10.5, -60, -3.1 and -inf dB).
+GAINS = torch.tensor([0.3, 0.001, 0.7, 0.0])
+
+
+@pytest.fixture
+def scaled_outputs(tiny_dprnn, tmp_path, monkeypatch):
+    """A saved 2-source model with P = 4 outputs whose outputs are the input times :data:`GAINS`."""
+    monkeypatch.setattr(DeepMaskEncoderMaskerDecoder, "forward_outputs",
+                        lambda self, wav: wav.reshape(-1, 1, wav.shape[-1]) * GAINS[:, None])
+    model = tiny_dprnn(n_src=2, n_outputs=4)
+    torch.save(model.serialize(), tmp_path / "model.pth")
+    mix = 0.1 * np.random.default_rng(0).standard_normal(8000).astype("float32")
+    sf.write(tmp_path / "mix.wav", mix, 8000, subtype="FLOAT")
+    sf.write(tmp_path / "silence.wav", np.zeros(4000, "float32"), 8000)
+    return model, mix, tmp_path
+
+
+def test_cli_writes_only_the_active_outputs_loudest_first(scaled_outputs, capsys):
+    _, mix, d = scaled_outputs
+    code = main(["separate", str(d / "mix.wav"), str(d / "silence.wav"), "--model", str(d / "model.pth"),
+                 "-o", str(d / "out"), "--active-only", "--window", "0.3", "--overlap", "0.05"])
+    assert code == 0 and "Wrote 2 active sources" in capsys.readouterr().out
+    assert sorted(p.name for p in (d / "out").iterdir()) == ["mix_s1.wav", "mix_s2.wav"]  # nothing of the silence
+    for name, gain in (("mix_s1.wav", 0.7), ("mix_s2.wav", 0.3)):
+        np.testing.assert_allclose(sf.read(d / "out" / name, dtype="float32")[0], gain * mix, atol=1e-6)
+    code = main(["separate", str(d / "mix.wav"), "--model", str(d / "model.pth"), "-o", str(d / "low"),
+                 "--active-only", "--active-threshold", "-70"])
+    assert code == 0 and len(list((d / "low").iterdir())) == 3  # the -60 dB output too
+
+
+def test_library_path_and_refusals(scaled_outputs):
+    model, _, d = scaled_outputs
+    written = separate_file(model, str(d / "mix.wav"), str(d / "lib"), active_only=True, active_threshold_db=-5.0)
+    assert [p.rsplit("/", 1)[1] for p in written] == ["mix_s1.wav"]
+    with pytest.raises(ValueError, match="Refusing to overwrite"):
+        separate_file(model, str(d / "mix.wav"), str(d / "lib"), active_only=True)
+    model.export(str(d / "model.pt"))
+    with pytest.raises(ValueError, match="gives the 2 grouped sources, not the model's 4 outputs"):
+        separate_file(str(d / "model.pt"), str(d / "mix.wav"), str(d / "onnx"), active_only=True)
