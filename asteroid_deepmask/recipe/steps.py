@@ -38,7 +38,7 @@ from ..data.whamr_mixing import MODES as WHAMR_MODES, RATES as WHAMR_RATES, make
 from ..data.wsj0mix import check_wsj0_root, download_mix_lists, make_wsj0mix
 from ..deployment.separators import PRECISIONS
 from .evaluation import METRICS, evaluate_experiment
-from .reference_free import REFERENCE_FREE_METRICS
+from .reference_free import REFERENCE_FREE_METRICS, evaluate_reference_free
 from ..experiment import folder
 from ..experiment.hparams import load_hparams
 from .publishing import package_experiment
@@ -260,15 +260,12 @@ def _evaluate(args):
 
 
 def _evaluate_mixit(args):
-    # issue 23 part A (branch mixit-core) owns the reference-free scores and the reference metrics' names
-    from .reference_free import REFERENCE_FREE_METRICS as FREE_METRICS, evaluate_reference_free
-
     with_refs = [m for m in args.metrics if m in METRICS] if args.test_manifests else []
-    free = [m for m in args.metrics if m in FREE_METRICS]
-    unknown = [m for m in args.metrics if m not in METRICS and m not in FREE_METRICS]
+    free = [m for m in args.metrics if m in REFERENCE_FREE_METRICS]
+    unknown = [m for m in args.metrics if m not in METRICS and m not in REFERENCE_FREE_METRICS]
     if unknown:
         raise ValueError(f"--metrics {' '.join(unknown)}: unknown; with references: {' '.join(METRICS)}; without: "
-                         f"{' '.join(FREE_METRICS)}.")
+                         f"{' '.join(REFERENCE_FREE_METRICS)}.")
     skipped = [m for m in args.metrics if m not in with_refs and m not in free]
     if skipped:
         print(f"== evaluate: {' '.join(skipped)} need references, and no --test-corpus was given: not computed")
