@@ -53,7 +53,7 @@ def _export(args):
         raise ValueError("--block-ms sets the block of a streaming export: add --streaming.")
     model = DeepMaskEncoderMaskerDecoder.from_pretrained(args.model, revision=args.revision)
     if args.streaming:
-        from .deployment.streaming_files import block_samples, export_streaming_model
+        from .deployment.streaming_export import block_samples, export_streaming_model
 
         block = block_samples(model.sample_rate, 10 if args.block_ms is None else args.block_ms, model.encoder.stride)
         export_streaming_model(model, args.output, block, format=format, opset=args.opset)

@@ -268,7 +268,7 @@ def main():
     import torch
 
     from asteroid_deepmask.deployment.streaming import stream_latency
-    from asteroid_deepmask.deployment.streaming_files import block_samples, export_streaming_model
+    from asteroid_deepmask.deployment.streaming_export import block_samples, export_streaming_model
 
     torch.set_num_threads(1)
     machine = (f"{cpu_name()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the start); "

@@ -30,7 +30,7 @@ def tiny():
 
 
 def test_every_way_times_every_block_of_its_stream(tiny, tmp_path):
-    from asteroid_deepmask.deployment.streaming_files import export_streaming_model
+    from asteroid_deepmask.deployment.streaming_export import export_streaming_model
 
     path = export_streaming_model(tiny, str(tmp_path / "step.onnx"), BLOCK)
     mix = bench_streaming.mixture(1.05)  # the re-run needs a full second before its blocks

@@ -71,7 +71,7 @@ def cut_segments(wav, segment, silence_db):
     Example:
         >>> wav = np.concatenate([np.ones(100), np.zeros(100), 0.5 * np.ones(60), np.ones(20)])
         >>> cut_segments(wav, 100, silence_db=-40.0)
-        [(0, 100), (200, 60)]
+        [(0, 100), (200, 80)]
     """
     spans = [(start, min(segment, len(wav) - start)) for start in range(0, len(wav), segment)]
     spans = [(s, n) for s, n in spans if 2 * n >= segment]

@@ -18,7 +18,8 @@ import soundfile as sf
 import torch
 
 from .long_files import check_output_folder, output_paths, probe, read_mono
-from .streaming_files import block_samples, load_streamer
+from .streamers import load_streamer
+from .streaming_export import block_samples
 
 #: Raw PCM formats of standard input and output, with their numpy types and full scale.
 RAW_FORMATS = {"int16": (np.int16, 32768.0), "float32": (np.float32, 1.0)}
@@ -74,7 +75,7 @@ def stream_file(model, input, output, block_ms=None, raw_rate=None, raw_format="
 
     Args:
         model: a causal model, hub folder or repository id, ``.pth`` file, or a streaming export
-            (:func:`~.streaming_files.load_streamer`).
+            (:func:`~.streamers.load_streamer`).
         input (str): an audio file, or ``"-"`` for raw mono PCM on standard input.
         output (str): a folder for ``<name>_s<i>.wav``, or ``"-"`` for raw PCM on standard output.
         block_ms (float, optional): block length in ms; default: a streaming export's own block,

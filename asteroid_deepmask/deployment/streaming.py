@@ -7,7 +7,7 @@ the encoder, the trunk (:meth:`~asteroid_deepmask.masknn.Trunk.forward_streaming
 the decoder, and returns every output sample that no later frame changes. The state is a tuple of
 tensors of fixed size: the encoder's last samples, the trunk's state, the decoder's overlap tail.
 :class:`Streamer` is what a user holds (``model.streamer()``); an exported step
-(:mod:`~asteroid_deepmask.deployment.streaming_files`) runs the same :func:`stream_step`.
+(:mod:`~asteroid_deepmask.deployment.streaming_export`) runs the same :func:`stream_step`.
 """
 import torch
 

@@ -184,6 +184,9 @@ class DPRNNTrunk(Trunk):
         check_positive_int("bn_chan", bn_chan)
         self.n_outputs, self.out_chan, self.causal = n_outputs, bn_chan, bool(causal)
         self.norm_type = resolve_norm(norm_type, self.causal)
+        if bidirectional is not None and not isinstance(bidirectional, bool):
+            raise ValueError(f"bidirectional must be True or False, got bidirectional={bidirectional!r} "
+                             "(or None: True, or False when causal).")
         self.bidirectional = not self.causal if bidirectional is None else bidirectional
         self.bottleneck = bottleneck(in_chan, bn_chan, self.norm_type)
         self.dual_path = DualPathRNN(bn_chan, n_outputs, hid_size, chunk_size, hop_size, n_repeats, self.norm_type,

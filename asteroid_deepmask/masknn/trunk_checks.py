@@ -39,7 +39,7 @@ def check_trunk(cls, trunk_args=None, in_chan=16, n_src=2, n_outputs=4, frames=(
         >>> print(check_trunk(DPRNNTrunk, dict(bn_chan=8, hid_size=4, chunk_size=10, n_repeats=1)))
         DPRNNTrunk (registered as 'dprnn'):
           interface: ok ([2, 16, 40] -> [2, 4, 8, 40])
-          config: ok (rebuilds from 12 arguments)
+          config: ok (rebuilds from 13 arguments)
           trace: ok (default check; batch 3, 57 frames)
           fold: ok (folded equals unfolded)
     """

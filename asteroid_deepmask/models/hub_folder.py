@@ -54,7 +54,7 @@ def save_pretrained(model, save_directory, results=None, training=None, license=
             and its usage in the card.
         streaming_block_ms (float, optional): for a causal model, also write ``model_streaming.onnx``,
             one step of a stream of blocks of this many ms
-            (:func:`asteroid_deepmask.deployment.streaming_files.export_streaming_model`), and how to
+            (:func:`asteroid_deepmask.deployment.streaming_export.export_streaming_model`), and how to
             stream with it in the card.
 
     Example:
@@ -94,7 +94,7 @@ def save_pretrained(model, save_directory, results=None, training=None, license=
             export_model(model, paths[ONNX_NAME], format="onnx")
             config["onnx"] = ONNX_NAME
         if streaming_block_ms is not None:
-            from ..deployment.streaming_files import block_samples, export_streaming_model
+            from ..deployment.streaming_export import block_samples, export_streaming_model
 
             block = block_samples(model.sample_rate, streaming_block_ms, model.encoder.stride)
             export_streaming_model(model, paths[STREAMING_ONNX_NAME], block, format="onnx")

@@ -85,9 +85,10 @@ def test_ctrl_c_flushes_and_leaves_playable_files(hub, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()[-2000:]
     assert b"Interrupted; flushed" in err or b"Interrupted; flushed" in _
-    for i in (1, 2):
-        got, rate = sf.read(tmp_path / "out" / f"stream_s{i}.wav")
-        assert rate == 8000 and len(got) == 8000
+    # the samples read before the interrupt, separated to the end: whole files, one length
+    lengths = {sf.info(tmp_path / "out" / f"stream_s{i}.wav").frames for i in (1, 2)}
+    assert len(lengths) == 1 and 7000 <= lengths.pop() <= 8000
+    assert all(np.isfinite(sf.read(tmp_path / "out" / f"stream_s{i}.wav")[0]).all() for i in (1, 2))
 
 
 @pytest.mark.parametrize("args, message", [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from asteroid_deepmask import ConvTasNetDeepMask, DPRNNDeepMask
+from asteroid_deepmask import ConvTasNetDeepMask, DPRNNDeepMask, SimoSisoTasNet
 from asteroid_deepmask.masknn import DPRNNTrunk, TCNTrunk
 
 TINY_DPRNN = dict(n_filters=16, bn_chan=8, hid_size=8, chunk_size=20, hop_size=10, n_repeats=2)
@@ -74,7 +74,7 @@ def test_a_causal_model_does_not_look_ahead(trunk):
 
 
 def test_the_cost_of_a_block_does_not_grow_over_ten_minutes():
-    model = causal_model("dprnn", chunk_size=200, hop_size=100)  # a block of 100 frames is one chunk hop
+    model = causal_model("dprnn", chunk_size=200, hop_size=100, n_repeats=1)  # a block of 100 frames: one hop
     streamer, block = model.streamer(), 800  # 100 ms at 8 kHz: 6,000 blocks make 10 minutes
     noise = torch.randn(1, 16 * block)
     times, sizes = [], set()
@@ -96,8 +96,10 @@ def test_a_non_causal_model_says_to_build_it_causal():
     for model in (DPRNNDeepMask(n_src=2, **TINY_DPRNN), ConvTasNetDeepMask(n_src=2, **TINY_TCN)):
         with pytest.raises(ValueError, match=r"causal=True"):
             model.streamer()
-        with pytest.raises(NotImplementedError, match=r"causal=True"):
+        with pytest.raises(ValueError, match=r"causal=True"):
             model.masker.trunk.streaming_state(1, torch.zeros(1))
+    with pytest.raises(NotImplementedError, match=r"causal=True"):  # a trunk that does not stream at all
+        SimoSisoTasNet(n_src=2, n_filters=16, bn_chan=8, hid_size=8, chunk_size=10).masker.trunk.streaming_state(1, torch.zeros(1))
 
 
 def test_streamer_errors_reset_and_reuse():

@@ -6,8 +6,9 @@ import torch
 
 from asteroid_deepmask import ConvTasNetDeepMask, DPRNNDeepMask
 from asteroid_deepmask.deployment.separators import load_separator
-from asteroid_deepmask.deployment.streaming_files import (ExportedStreamer, block_samples, export_streaming_model,
-                                                          load_streamer, read_export_metadata)
+from asteroid_deepmask.deployment.export import read_export_metadata
+from asteroid_deepmask.deployment.streamers import ExportedStreamer, load_streamer
+from asteroid_deepmask.deployment.streaming_export import block_samples, export_streaming_model
 
 
 @pytest.fixture(scope="module")

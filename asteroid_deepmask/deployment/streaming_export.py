@@ -1,4 +1,4 @@
-"""Streaming files: one block step of a causal model as ONNX or TorchScript, and streamers over any model.
+"""Streaming export: one block step of a causal model as an ONNX or TorchScript file.
 
 An exported step maps ``(mixture [batch, block], *states)`` to ``(sources [batch, n_src, block],
 *next_states)``, the states in the same order as the inputs; a stream starts with every state at
@@ -8,22 +8,19 @@ at its end the last ones are the ``decoder_tail`` state. The metadata record say
 ``streaming: true``, ``block``, ``stride``, ``latency`` and each state's name, shape (``"batch"`` where the
 batch goes) and dtype. The graph is :func:`~.streaming.stream_step`, traced for that block.
 
-:func:`load_streamer` gives a streamer for a hub folder or repository, a ``.pth`` file or a
-streaming export: ``process`` / ``flush`` / ``latency`` / ``reset`` whatever runs the model.
+:func:`~.streamers.load_streamer` runs such a file (or a model) as a streamer.
 """
 import json
 import os
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..models.pretrained import looks_like_repo_id
 from ..utils.atomic import atomic_paths
 from ..utils.library_noise import library_warnings_ignored
-from .export import (METADATA_KEY, INPUT_NAME, OUTPUT_NAME, cpu_float_copy, detect_export_format, export_format,
-                     export_metadata, read_export_metadata, write_onnx)
-from .streaming import Streamer, initial_states, stream_latency, stream_step
+from .export import (METADATA_KEY, INPUT_NAME, OUTPUT_NAME, cpu_float_copy, export_format, export_metadata,
+                     read_export_metadata, write_onnx)
+from .streaming import initial_states, stream_latency, stream_step
 
 ENCODER_STATE, DECODER_STATE = "encoder_past", "decoder_tail"
 
@@ -121,103 +118,3 @@ def export_streaming_model(model, path, block, format=None, opset=None):
             traced = torch.jit.trace(step, example, check_trace=False)
             torch.jit.save(traced, tmp, _extra_files={f"{METADATA_KEY}.json": json.dumps(metadata)})
     return path
-
-
-class ExportedStreamer:
-    """A :class:`~.streaming.Streamer` over a streaming ONNX or TorchScript file.
-
-    :meth:`process` takes any number of samples and runs the file on whole blocks (keeping the
-    rest for the next call). :meth:`flush` runs a last block padded with zeros when samples are
-    left over: the padding then adds to the last ``latency + stride`` output samples, which the
-    torch streamer makes exactly; a stream of whole blocks ends exactly.
-
-    Args:
-        path (str): a file written by :func:`export_streaming_model`.
-        device (str): ``"cpu"`` (ONNX Runtime's CPU provider, or TorchScript on the CPU).
-    """
-
-    def __init__(self, path, device="cpu"):
-        self.metadata = metadata = read_export_metadata(path)
-        if not metadata.get("streaming"):
-            raise ValueError(f"{path!r} is an offline export (whole inputs): separate files with it with "
-                             "`asteroid-deepmask separate`, or export the model with --streaming to stream.")
-        self.path, self.backend = os.fspath(path), detect_export_format(path)
-        self.sample_rate, self.n_src = float(metadata["sample_rate"]), int(metadata["n_src"])
-        self.block, self.latency, self.stride = int(metadata["block"]), int(metadata["latency"]), int(metadata["stride"])
-        if self.backend == "onnx":
-            import onnxruntime
-
-            options = onnxruntime.SessionOptions()
-            options.log_severity_level = 3
-            self._session = onnxruntime.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
-        else:
-            self._module = torch.jit.load(self.path, map_location=device)
-        self.reset()
-
-    def reset(self):
-        """Forget the streams: the next samples start new ones."""
-        self._states, self._pending, self._received, self._to_skip = None, None, 0, self.latency
-
-    def _run(self, block):
-        if self._states is None:
-            self._states = [np.zeros([block.shape[0] if d == "batch" else d for d in s["shape"]], dtype=s["dtype"])
-                            for s in self.metadata["states"]]
-        if self.backend == "onnx":
-            names = [INPUT_NAME, *(s["name"] for s in self.metadata["states"])]
-            out = self._session.run(None, dict(zip(names, [block, *self._states])))
-        else:
-            with torch.no_grad():
-                out = [t.numpy() for t in self._module(*(torch.from_numpy(a) for a in [block, *self._states]))]
-        self._states = out[1:]
-        return out[0]
-
-    def process(self, block):
-        """The sources of the next samples ``[batch, n]`` (tensor or array): ``[batch, n_src, m]`` float32 tensor."""
-        block = np.asarray(block.detach().cpu() if torch.is_tensor(block) else block, dtype=np.float32)
-        if block.ndim != 2:
-            raise ValueError(f"process takes a block [batch, samples], got shape {block.shape}.")
-        self._received += block.shape[-1]
-        pending = block if self._pending is None else np.concatenate([self._pending, block], axis=-1)
-        whole = pending.shape[-1] // self.block * self.block
-        outs = [self._run(np.ascontiguousarray(pending[:, i:i + self.block])) for i in range(0, whole, self.block)]
-        self._pending = pending[:, whole:]
-        out = np.concatenate(outs, axis=-1) if outs else np.zeros((block.shape[0], self.n_src, 0), np.float32)
-        return self._skip(out)
-
-    def flush(self):
-        """The rest of the streams' sources; the next samples start new streams."""
-        if self._pending is None:
-            raise ValueError("flush() ends a stream, and no samples were processed since the last reset or flush.")
-        left = self._pending.shape[-1]
-        last = [self._run(np.pad(self._pending, ((0, 0), (0, self.block - left))))] if left else []
-        # The output so far ends `latency` samples before the input's last whole block.
-        rest = self._skip(np.concatenate([*last, self._states[-1]], axis=-1)[..., :left + self.latency])
-        self.reset()
-        return rest
-
-    def _skip(self, out):
-        skip = min(self._to_skip, out.shape[-1])
-        self._to_skip -= skip
-        return torch.from_numpy(np.ascontiguousarray(out[..., skip:]))
-
-
-def load_streamer(source, device="cpu", revision=None):
-    """A streamer for ``source``: a causal model, hub folder or repository id, ``.pth`` file, or streaming export.
-
-    Returns :class:`~.streaming.Streamer` (torch, exact for any blocks) or :class:`ExportedStreamer`.
-
-    Raises:
-        ValueError: the model is not causal, or the file is an offline export.
-    """
-    from ..models import DeepMaskEncoderMaskerDecoder
-
-    if isinstance(source, DeepMaskEncoderMaskerDecoder):
-        return Streamer(source)
-    path = os.fspath(source)
-    if detect_export_format(path) is not None:
-        return ExportedStreamer(path, device)
-    if not (os.path.exists(path) or looks_like_repo_id(path)):
-        raise ValueError(f"{path!r} does not exist: give a hub folder or repository id, a .pth model or a "
-                         "streaming .onnx/.pt export.")
-    model = DeepMaskEncoderMaskerDecoder.from_pretrained(path, revision=revision).to(device).eval()
-    return Streamer(model)
