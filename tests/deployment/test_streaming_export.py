@@ -15,12 +15,13 @@ from asteroid_deepmask.deployment.streaming_export import block_samples, export_
 def causal_mlp():
     torch.manual_seed(0)
     return DPRNNDeepMask(n_src=2, causal=True, mask_head="mlp", head_hidden=8, n_outputs=4, n_filters=16, bn_chan=8,
-                         hid_size=8, chunk_size=20, hop_size=10, n_repeats=2).eval()
+                         hid_size=8, chunk_size=100, hop_size=50, n_repeats=2).eval()
 
 
 @pytest.fixture(scope="module")
 def onnx_step(causal_mlp, tmp_path_factory):
-    return export_streaming_model(causal_mlp, tmp_path_factory.mktemp("live") / "live.onnx", block=80)
+    # 40 ms blocks: 5 calls of the 30 s stream per second, each step 40 frames (runs of gcd(40, 50) = 10)
+    return export_streaming_model(causal_mlp, tmp_path_factory.mktemp("live") / "live.onnx", block=320)
 
 
 def test_onnx_runtime_fed_its_own_states_equals_torch_streaming_over_30_s(causal_mlp, onnx_step):
@@ -32,8 +33,8 @@ def test_onnx_runtime_fed_its_own_states_equals_torch_streaming_over_30_s(causal
     streamer = causal_mlp.streamer()
     states = [np.zeros([1 if d == "batch" else d for d in s["shape"]], dtype=s["dtype"]) for s in meta["states"]]
     worst = 0.0
-    for start in range(0, mix.shape[-1], 80):
-        block = mix[:, start:start + 80]
+    for start in range(0, mix.shape[-1], 320):
+        block = mix[:, start:start + 320]
         out, *states = session.run(None, {"mixture": block.numpy(), **{s["name"]: v for s, v in zip(meta["states"], states)}})
         expected = streamer.process(block)
         if start == 0:  # the torch streamer leaves out the `latency` samples before the start
@@ -44,7 +45,7 @@ def test_onnx_runtime_fed_its_own_states_equals_torch_streaming_over_30_s(causal
 
 def test_the_metadata_names_the_block_latency_and_states(causal_mlp, onnx_step):
     meta = read_export_metadata(onnx_step)
-    assert (meta["streaming"], meta["block"], meta["latency"], meta["stride"]) == (True, 80, 8, 8)
+    assert (meta["streaming"], meta["block"], meta["latency"], meta["stride"]) == (True, 320, 8, 8)
     names = [s["name"] for s in meta["states"]]
     assert names[0] == "encoder_past" and names[-1] == "decoder_tail" and len(names) == 5  # + phase, intra, inter
     assert meta["states"][0]["shape"] == ["batch", 1, 8] and meta["states"][-1]["shape"] == ["batch", 2, 8]
