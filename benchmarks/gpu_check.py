@@ -24,6 +24,7 @@ on them. Without a CUDA GPU the script says so and exits 0; otherwise it exits 1
     python benchmarks/gpu_check.py --reps 20  # steadier step times
 """
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -110,7 +111,7 @@ def training_step(model, mix, sources, precision):
     from asteroid_deepmask.utils.cpu_bf16 import lstm_in_float32_without_cpu_bf16
 
     def step():
-        with lstm_in_float32_without_cpu_bf16(device):
+        with lstm_in_float32_without_cpu_bf16(device) if dtype == torch.bfloat16 else contextlib.nullcontext():
             with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
                 loss = _neg_snr(model(mix), sources)
             optimizer.zero_grad()

@@ -128,11 +128,14 @@ class TorchSeparator(Separator):
 
     def _autocast(self):
         if self.precision == "bf16":
-            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+            stack = contextlib.ExitStack()
+            stack.enter_context(lstm_in_float32_without_cpu_bf16(self.device.type))
+            stack.enter_context(torch.autocast(device_type=self.device.type, dtype=torch.bfloat16))
+            return stack
         return contextlib.nullcontext()
 
     def __call__(self, batch):
-        with torch.inference_mode(), lstm_in_float32_without_cpu_bf16(self.device.type), self._autocast():
+        with torch.inference_mode(), self._autocast():
             return self.module(batch).float()
 
 

@@ -27,6 +27,7 @@ float32), ``training.num_workers`` and ``training.accumulate_grad_batches``, and
 ``data.dynamic_mixing`` remixes the training sources every epoch. Without a progress bar (output
 to a file) the log has one line per epoch (:mod:`asteroid_deepmask.training.log`).
 """
+import contextlib
 import json
 import os
 import platform
@@ -206,7 +207,9 @@ def fit(module, train_loader, valid_loader, exp_dir, **trainer_kwargs):
     trainer = make_trainer(module.config, exp_dir, **trainer_kwargs)
     last = os.path.join(exp_dir, folder.LAST_CHECKPOINT)
     resume = last if os.path.isfile(last) else None
-    with lstm_in_float32_without_cpu_bf16():  # oneDNN is CPU-only: GPU training is left as it is
+    # only under bf16: in float32, oneDNN's LSTM is the fast one (oneDNN is CPU-only: GPU training is left as it is)
+    bf16 = module.config["training"]["precision"] == "bf16-mixed"
+    with lstm_in_float32_without_cpu_bf16() if bf16 else contextlib.nullcontext():
         trainer.fit(module, train_loader, valid_loader, ckpt_path=resume, weights_only=True if resume else None)
     return trainer
 
