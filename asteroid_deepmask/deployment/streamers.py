@@ -11,7 +11,7 @@ import torch
 
 from ..models.pretrained import looks_like_repo_id
 from .export import INPUT_NAME, detect_export_format, read_export_metadata
-from .streaming import Streamer
+from .streaming import Streamer, skip_leading
 
 
 class ExportedStreamer:
@@ -47,7 +47,7 @@ class ExportedStreamer:
 
     def reset(self):
         """Forget the streams: the next samples start new ones."""
-        self._states, self._pending, self._received, self._to_skip = None, None, 0, self.latency
+        self._states, self._pending, self._to_skip = None, None, self.latency
 
     def _run(self, block):
         if self._states is None:
@@ -67,7 +67,6 @@ class ExportedStreamer:
         block = np.asarray(block.detach().cpu() if torch.is_tensor(block) else block, dtype=np.float32)
         if block.ndim != 2:
             raise ValueError(f"process takes a block [batch, samples], got shape {block.shape}.")
-        self._received += block.shape[-1]
         pending = block if self._pending is None else np.concatenate([self._pending, block], axis=-1)
         whole = pending.shape[-1] // self.block * self.block
         outs = [self._run(np.ascontiguousarray(pending[:, i:i + self.block])) for i in range(0, whole, self.block)]
@@ -87,9 +86,8 @@ class ExportedStreamer:
         return rest
 
     def _skip(self, out):
-        skip = min(self._to_skip, out.shape[-1])
-        self._to_skip -= skip
-        return torch.from_numpy(np.ascontiguousarray(out[..., skip:]))
+        out, self._to_skip = skip_leading(out, self._to_skip)
+        return torch.from_numpy(np.ascontiguousarray(out))
 
 
 def load_streamer(source, device="cpu", revision=None):

@@ -61,6 +61,13 @@ def stream_step(model, mixture, states):
     return decoded[..., :used], (samples[..., used:], *trunk_states, decoded[..., used:])
 
 
+def skip_leading(out, to_skip):
+    """``(out less its first to_skip samples, how many are still to skip)``: a stream's output starts
+    ``latency`` samples before its input, and a block may be shorter than that."""
+    skip = min(to_skip, out.shape[-1])
+    return out[..., skip:], to_skip - skip
+
+
 class Streamer:
     """Separates a batch of live streams block by block, with the outputs of the whole input at once.
 
@@ -101,7 +108,6 @@ class Streamer:
     def reset(self):
         """Forget the streams: the next block starts new ones (of any batch size)."""
         self._states = None
-        self._received = 0
         self._to_skip = self.latency  # the output's first samples come before the input's start
 
     def process(self, block):
@@ -116,8 +122,8 @@ class Streamer:
             self._states = initial_states(self.model, block.shape[0], block)
         with torch.no_grad():
             out, self._states = stream_step(self.model, block, self._states)
-        self._received += block.shape[-1]
-        return self._skip(out)
+        out, self._to_skip = skip_leading(out, self._to_skip)
+        return out
 
     def flush(self):
         """The rest of the streams' sources, ``[batch, n_src, m]``; the next block starts new streams."""
@@ -126,14 +132,9 @@ class Streamer:
         past, tail = self._states[0], self._states[-1]
         # Samples after the last complete frame get no frame of their own, as in model(whole input).
         unframed = past.shape[-1] - self.latency
-        out = self._skip(torch.cat([tail, tail.new_zeros(*tail.shape[:2], unframed)], dim=-1))
+        out, _ = skip_leading(torch.cat([tail, tail.new_zeros(*tail.shape[:2], unframed)], dim=-1), self._to_skip)
         self.reset()
         return out
-
-    def _skip(self, out):
-        skip = min(self._to_skip, out.shape[-1])
-        self._to_skip -= skip
-        return out[..., skip:]
 
     def _check(self, block):
         if not torch.is_tensor(block) or block.dim() != 2:
