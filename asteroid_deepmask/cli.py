@@ -4,6 +4,9 @@ import json
 import os
 import sys
 
+from .deployment.quantization import INT8
+from .deployment.separators import PRECISIONS
+from .deployment.streamers import STREAM_PRECISIONS
 from .models.source_counting import ACTIVE_THRESHOLD_DB
 
 
@@ -56,21 +59,25 @@ def _export(args):
         from .deployment.streaming_export import block_samples, export_streaming_model
 
         block = block_samples(model.sample_rate, 10 if args.block_ms is None else args.block_ms, model.encoder.stride)
-        export_streaming_model(model, args.output, block, format=format, opset=args.opset)
-        print(f"Exported one streaming step of {type(model).__name__} to {args.output} ({format}; blocks of {block} "
+        export_streaming_model(model, args.output, block, format=format, opset=args.opset, quantize=args.quantize)
+        print(f"Exported one streaming step of {type(model).__name__}{_in_int8(args)} to {args.output} ({format}; blocks of {block} "
               f"samples at {model.sample_rate:g} Hz in, [batch, {model.masker.n_src}, {block}] out, states in and "
               "out; `asteroid-deepmask stream --model FILE` runs it)")
         return
-    model.export(args.output, format=format, opset=args.opset)
-    print(f"Exported {type(model).__name__} to {args.output} ({format}; input [batch, time] at "
+    model.export(args.output, format=format, opset=args.opset, quantize=args.quantize)
+    print(f"Exported {type(model).__name__}{_in_int8(args)} to {args.output} ({format}; input [batch, time] at "
           f"{model.sample_rate:g} Hz, output [batch, {model.masker.n_src}, time])")
+
+
+def _in_int8(args):
+    return " in dynamic int8 (recurrent and linear layers)" if args.quantize else ""
 
 
 def _stream(args):
     from .deployment.live import report, stream_file
 
     stats = stream_file(args.model, args.input, args.output, args.block_ms, args.raw_rate, args.raw_format,
-                        args.channel, args.downmix, args.force, args.device, args.revision)
+                        args.channel, args.downmix, args.force, args.device, args.revision, precision=args.precision)
     where = "" if args.output == "-" else f"; wrote {', '.join(stats['outputs'])}"
     # with -o -, standard output carries the audio: the report goes to standard error
     print(report(stats) + where, file=sys.stderr if args.output == "-" else sys.stdout)
@@ -138,8 +145,9 @@ def build_parser():
     sep.add_argument("--window", type=float, default=8.0, help="window length in seconds (default 8)")
     sep.add_argument("--overlap", type=float, default=1.0, help="overlap of windows in seconds (default 1)")
     sep.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    sep.add_argument("--precision", default="32", choices=["32", "bf16"],
-                     help="bf16: run a torch or TorchScript model under bfloat16 autocast (default 32)")
+    sep.add_argument("--precision", default="32", choices=PRECISIONS,
+                     help="bf16: a torch or TorchScript model under bfloat16 autocast; int8: a torch model with its "
+                     "recurrent and linear layers in dynamic int8, on the CPU (default 32; an export runs in its own)")
     sep.add_argument("--batch-size", type=int, default=1, help="windows separated in one call (default 1)")
     sep.add_argument("--force", action="store_true", help="overwrite existing outputs")
     sep.add_argument("--active-only", action="store_true", help="write only the outputs that carry a source "
@@ -166,6 +174,8 @@ def build_parser():
                      "states as inputs and outputs, for `asteroid-deepmask stream` or your own live loop")
     exp.add_argument("--block-ms", type=float, help="with --streaming: block length in ms (default 10), a "
                      "multiple of the model's stride")
+    exp.add_argument("--quantize", choices=[INT8], help="int8: the LSTM, GRU and Linear layers in dynamic int8 "
+                     "(ONNX Runtime's quantizer for .onnx, torch's for TorchScript), for faster CPU deployment")
     exp.set_defaults(func=_export)
 
     live = sub.add_parser(
@@ -189,6 +199,9 @@ def build_parser():
     live.add_argument("--channel", type=int, help="channel of a multi-channel file (0-based)")
     live.add_argument("--downmix", action="store_true", help="average the channels of a multi-channel file")
     live.add_argument("--device", default="cpu", help="torch device of a torch model")
+    live.add_argument("--precision", default="32", choices=STREAM_PRECISIONS,
+                      help="int8: a torch model with its recurrent and linear layers in dynamic int8, on the CPU "
+                      "(default 32; a streaming export runs in its own)")
     live.add_argument("--force", action="store_true", help="overwrite existing outputs")
     live.set_defaults(func=_stream)
 

@@ -1,5 +1,5 @@
 """Deployment backends on the CPU, in one run: torch float32, torch bfloat16 autocast, ONNX Runtime
-and TorchScript, separating 4 s and 60 s of 8 kHz audio with the paper's baseline and MLP (L).
+and TorchScript, and dynamic int8 in torch and in ONNX Runtime, separating 4 s and 60 s of 8 kHz audio with the paper's baseline and MLP (L).
 
 Every backend runs through the same windowed path as ``asteroid-deepmask separate``
 (:func:`asteroid_deepmask.deployment.long_files.separate_windows`, 8 s windows with 1 s overlap, batch 1):
@@ -24,10 +24,13 @@ import tempfile
 from harness import interleaved_min_times, onnx_op_ms, run_worker, sampled_peak_mib, top_shares, torch_op_ms
 
 MODELS = {"baseline": "paper baseline", "mlp_l": "MLP (L)"}
-BACKENDS = {"torch32": "torch float32", "bf16": "torch bf16 autocast", "onnx": "ONNX Runtime", "ts": "TorchScript"}
+BACKENDS = {"torch32": "torch float32", "bf16": "torch bf16 autocast", "onnx": "ONNX Runtime", "ts": "TorchScript",
+            "int8": "torch dynamic int8", "onnx_int8": "ONNX Runtime int8"}
+#: The exported file of each backend that runs one.
+FILES = {"onnx": "model.onnx", "ts": "model.pt", "onnx_int8": "model_int8.onnx"}
 WINDOW_S, OVERLAP_S = 8.0, 1.0
 # The export issue's targets at 4 s for the baseline: (backend, least speed-up, least agreement in dB).
-TARGETS = [("onnx", 1.3, None), ("bf16", 1.4, 35.0)]
+TARGETS = [("onnx", 1.3, None), ("bf16", 1.4, 35.0), ("int8", 2.0, 30.0), ("onnx_int8", 2.0, 30.0)]
 
 
 def build_model(name):
@@ -43,17 +46,17 @@ def build_model(name):
 def separator(backend, model, folder):
     from asteroid_deepmask.deployment.separators import load_separator, TorchSeparator
 
-    if backend in ("torch32", "bf16"):
-        return TorchSeparator.from_model(model, precision="bf16" if backend == "bf16" else "32")
-    return load_separator(os.path.join(folder, "model.onnx" if backend == "onnx" else "model.pt"))
+    if backend not in FILES:
+        return TorchSeparator.from_model(model, precision={"torch32": "32"}.get(backend, backend))
+    return load_separator(os.path.join(folder, FILES[backend]))
 
 
 def export_all(folder):
     for name in MODELS:
         os.makedirs(os.path.join(folder, name), exist_ok=True)
         model = build_model(name)
-        model.export(os.path.join(folder, name, "model.onnx"))
-        model.export(os.path.join(folder, name, "model.pt"))
+        for backend, file in FILES.items():
+            model.export(os.path.join(folder, name, file), quantize="int8" if backend.endswith("int8") else None)
 
 
 def mixture(seconds):
@@ -85,7 +88,7 @@ def worker(folder, name, backend, seconds):
 
 def top_ops(backend, sep, wav, reps=3, count=6):
     """Share of time per operator over ``reps`` separations: ``[(op, ms per run, share)]``."""
-    if backend == "onnx":
+    if backend.startswith("onnx"):
         feed = {sep.input_name: wav.unsqueeze(0).numpy()}
         times = onnx_op_ms(sep.path, lambda session: [session.run(None, feed) for _ in range(reps)],
                            sep.session.get_providers())
@@ -126,7 +129,7 @@ def main():
                                      speedup=times["torch32"] / times[backend], peak_mib=memory,
                                      agreement_db=si_sdr_db(outputs["torch32"], outputs[backend])))
             if args.profile and name == "baseline":
-                profiles = {b: top_ops(b, seps[b], mixture(4.0)) for b in ("torch32", "bf16", "onnx")}
+                profiles = {b: top_ops(b, seps[b], mixture(4.0)) for b in ("torch32", "bf16", "onnx", "int8", "onnx_int8")}
     print("\n| model | audio | backend | time (s) | speed-up vs torch float32 | peak memory (MiB) | SI-SDR to float32 (dB) |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:

@@ -8,6 +8,9 @@ with seeded untrained weights (speed does not depend on them). Ways to separate 
   mode, the state carried from block to block), ``torch.set_num_threads(1)``;
 - ONNX Runtime: the step written by ``export_streaming_model`` for that block, fed its own
   states, the session called directly with numpy arrays (``intra_op_num_threads=1``);
+- torch int8 and ONNX Runtime int8: the same two with the recurrent and linear layers in dynamic
+  int8 (``quantize_int8``; ``export_streaming_model(..., quantize="int8")``); a model without such
+  layers (the Conv-TasNet) has no int8 rows;
 - re-run: what a user does without a state, ``model(x[-8000:])`` on the last second for every
   block (torch, keeping the last block's samples); it costs the same for any block, so it is
   timed on ``--rerun-blocks`` blocks of each stream only (its p99 is then nearly its maximum).
@@ -22,10 +25,12 @@ it leaves out the time spent waiting for a core, not the slowdown of sharing cac
 it lies between the wall-clock time and an idle machine's. Memory stays
 bounded: per-block times are kept, outputs are not.
 
-The issue's targets (causal DPRNN MLP (L), 10 ms blocks) are printed as PASS / MISS lines; a miss
-comes with where the time goes: torch's time per stage (encoder, trunk RNNs, other trunk layers,
-head, decoder, and the rest outside modules: state concatenation and copies, reshapes,
-functional ops, Python), the top torch operators, or ONNX Runtime's top operators.
+The issues' targets at 10 ms blocks (causal DPRNN MLP (L): real-time factors and the re-run ratio;
+causal DPRNN baseline: int8 at least 2x torch float32) are printed as PASS / MISS lines; a miss
+comes with where the time goes in that model's float32 or int8 ways: torch's time per stage
+(encoder, trunk RNNs, other trunk layers, head, decoder, and the rest outside modules: state
+concatenation and copies, reshapes, functional ops, Python), the top torch operators, and ONNX
+Runtime's top operators. Speed-up: torch float32 median / the way's median.
 
     python benchmarks/bench_streaming.py               # 5 s streams: for a steadier p99 on an idle machine
     python benchmarks/bench_streaming.py --seconds 2 --rerun-blocks 10   # 10 minutes on 2 cores shared with other jobs (load 4-7)
@@ -44,12 +49,15 @@ from harness import onnx_op_ms, rotations, top_shares, torch_op_ms
 
 MODELS = {"causal_baseline": "causal DPRNN baseline", "causal_mlp_l": "causal DPRNN MLP (L)",
           "convtasnet_causal_mlp_l": "causal Conv-TasNet MLP (L)"}
-WAYS = {"torch": "torch", "onnx": "ONNX Runtime", "rerun": "re-run on 1 s (torch)"}
+WAYS = {"torch": "torch", "onnx": "ONNX Runtime", "int8": "torch int8", "onnx_int8": "ONNX Runtime int8",
+        "rerun": "re-run on 1 s (torch)"}
 BLOCKS_MS = (4.0, 10.0, 20.0)
 RERUN_SECONDS = 1.0
-# The issue's targets, for one model at one block: (way, quantity, bound); RTF at most, re-run ratio at least.
-TARGET_MODEL, TARGET_BLOCK_MS = "causal_mlp_l", 10.0
-TARGETS = [("torch", "rtf", 0.25), ("onnx", "rtf", 0.15), ("torch", "rerun_ratio", 10.0)]
+# The issues' targets at one block: (model, way, quantity, bound); RTF at most, the ratios at least.
+TARGET_BLOCK_MS = 10.0
+TARGETS = [("causal_mlp_l", "torch", "rtf", 0.25), ("causal_mlp_l", "onnx", "rtf", 0.15),
+           ("causal_mlp_l", "torch", "rerun_ratio", 10.0), ("causal_baseline", "int8", "speedup", 2.0),
+           ("causal_baseline", "onnx_int8", "speedup", 2.0)]
 
 
 def build_model(name):
@@ -136,10 +144,24 @@ def rerun_stream(model, block, n_blocks):
     return stream
 
 
-def ways(model, block, onnx_path, rerun_blocks):
-    """The ways to stream ``model`` in blocks of ``block`` samples: name -> function of a mixture giving seconds per block (:func:`_timed`)."""
-    return {"torch": torch_stream(model, block), "onnx": onnx_stream(onnx_path, block),
-            "rerun": rerun_stream(model, block, rerun_blocks)}
+def ways(model, block, paths, rerun_blocks, int8_model):
+    """The ways to stream ``model`` in blocks of ``block`` samples: name -> function of a mixture giving seconds
+    per block (:func:`_timed`); ``paths`` are the streaming ONNX files by way, ``int8_model`` None for a
+    model without int8 layers."""
+    streams = {"torch": torch_stream(model, block), "onnx": onnx_stream(paths["onnx"], block)}
+    if int8_model is not None:
+        streams.update(int8=torch_stream(int8_model, block), onnx_int8=onnx_stream(paths["onnx_int8"], block))
+    return {**streams, "rerun": rerun_stream(model, block, rerun_blocks)}
+
+
+def int8_copy(model):
+    """The dynamic int8 copy of ``model``, or None when it has no layer that int8 covers."""
+    from asteroid_deepmask.deployment.quantization import quantize_int8
+
+    try:
+        return quantize_int8(model)
+    except ValueError:
+        return None
 
 
 def measure(streams, mix, reps, warmup):
@@ -166,8 +188,10 @@ def summary(times, block_s):
 def stage_of(name, module):
     from torch import nn
 
+    from asteroid_deepmask.deployment.quantization import QuantizedRNN
+
     if name.startswith("masker.trunk"):
-        return "trunk RNNs" if isinstance(module, nn.RNNBase) else "trunk other layers"
+        return "trunk RNNs" if isinstance(module, (nn.RNNBase, QuantizedRNN)) else "trunk other layers"
     for prefix, stage in (("encoder", "encoder"), ("masker.head", "head"), ("decoder", "decoder")):
         if name.startswith(prefix):
             return stage
@@ -207,7 +231,7 @@ def stage_ms(model, block, seconds=1.0):
 
 def profiles(model, block, onnx_path, n_blocks=50):
     """Where a block's time goes over a stream of ``n_blocks`` blocks: torch's stages, torch's top operators
-    and ONNX Runtime's top operators (ms per block, share)."""
+    and ONNX Runtime's top operators (ms per block, share); ``model`` and ``onnx_path`` are float32 or int8."""
     mix = mixture(n_blocks * block / float(model.sample_rate))
     stream = torch_stream(model, block)
     stream(mix)
@@ -220,11 +244,11 @@ def profiles(model, block, onnx_path, n_blocks=50):
 def target_lines(rows):
     """PASS / MISS lines of :data:`TARGETS` on ``rows`` (a target whose row was not measured says so)."""
     lines = []
-    for way, quantity, bound in TARGETS:
-        row = next((r for r in rows if (r["model"], r["block_ms"], r["way"]) == (TARGET_MODEL, TARGET_BLOCK_MS, way)),
-                   None)
-        what = (f"RTF <= {bound:g}" if quantity == "rtf" else f"re-run / streaming >= {bound:g}x")
-        label = f"{MODELS[TARGET_MODEL]}, {TARGET_BLOCK_MS:g} ms blocks, {WAYS[way]}: {what}"
+    for model, way, quantity, bound in TARGETS:
+        row = next((r for r in rows if (r["model"], r["block_ms"], r["way"]) == (model, TARGET_BLOCK_MS, way)), None)
+        what = {"rtf": f"RTF <= {bound:g}", "rerun_ratio": f"re-run / streaming >= {bound:g}x",
+                "speedup": f"speed-up vs torch float32 >= {bound:g}x"}[quantity]
+        label = f"{MODELS[model]}, {TARGET_BLOCK_MS:g} ms blocks, {WAYS[way]}: {what}"
         if row is None:
             lines.append(f"NOT MEASURED {label} (add it to --models and --blocks)")
             continue
@@ -237,12 +261,13 @@ def target_lines(rows):
 
 def table(rows):
     lines = ["| model | way | block (ms) | median (ms) | p99 (ms) | RTF | CPU time, median (ms) | latency "
-             "| re-run / streaming |", "|---|---|---|---|---|---|---|---|---|"]
+             "| re-run / streaming | speed-up vs torch float32 |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         latency = "-" if r["way"] == "rerun" else f"{r['latency']} samples ({r['latency_ms']:g} ms)"
         ratio = "-" if r["way"] == "rerun" else f"{r['rerun_ratio']:.0f}x"
         lines.append(f"| {MODELS[r['model']]} | {WAYS[r['way']]} | {r['block_ms']:g} | {r['median_ms']:.2f} | "
-                     f"{r['p99_ms']:.2f} | {r['rtf']:.3f} | {r['cpu_median_ms']:.2f} | {latency} | {ratio} |")
+                     f"{r['p99_ms']:.2f} | {r['rtf']:.3f} | {r['cpu_median_ms']:.2f} | {latency} | {ratio} | "
+                     f"{r['speedup']:.2f}x |")
     return "\n".join(lines)
 
 
@@ -279,27 +304,39 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         for name in args.models:
             model = build_model(name)
+            int8_model = int8_copy(model)
             latency = stream_latency(model)
             for block_ms in args.blocks:
                 block = block_samples(model.sample_rate, block_ms, model.encoder.stride)
-                path = export_streaming_model(model, os.path.join(folder, f"{name}_{block}.onnx"), block)
-                times = measure(ways(model, block, path, args.rerun_blocks), mix, args.reps, warmup)
+                paths = {way: export_streaming_model(model, os.path.join(folder, f"{name}_{block}_{way}.onnx"), block,
+                                                     quantize="int8" if way == "onnx_int8" else None)
+                         for way in ("onnx", "onnx_int8")[:1 if int8_model is None else 2]}
+                times = measure(ways(model, block, paths, args.rerun_blocks, int8_model), mix, args.reps, warmup)
                 stats = {way: summary(t, block / float(model.sample_rate)) for way, t in times.items()}
                 for way, stat in stats.items():
                     rows.append(dict(model=name, way=way, block_ms=block_ms, block=block, latency=latency,
                                      latency_ms=1000 * latency / float(model.sample_rate),
                                      rerun_ratio=stats["rerun"]["median_ms"] / stat["median_ms"],
-                                     cpu_rerun_ratio=stats["rerun"]["cpu_median_ms"] / stat["cpu_median_ms"], **stat))
+                                     cpu_rerun_ratio=stats["rerun"]["cpu_median_ms"] / stat["cpu_median_ms"],
+                                     speedup=stats["torch"]["median_ms"] / stat["median_ms"],
+                                     cpu_speedup=stats["torch"]["cpu_median_ms"] / stat["cpu_median_ms"], **stat))
                     print(table(rows[-1:]).splitlines()[-1], flush=True)
-                missed = any(line.startswith("MISS") for line in target_lines(rows))
-                if (name, block_ms) == (TARGET_MODEL, TARGET_BLOCK_MS) and (missed or args.profile):
-                    where = profiles(model, block, path)
-                os.remove(path)
+                if block_ms == TARGET_BLOCK_MS:
+                    missed = {way for line, (target, way, _, _) in zip(target_lines(rows), TARGETS)
+                              if target == name and (line.startswith("MISS") or args.profile)}
+                    if missed & {"torch", "onnx"}:
+                        where.update({f"{MODELS[name]}, {title}": shares
+                                      for title, shares in profiles(model, block, paths["onnx"]).items()})
+                    if missed & {"int8", "onnx_int8"}:
+                        where.update({f"{MODELS[name]}, int8, {title}": shares
+                                      for title, shares in profiles(int8_model, block, paths["onnx_int8"]).items()})
+                for path in paths.values():
+                    os.remove(path)
     checks = target_lines(rows)
     machine += f" (load average {os.getloadavg()[0]:.1f} at the end)"
     print(f"\n{machine}\n\n{table(rows)}\n\n" + "\n".join(checks))
     for title, shares in where.items():
-        print(f"\n{MODELS[TARGET_MODEL]}, {TARGET_BLOCK_MS:g} ms blocks, {title} (ms per block, share): "
+        print(f"\n{title}, {TARGET_BLOCK_MS:g} ms blocks (ms per block, share): "
               + ", ".join(f"{key} {ms:.2f} ({share:.0%})" for key, ms, share in shares))
     if args.json:
         with open(args.json, "w") as f:

@@ -32,12 +32,14 @@ def tiny():
 def test_every_way_times_every_block_of_its_stream(tiny, tmp_path):
     from asteroid_deepmask.deployment.streaming_export import export_streaming_model
 
-    path = export_streaming_model(tiny, str(tmp_path / "step.onnx"), BLOCK)
+    paths = {way: export_streaming_model(tiny, str(tmp_path / f"{way}.onnx"), BLOCK,
+                                         quantize="int8" if way == "onnx_int8" else None) for way in ("onnx", "onnx_int8")}
     mix = bench_streaming.mixture(1.05)  # the re-run needs a full second before its blocks
-    times = bench_streaming.measure(bench_streaming.ways(tiny, BLOCK, path, rerun_blocks=2), mix, reps=2,
-                                    warmup=bench_streaming.mixture(0.1))
+    streams = bench_streaming.ways(tiny, BLOCK, paths, rerun_blocks=2, int8_model=bench_streaming.int8_copy(tiny))
+    times = bench_streaming.measure(streams, mix, reps=2, warmup=bench_streaming.mixture(0.1))
     n_blocks = mix.shape[-1] // BLOCK
-    assert {way: len(t) for way, t in times.items()} == {"torch": 2 * n_blocks, "onnx": 2 * n_blocks, "rerun": 4}
+    assert {way: len(t) for way, t in times.items()} == {"torch": 2 * n_blocks, "onnx": 2 * n_blocks,
+                                                         "int8": 2 * n_blocks, "onnx_int8": 2 * n_blocks, "rerun": 4}
     assert all(wall > 0 and cpu >= 0 for way in times.values() for wall, cpu in way)
     # the stream without a state computes 1 s of frames for each block: dearer than a step of 10 frames
     walls = {way: sorted(wall for wall, _ in t) for way, t in times.items()}
@@ -51,18 +53,22 @@ def test_summary_median_p99_and_real_time_factor():
 
 
 def test_target_lines_pass_miss_and_not_measured():
-    row = dict(model=bench_streaming.TARGET_MODEL, block_ms=bench_streaming.TARGET_BLOCK_MS)
-    rows = [dict(row, way="torch", rtf=0.2, cpu_rtf=0.1, rerun_ratio=8.0, cpu_rerun_ratio=12.0)]
+    row = dict(block_ms=bench_streaming.TARGET_BLOCK_MS)
+    rows = [dict(row, model="causal_mlp_l", way="torch", rtf=0.2, cpu_rtf=0.1, rerun_ratio=8.0, cpu_rerun_ratio=12.0),
+            dict(row, model="causal_baseline", way="int8", speedup=2.5, cpu_speedup=2.4)]
     lines = bench_streaming.target_lines(rows)
-    assert [line.split()[0] for line in lines] == ["PASS", "NOT", "MISS"]
+    assert [line.split()[0] for line in lines] == ["PASS", "NOT", "MISS", "PASS", "NOT"]
     assert lines[0].endswith("measured 0.2 (from CPU time instead of wall-clock time: 0.1)")
     assert lines[2].endswith("measured 8 (from CPU time instead of wall-clock time: 12)")
+    assert "torch int8: speed-up vs torch float32 >= 2x: measured 2.5" in lines[3]
 
 
-def test_stage_profile_accounts_for_the_block_and_removes_its_hooks(tiny):
-    shares = bench_streaming.stage_ms(tiny, BLOCK, seconds=0.2)
+@pytest.mark.parametrize("precision", ["32", "int8"])
+def test_stage_profile_accounts_for_the_block_and_removes_its_hooks(tiny, precision):
+    model = tiny if precision == "32" else bench_streaming.int8_copy(tiny)
+    shares = bench_streaming.stage_ms(model, BLOCK, seconds=0.2)
     stages = {stage: ms for stage, ms, _ in shares}
     assert {"encoder", "trunk RNNs", "trunk other layers", "head", "decoder", "rest"} <= set(stages)
     assert all(ms > 0 for stage, ms in stages.items() if stage != "rest")
     assert sum(share for _, _, share in shares) == pytest.approx(1.0)
-    assert not any(m._forward_hooks or m._forward_pre_hooks for m in tiny.modules())
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())

@@ -162,7 +162,7 @@ def test_onnx_backend_refuses_bf16_and_foreign_files(setup, capsys):
     _, d = setup
     assert export(capsys, "--model", d / "model.pth", "-o", d / "model.onnx")[0] == 0
     code, err = run(capsys, d / "mono.wav", "--model", d / "model.onnx", "-o", d / "x", "--precision", "bf16")
-    assert code == 2 and "ONNX model, which runs in float32" in err
+    assert code == 2 and "runs in the precision it was exported in (float32)" in err
     (d / "notes.onnx").write_text("not a model")
     code, err = run(capsys, d / "mono.wav", "--model", d / "notes.onnx", "-o", d / "x")
     assert code == 2 and "Cannot read" in err and "notes.onnx" in err

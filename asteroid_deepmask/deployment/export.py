@@ -60,7 +60,7 @@ def export_metadata(model):
     )
 
 
-def export_model(model, path, format=None, opset=None, example_seconds=1.0):
+def export_model(model, path, format=None, opset=None, example_seconds=1.0, quantize=None):
     """Write ``model`` to ``path`` as ONNX or TorchScript; returns ``path``.
 
     Args:
@@ -70,6 +70,9 @@ def export_model(model, path, format=None, opset=None, example_seconds=1.0):
             (``.onnx``; ``.pt``, ``.ts``, ``.torchscript``).
         opset (int, optional): ONNX opset; defaults to the pinned torch exporter's default.
         example_seconds (float): length of the random input traced; the file takes any length.
+        quantize (str, optional): ``"int8"``: its LSTM, GRU and Linear layers in dynamic int8
+            (:mod:`~asteroid_deepmask.deployment.quantization`); the metadata's ``quantization``
+            entry says what was quantized.
 
     Example:
         >>> import os, tempfile
@@ -84,15 +87,8 @@ def export_model(model, path, format=None, opset=None, example_seconds=1.0):
     metadata = export_metadata(model)
     cpu_model = cpu_float_copy(model)
     example = torch.randn(1, max(int(example_seconds * metadata["sample_rate"]), 4 * metadata["min_samples"]))
-    # Tracer and exporter warnings are about code paths the tracing-aware modules already handle
-    # (shape checks are eager-only); a user exporting a model cannot act on them.
-    with atomic_paths(path) as (tmp,), library_warnings_ignored(), torch.no_grad():
-        if format == "onnx":
-            axes = {INPUT_NAME: {0: "batch", 1: "time"}, OUTPUT_NAME: {0: "batch", 2: "time"}}
-            write_onnx(cpu_model, (example,), tmp, metadata, opset, [INPUT_NAME], [OUTPUT_NAME], axes)
-        else:
-            traced = torch.jit.trace(cpu_model, example, check_trace=False)
-            torch.jit.save(traced, tmp, _extra_files={f"{METADATA_KEY}.json": json.dumps(metadata)})
+    axes = {INPUT_NAME: {0: "batch", 1: "time"}, OUTPUT_NAME: {0: "batch", 2: "time"}}
+    write_export(cpu_model, (example,), path, format, metadata, opset, [INPUT_NAME], [OUTPUT_NAME], axes, quantize)
     return path
 
 
@@ -101,21 +97,63 @@ def cpu_float_copy(model):
     return copy.deepcopy(model).cpu().float().eval()
 
 
-def write_onnx(module, example, path, metadata, opset, input_names, output_names, dynamic_axes):
-    """Trace ``module`` on the ``example`` inputs into an ONNX file at ``path`` carrying ``metadata``; its
-    layer norms compute centred statistics (see the module docstring)."""
-    import onnx
+def write_export(model, example, path, format, metadata, opset, input_names, output_names, dynamic_axes,
+                 quantize=None, wrap=None):
+    """Trace ``wrap(model)`` (``model`` itself by default) on the ``example`` inputs into ``path``, an ONNX or
+    TorchScript file carrying ``metadata``: the one writer of every export. In ONNX, layer norms compute
+    centred statistics (see the module docstring).
+
+    With ``quantize="int8"``, TorchScript traces the torch int8 copy of ``model`` and ONNX runs ONNX
+    Runtime's quantizer on the float32 graph (:mod:`~asteroid_deepmask.deployment.quantization`).
+    The file is written under a temporary name and renamed when complete.
+    """
+    from .quantization import INT8, quantization_metadata, quantize_int8, quantize_onnx_int8
+
+    if quantize not in (None, INT8):
+        raise ValueError(f"Unknown quantization {quantize!r}: the one offered is {INT8!r} (dynamic int8).")
+    wrap = wrap or (lambda module: module)
+    if quantize:
+        engine = "onnxruntime" if format == "onnx" else "torch"
+        metadata = {**metadata, "quantization": quantization_metadata(model, engine)}
+    # Tracer and exporter warnings are about code paths the tracing-aware modules already handle
+    # (shape checks are eager-only); a user exporting a model cannot act on them.
+    with atomic_paths(path) as (tmp,), library_warnings_ignored(), torch.no_grad():
+        if format == "onnx":
+            graph = tmp + ".float32.onnx" if quantize else tmp
+            try:
+                torch.onnx.export(
+                    centre_norm_statistics(wrap(model)), example, graph, input_names=input_names,
+                    output_names=output_names, dynamic_axes=dynamic_axes, opset_version=opset or _default_opset(),
+                    dynamo=False,
+                )
+                if quantize:
+                    quantize_onnx_int8(graph, tmp)
+            finally:
+                if quantize and os.path.exists(graph):
+                    os.remove(graph)
+            _write_onnx_metadata(tmp, metadata)
+        else:
+            module = wrap(quantize_int8(model) if quantize else model)
+            traced = torch.jit.trace(module, example, check_trace=False)
+            torch.jit.save(traced, tmp, _extra_files={f"{METADATA_KEY}.json": json.dumps(metadata)})
+
+
+def _default_opset():
     from torch.onnx._constants import ONNX_DEFAULT_OPSET
 
-    torch.onnx.export(
-        centre_norm_statistics(module), example, path, input_names=input_names, output_names=output_names,
-        dynamic_axes=dynamic_axes, opset_version=opset or ONNX_DEFAULT_OPSET, dynamo=False,
-    )
+    return ONNX_DEFAULT_OPSET
+
+
+def _write_onnx_metadata(path, metadata):
+    """Stamp ``metadata`` and our name into the ONNX file at ``path``, and check it."""
+    import onnx
+
     proto = onnx.load(path)
     entry = proto.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(metadata)
     proto.producer_name, proto.producer_version = "asteroid-deepmask", __version__
-    onnx.checker.check_model(proto, full_check=True)
+    # The full check infers shapes with ONNX's own operators only; int8 graphs hold ONNX Runtime's.
+    onnx.checker.check_model(proto, full_check="quantization" not in metadata)
     onnx.save(proto, path)
 
 

@@ -70,7 +70,7 @@ class _WavWriters:
 
 
 def stream_file(model, input, output, block_ms=None, raw_rate=None, raw_format="int16", channel=None, downmix=False,
-                force=False, device="cpu", revision=None, stdin=None, stdout=None):
+                force=False, device="cpu", revision=None, stdin=None, stdout=None, precision="32"):
     """Separate ``input`` (a file, or ``"-"``: raw PCM on ``stdin``) block by block with a streaming model.
 
     Args:
@@ -87,10 +87,11 @@ def stream_file(model, input, output, block_ms=None, raw_rate=None, raw_format="
         device (str): where a torch model runs.
         revision (str, optional): hub revision.
         stdin, stdout: binary streams (default: the process's).
+        precision (str): ``"32"``, or ``"int8"`` for a torch model in dynamic int8 (:func:`~.streamers.load_streamer`).
 
     Returns:
         dict: ``latency`` (samples), ``block`` (samples), ``blocks``, ``median_ms``, ``p99_ms``,
-        ``real_time_factor``, ``outputs`` (paths, or ``["-"]``) and ``interrupted``.
+        ``real_time_factor``, ``outputs`` (paths, or ``["-"]``), ``interrupted`` and ``precision``.
 
     Raises:
         ValueError: a bad input, option or model (named in the message).
@@ -108,7 +109,7 @@ def stream_file(model, input, output, block_ms=None, raw_rate=None, raw_format="
         probe(input, channel, downmix)
     if output != "-":
         check_output_folder(output)
-    streamer = load_streamer(model, device, revision)
+    streamer = load_streamer(model, device, revision, precision)
     rate = int(streamer.sample_rate)
     exported_block = getattr(streamer, "block", None)
     if block_ms is None:
@@ -153,13 +154,13 @@ def stream_file(model, input, output, block_ms=None, raw_rate=None, raw_format="
     return dict(latency=int(streamer.latency), block=int(block), blocks=int(len(times)),
                 median_ms=1e3 * float(np.median(times)), p99_ms=1e3 * float(np.percentile(times, 99)),
                 real_time_factor=float(np.median(times) * rate / block), outputs=paths, interrupted=interrupted,
-                sample_rate=rate)
+                sample_rate=rate, precision=streamer.precision)
 
 
 def report(stats):
     """The summary line of a stream's statistics."""
     rate = stats["sample_rate"]
     return (f"{'Interrupted; flushed' if stats['interrupted'] else 'Streamed'} {stats['blocks']} blocks of "
-            f"{1000 * stats['block'] / rate:g} ms; algorithmic latency {stats['latency']} samples "
+            f"{1000 * stats['block'] / rate:g} ms{' in int8' if stats['precision'] == 'int8' else ''}; algorithmic latency {stats['latency']} samples "
             f"({1000 * stats['latency'] / rate:g} ms); per block: median {stats['median_ms']:.2f} ms, "
             f"p99 {stats['p99_ms']:.2f} ms; real-time factor {stats['real_time_factor']:.3f}")

@@ -16,9 +16,26 @@ from ..masknn.norm_statistics import centre_norm_statistics
 from ..models.pretrained import looks_like_repo_id
 from ..utils.cpu_bf16 import lstm_in_float32_without_cpu_bf16
 from .export import detect_export_format, export_metadata, read_export_metadata
+from .quantization import INT8, quantize_int8
 
-#: ``"32"``: float32. ``"bf16"``: a torch model under bfloat16 autocast (float32 outputs).
-PRECISIONS = ("32", "bf16")
+#: ``"32"``: float32. ``"bf16"``: a torch model under bfloat16 autocast (float32 outputs). ``"int8"``: a
+#: torch model with its recurrent and linear layers in dynamic int8, on the CPU (:mod:`.quantization`);
+#: an exported file's precision is the one it was exported in.
+PRECISIONS = ("32", "bf16", INT8)
+
+
+def check_precision(precision, device="cpu"):
+    """Raise ValueError for a precision that is not in :data:`PRECISIONS`, or int8 off the CPU."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
+    if precision == INT8 and torch.device(device).type != "cpu":
+        raise ValueError(f"--precision int8 runs on the CPU (dynamic int8 kernels), not on {device}: use "
+                         "--device cpu, or bf16 on a GPU.")
+
+
+def file_precision(metadata):
+    """The precision an exported file runs in: ``"int8"`` when it was exported quantized, else ``"32"``."""
+    return metadata.get("quantization", {}).get("dtype", "32")
 
 
 @runtime_checkable
@@ -98,8 +115,7 @@ class TorchSeparator(Separator):
     """
 
     def __init__(self, module, metadata, device="cpu", precision="32", backend="torch"):
-        if precision not in PRECISIONS:
-            raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
+        check_precision(precision, device)
         _take_metadata(self, metadata)
         self.device = torch.device(device)
         self.module = module.to(self.device).eval()
@@ -111,7 +127,8 @@ class TorchSeparator(Separator):
 
         In bf16, it runs a copy whose layer norms compute their statistics in float32
         (:mod:`asteroid_deepmask.masknn.norm_statistics`): faster than bfloat16 variances on the
-        CPU, and closer to the float32 output. With ``all_outputs`` it gives the model's P outputs
+        CPU, and closer to the float32 output. In int8, a copy with its recurrent and linear layers
+        in dynamic int8 (:func:`~.quantization.quantize_int8`). With ``all_outputs`` it gives the model's P outputs
         before grouping (``forward_outputs``): its ``n_src`` is then P.
 
         Example:
@@ -120,7 +137,12 @@ class TorchSeparator(Separator):
             >>> TorchSeparator.from_model(model, all_outputs=True)(torch.zeros(1, 800)).shape
             torch.Size([1, 4, 800])
         """
-        module = centre_norm_statistics(copy.deepcopy(model), torch.float32) if precision == "bf16" else model
+        check_precision(precision, device)
+        module = model
+        if precision == "bf16":
+            module = centre_norm_statistics(copy.deepcopy(model), torch.float32)
+        elif precision == INT8:
+            module = quantize_int8(model)
         metadata = export_metadata(model)
         if all_outputs:
             module, metadata = AllOutputs(module), {**metadata, "n_src": n_outputs(metadata)}
@@ -147,12 +169,13 @@ class OnnxSeparator(Separator):
         device (str): ``"cpu"`` or a CUDA device (``"cuda"``, ``"cuda:1"``).
     """
 
-    precision, backend = "32", "onnxruntime"
+    backend = "onnxruntime"
 
     def __init__(self, path, device="cpu"):
         import onnxruntime as ort
 
         _take_metadata(self, read_export_metadata(path))
+        self.precision = file_precision(self.metadata)
         self.device = torch.device(device)
         if self.device.type == "cuda":
             if "CUDAExecutionProvider" not in ort.get_available_providers():
@@ -193,7 +216,8 @@ def load_separator(source, device="cpu", precision="32", revision=None, all_outp
             package, a hub folder, a hub repository id, a package model (run by torch), or a
             :class:`Separator` (returned as it is, with its own device and precision).
         device (str): where the model runs (``cpu``, ``cuda``, ``cuda:1``).
-        precision (str): one of :data:`PRECISIONS`; ``bf16`` needs a torch or TorchScript model.
+        precision (str): one of :data:`PRECISIONS`; ``bf16`` needs a torch or TorchScript model, ``int8``
+            a package model (an exported file runs in the precision it was exported in).
         revision (str, optional): hub revision of a repository id.
         all_outputs (bool): separate into the P outputs before grouping (an overseparated model's;
             ``n_src`` is then P). Exported files hold the grouped outputs only, so they are refused
@@ -205,8 +229,7 @@ def load_separator(source, device="cpu", precision="32", revision=None, all_outp
     """
     if isinstance(source, Separator):
         return source
-    if precision not in PRECISIONS:
-        raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
+    check_precision(precision, device)
     if isinstance(source, torch.nn.Module):
         return TorchSeparator.from_model(source, device, precision, all_outputs)
     path = os.fspath(source)
@@ -221,14 +244,16 @@ def load_separator(source, device="cpu", precision="32", revision=None, all_outp
     if all_outputs and metadata and n_outputs(metadata) > metadata["n_src"]:
         raise ValueError(f"{path!r} is an export, which gives the {metadata['n_src']} grouped sources, not the "
                          f"model's {n_outputs(metadata)} outputs: give the model's hub folder or .pth file.")
+    if format and precision != "32" and (precision == INT8 or format == "onnx" or file_precision(metadata) == INT8):
+        raise ValueError(
+            f"--precision {precision} applies to a torch model; {path!r} is an exported file, which runs in the "
+            f"precision it was exported in ({'float32' if file_precision(metadata) == '32' else 'int8'}): drop --precision, give the model's hub "
+            "folder or .pth file, or export it with --quantize int8."
+        )
     if format == "onnx":
-        if precision != "32":
-            raise ValueError(
-                f"--precision {precision} runs torch models under autocast; {path!r} is an ONNX model, which "
-                "runs in float32: drop --precision or give the torch model."
-            )
         return OnnxSeparator(path, device)
     if format == "torchscript":
+        precision = INT8 if file_precision(metadata) == INT8 else precision
         return TorchSeparator(torch.jit.load(path, map_location="cpu"), metadata, device, precision, "torchscript")
     from ..models import DeepMaskEncoderMaskerDecoder
 

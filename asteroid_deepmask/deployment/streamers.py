@@ -1,7 +1,7 @@
 """Streamers: live separation block by block, over a causal torch model or a streaming export.
 
-Both kinds offer ``process``, ``flush``, ``latency``, ``reset``, ``sample_rate``, ``n_src`` and
-``stride``; :func:`load_streamer` picks one for a model, a hub folder or repository, a ``.pth``
+Both kinds offer ``process``, ``flush``, ``latency``, ``reset``, ``sample_rate``, ``n_src``,
+``stride`` and ``precision``; :func:`load_streamer` picks one for a model, a hub folder or repository, a ``.pth``
 file or a file written by :func:`~.streaming_export.export_streaming_model`.
 """
 import os
@@ -11,7 +11,12 @@ import torch
 
 from ..models.pretrained import looks_like_repo_id
 from .export import INPUT_NAME, detect_export_format, read_export_metadata
+from .quantization import INT8, quantize_int8
+from .separators import check_precision, file_precision
 from .streaming import Streamer, skip_leading
+
+#: Precisions a torch model streams in (bf16 autocast is for whole files).
+STREAM_PRECISIONS = ("32", INT8)
 
 
 class ExportedStreamer:
@@ -35,6 +40,7 @@ class ExportedStreamer:
         self.path, self.backend = os.fspath(path), detect_export_format(path)
         self.sample_rate, self.n_src = float(metadata["sample_rate"]), int(metadata["n_src"])
         self.block, self.latency, self.stride = int(metadata["block"]), int(metadata["latency"]), int(metadata["stride"])
+        self.precision = file_precision(metadata)
         if self.backend == "onnx":
             import onnxruntime
 
@@ -90,23 +96,36 @@ class ExportedStreamer:
         return torch.from_numpy(np.ascontiguousarray(out))
 
 
-def load_streamer(source, device="cpu", revision=None):
+def load_streamer(source, device="cpu", revision=None, precision="32"):
     """A streamer for ``source``: a causal model, hub folder or repository id, ``.pth`` file, or streaming export.
 
     Returns :class:`~.streaming.Streamer` (torch, exact for any blocks) or :class:`ExportedStreamer`.
+    With ``precision="int8"`` a torch model streams with its recurrent and linear layers in dynamic
+    int8 (:func:`~.quantization.quantize_int8`, on the CPU); an export streams in the precision it was
+    exported in.
 
     Raises:
-        ValueError: the model is not causal, or the file is an offline export.
+        ValueError: the model is not causal, the file is an offline export, or the precision does not apply.
     """
     from ..models import DeepMaskEncoderMaskerDecoder
 
+    if precision not in STREAM_PRECISIONS:
+        raise ValueError(f"Unknown stream precision {precision!r}: choose one of {', '.join(STREAM_PRECISIONS)}.")
+    check_precision(precision, device)
     if isinstance(source, DeepMaskEncoderMaskerDecoder):
-        return Streamer(source)
-    path = os.fspath(source)
-    if detect_export_format(path) is not None:
-        return ExportedStreamer(path, device)
-    if not (os.path.exists(path) or looks_like_repo_id(path)):
-        raise ValueError(f"{path!r} does not exist: give a hub folder or repository id, a .pth model or a "
-                         "streaming .onnx/.pt export.")
-    model = DeepMaskEncoderMaskerDecoder.from_pretrained(path, revision=revision).to(device).eval()
+        model = source
+    else:
+        path = os.fspath(source)
+        if detect_export_format(path) is not None:
+            if precision != "32":
+                raise ValueError(f"--precision {precision} applies to a torch model; {path!r} is an export, which "
+                                 "streams in the precision it was exported in: drop --precision, or export with "
+                                 "--streaming --quantize int8.")
+            return ExportedStreamer(path, device)
+        if not (os.path.exists(path) or looks_like_repo_id(path)):
+            raise ValueError(f"{path!r} does not exist: give a hub folder or repository id, a .pth model or a "
+                             "streaming .onnx/.pt export.")
+        model = DeepMaskEncoderMaskerDecoder.from_pretrained(path, revision=revision).to(device).eval()
+    if precision == INT8:
+        return Streamer(quantize_int8(model), precision=INT8)
     return Streamer(model)

@@ -79,6 +79,9 @@ class Streamer:
     Args:
         model (DeepMaskEncoderMaskerDecoder): a causal model (``causal=True``), used as it is: on
             its device, in its mode (call ``model.eval()`` first when it has dropout).
+        precision (str): what ``model`` computes in, as reported: ``"32"``, or ``"int8"`` for a
+            :func:`~.quantization.quantize_int8` copy (whose outputs then match its whole-input
+            separation to int8 rounding: dynamic int8 scales each call's inputs).
 
     Example:
         >>> import torch
@@ -94,9 +97,9 @@ class Streamer:
         ESPnet's ``forward_streaming(input_frame, states)`` (the states carried by the caller).
     """
 
-    def __init__(self, model):
+    def __init__(self, model, precision="32"):
         check_streamable(model, getattr(model.masker.trunk, "causal", False))
-        self.model = model
+        self.model, self.precision = model, precision
         self.sample_rate = float(model.sample_rate)
         self.n_src = int(model.masker.n_src)
         #: The encoder's hop, in samples: a block of ``k * stride`` samples gives ``k * stride`` outputs.

@@ -10,16 +10,13 @@ batch goes) and dtype. The graph is :func:`~.streaming.stream_step`, traced for 
 
 :func:`~.streamers.load_streamer` runs such a file (or a model) as a streamer.
 """
-import json
 import os
 
 import torch
 from torch import nn
 
-from ..utils.atomic import atomic_paths
-from ..utils.library_noise import library_warnings_ignored
-from .export import (METADATA_KEY, INPUT_NAME, OUTPUT_NAME, cpu_float_copy, export_format, export_metadata,
-                     read_export_metadata, write_onnx)
+from .export import (INPUT_NAME, OUTPUT_NAME, cpu_float_copy, export_format, export_metadata, read_export_metadata,
+                     write_export)
 from .streaming import initial_states, stream_latency, stream_step
 
 ENCODER_STATE, DECODER_STATE = "encoder_past", "decoder_tail"
@@ -79,7 +76,7 @@ def streaming_metadata(model, block):
             "latency": stream_latency(model), "states": states}
 
 
-def export_streaming_model(model, path, block, format=None, opset=None):
+def export_streaming_model(model, path, block, format=None, opset=None, quantize=None):
     """Write one block step of the causal ``model`` to ``path`` (ONNX or TorchScript); returns ``path``.
 
     Args:
@@ -88,6 +85,7 @@ def export_streaming_model(model, path, block, format=None, opset=None):
         block (int): samples per call, a multiple of the encoder's stride.
         format (str, optional): ``"onnx"`` or ``"torchscript"``; by default from the suffix.
         opset (int, optional): ONNX opset.
+        quantize (str, optional): ``"int8"``: dynamic int8 (:func:`~.export.export_model`).
 
     Example:
         >>> import os, tempfile
@@ -102,19 +100,13 @@ def export_streaming_model(model, path, block, format=None, opset=None):
     cpu_model = cpu_float_copy(model)
     block_samples(cpu_model.sample_rate, 1000 * block / cpu_model.sample_rate, cpu_model.encoder.stride)
     metadata = streaming_metadata(cpu_model, block)
-    step = StreamingStep(cpu_model).eval()
     example = (torch.randn(1, block), *(torch.zeros([1 if d == "batch" else d for d in s["shape"]],
                                                     dtype=getattr(torch, s["dtype"])) for s in metadata["states"]))
     names = [s["name"] for s in metadata["states"]]
-    with atomic_paths(path) as (tmp,), library_warnings_ignored(), torch.no_grad():
-        if format == "onnx":
-            axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}
-            for state in metadata["states"]:
-                batch_axis = {state["shape"].index("batch"): "batch"} if "batch" in state["shape"] else {}
-                axes[state["name"]] = axes[f"next_{state['name']}"] = batch_axis
-            write_onnx(step, example, tmp, metadata, opset, [INPUT_NAME, *names],
-                       [OUTPUT_NAME, *(f"next_{n}" for n in names)], axes)
-        else:
-            traced = torch.jit.trace(step, example, check_trace=False)
-            torch.jit.save(traced, tmp, _extra_files={f"{METADATA_KEY}.json": json.dumps(metadata)})
+    axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}
+    for state in metadata["states"]:
+        batch_axis = {state["shape"].index("batch"): "batch"} if "batch" in state["shape"] else {}
+        axes[state["name"]] = axes[f"next_{state['name']}"] = batch_axis
+    write_export(cpu_model, example, path, format, metadata, opset, [INPUT_NAME, *names],
+                 [OUTPUT_NAME, *(f"next_{n}" for n in names)], axes, quantize, wrap=lambda m: StreamingStep(m).eval())
     return path

@@ -55,7 +55,7 @@ class CausalDPRNNBlock(DPRNNBlock):
 def _rnn(rnn, x, state):
     """``rnn`` on ``x`` ``[batch', frames, chan]`` from ``state`` ``[n_states, layers, batch', hid]``
     (h and c for an LSTM, h otherwise); returns the outputs and the state after the last frame."""
-    if isinstance(rnn, nn.LSTM):
+    if rnn.mode == "LSTM":  # also an int8 LSTM (deployment.quantization)
         out, (h, c) = rnn(x, (state[0].contiguous(), state[1].contiguous()))
         return out, torch.stack((h, c))
     out, h = rnn(x, state[0].contiguous())
@@ -140,7 +140,7 @@ def initial_state(dual_path, batch, like):
     and ``[n_repeats, n_states, layers, hop_size, batch, lanes, hid]`` (n_states: 2 for an LSTM).
     """
     rnn = dual_path.blocks[0].intra_RNN.rnn
-    n_states = 2 if isinstance(rnn, nn.LSTM) else 1
+    n_states = 2 if rnn.mode == "LSTM" else 1
     lanes, hop = dual_path.chunk_size // dual_path.hop_size, dual_path.hop_size
     shape = (len(dual_path.blocks), n_states, rnn.num_layers)
     phase = torch.zeros(1, dtype=torch.long, device=like.device)

@@ -179,16 +179,16 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
             return len(active_sources(outputs, wav, threshold_db))
         return [len(active) for active in active_sources(outputs, wav.reshape(outputs.shape[0], -1), threshold_db)]
 
-    def export(self, path, format=None, opset=None):
+    def export(self, path, format=None, opset=None, quantize=None):
         """Write this model as an ONNX or TorchScript file with its metadata; returns ``path``.
 
         The file maps ``[batch, time]`` to ``[batch, n_src, time]`` for any batch and length; see
         :func:`asteroid_deepmask.deployment.export.export_model` (the format follows the suffix,
-        ``.onnx`` or ``.pt``, unless given).
+        ``.onnx`` or ``.pt``, unless given; ``quantize="int8"`` for dynamic int8).
         """
         from ..deployment.export import export_model
 
-        return export_model(self, path, format=format, opset=opset)
+        return export_model(self, path, format=format, opset=opset, quantize=quantize)
 
     def serialize(self):
         """Model package with plain types only (loadable with ``torch.load(weights_only=True)``).

@@ -148,7 +148,7 @@ def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), devic
             ``.onnx`` / TorchScript file.
         examples (iterable): ``(utterance id, mix [time], sources [n_src, time])`` tensors or arrays.
         dataset (str): name written into ``results.json`` (and from there into model cards).
-        device (str), precision (str): where and how the model runs (``"32"`` or ``"bf16"``).
+        device (str), precision (str): where and how the model runs (``"32"``, ``"bf16"`` or ``"int8"``).
 
     ``results.json`` is ``{"dataset", "metrics": {improvement: mean}, "summary", "by_overlap",
     "complexity", "separator", "rows"}``: the format ``asteroid-deepmask publish`` reads; ``separator``
@@ -226,7 +226,7 @@ def evaluate_experiment(manifests, exp_dir, dataset, metrics=("si_sdr", "sdr"), 
         metrics (sequence of str): among :data:`METRICS`.
         model (str, optional): the model to score: an exported ``.onnx`` / TorchScript file, a hub
             folder or a ``.pth`` file. Defaults to ``exp_dir/best_model.pth``.
-        device (str), precision (str): where and how the model runs (``"32"`` or ``"bf16"``).
+        device (str), precision (str): where and how the model runs (``"32"``, ``"bf16"`` or ``"int8"``).
         out_dir (str, optional): where the files of :func:`evaluate` are written; defaults to ``exp_dir``.
     """
     model = model or os.path.join(exp_dir, folder.MODEL)

@@ -12,7 +12,7 @@
     python -m asteroid_deepmask.recipe train      --hparams FILE --manifests DIR --exp EXP [--set k=v ...] [--force]
                                                   [--supervised-manifests DIR]
     python -m asteroid_deepmask.recipe evaluate   --manifests DIR --exp EXP --dataset NAME [--metrics ...] [--force]
-                                                  [--model FILE] [--precision 32|bf16] [--out DIR] [--reference-free]
+                                                  [--model FILE] [--precision 32|bf16|int8] [--out DIR] [--reference-free]
     python -m asteroid_deepmask.recipe evaluate-mixit --manifests DIR --exp EXP [--test-manifests DIR --dataset NAME]
                                                   [--metrics ...] [--limit N] [--force]
     python -m asteroid_deepmask.recipe package    --exp EXP
@@ -149,7 +149,8 @@ def _parser():
                    "%s" % (", ".join(METRICS), ", ".join(REFERENCE_FREE_METRICS)))
     p.add_argument("--model", default=None, help="model to score: an exported .onnx or TorchScript file, a hub "
                    "folder or a .pth file (default: the experiment's best_model.pth)")
-    p.add_argument("--precision", default="32", choices=PRECISIONS, help="bf16: a torch model under bfloat16 autocast")
+    p.add_argument("--precision", default="32", choices=PRECISIONS,
+                   help="bf16: a torch model under bfloat16 autocast; int8: a torch model in dynamic int8 (CPU)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--out", default=None, help="folder for the result files (default: the experiment folder)")
     p.add_argument("--force", action="store_true", help="evaluate again (removes the results in the output folder first)")

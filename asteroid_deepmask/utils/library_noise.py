@@ -3,7 +3,8 @@ their terminal and training logs; our own warnings are never filtered.
 
 :func:`quiet_library_noise` sets the filters of a training process (for its whole life);
 :func:`library_warnings_ignored` silences everything inside one call into a library whose
-warnings are about its own code paths (metrics, tracing and export, MAC counting, imports).
+warnings are about its own code paths (metrics, tracing and export, MAC counting, imports);
+:func:`root_logger_muted` does the same for what a library logs through the root logger.
 """
 import contextlib
 import logging
@@ -31,6 +32,27 @@ def library_warnings_ignored():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+@contextlib.contextmanager
+def root_logger_muted():
+    """Drop what libraries log through the root logger inside the ``with`` block (ONNX Runtime's
+    quantizer advises a pre-processing step that fails on these graphs); logging is restored after it.
+
+    Example:
+        >>> with root_logger_muted():
+        ...     logging.warning("not shown")
+    """
+    root = logging.getLogger()
+    guard = logging.NullHandler()  # logging.warning() would otherwise install a stderr handler for good
+    root.addHandler(guard)
+    previous = root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+        root.removeHandler(guard)
 
 
 def quiet_library_noise():

@@ -10,7 +10,7 @@ num_nodes=1                   # nodes for multi-node training (SLURM works throu
 python=${PYTHON:-}            # Python to run with; empty: the repository's .venv, else python3/python of the active env
 options="stage stop_stage overrides metrics force gpus num_nodes python"
 seeds=""; options="${options} seeds"  # stage 5: a run per seed of each --compare file, e.g. "0 1 2"; empty: its own seed
-eval_model=""; eval_precision=32; options="${options} eval_model eval_precision"  # stage 3: score this file (.onnx, .pt, hub folder; empty: best_model.pth) in 32 or bf16
+eval_model=""; eval_precision=32; options="${options} eval_model eval_precision"  # stage 3: score this file (.onnx, .pt, hub folder; empty: best_model.pth) in 32, bf16 or int8
 
 # Called by parse_options.sh once the options are read: the first of --python (or $PYTHON), else
 # .venv/bin/python, python3, python that finds asteroid_deepmask and the packages it needs becomes
