@@ -13,7 +13,8 @@ with seeded untrained weights (speed does not depend on them; agreement is measu
   loaded the model and run one warm-up separation of 1 s.
 - agreement: SI-SDR (dB) of the backend's sources against torch float32's, mean over sources.
 
-    python benchmarks/bench_export.py              # about 7 minutes on 2 idle cores, 19-24 shared with other jobs
+    python benchmarks/bench_export.py              # 52 minutes on 2 idle AMD EPYC cores without bfloat16 kernels
+                                                   # (bf16 then takes most of it); 7 where they exist
     python benchmarks/bench_export.py --reps 2 --seconds 4   # a quick look
 """
 import argparse
