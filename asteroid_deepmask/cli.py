@@ -60,9 +60,9 @@ def _export(args):
 
         block = block_samples(model.sample_rate, 10 if args.block_ms is None else args.block_ms, model.encoder.stride)
         export_streaming_model(model, args.output, block, format=format, opset=args.opset, quantize=args.quantize)
-        print(f"Exported one streaming step of {type(model).__name__}{_in_int8(args)} to {args.output} ({format}; blocks of {block} "
-              f"samples at {model.sample_rate:g} Hz in, [batch, {model.masker.n_src}, {block}] out, states in and "
-              "out; `asteroid-deepmask stream --model FILE` runs it)")
+        print(f"Exported one streaming step of {type(model).__name__}{_in_int8(args)} to {args.output} ({format}; "
+              f"blocks of {block} samples at {model.sample_rate:g} Hz in, [batch, {model.masker.n_src}, {block}] out, "
+              "states in and out; `asteroid-deepmask stream --model FILE` runs it)")
         return
     model.export(args.output, format=format, opset=args.opset, quantize=args.quantize)
     print(f"Exported {type(model).__name__}{_in_int8(args)} to {args.output} ({format}; input [batch, time] at "

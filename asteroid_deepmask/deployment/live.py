@@ -160,7 +160,8 @@ def stream_file(model, input, output, block_ms=None, raw_rate=None, raw_format="
 def report(stats):
     """The summary line of a stream's statistics."""
     rate = stats["sample_rate"]
+    in_int8 = " in int8" if stats["precision"] == "int8" else ""
     return (f"{'Interrupted; flushed' if stats['interrupted'] else 'Streamed'} {stats['blocks']} blocks of "
-            f"{1000 * stats['block'] / rate:g} ms{' in int8' if stats['precision'] == 'int8' else ''}; algorithmic latency {stats['latency']} samples "
+            f"{1000 * stats['block'] / rate:g} ms{in_int8}; algorithmic latency {stats['latency']} samples "
             f"({1000 * stats['latency'] / rate:g} ms); per block: median {stats['median_ms']:.2f} ms, "
             f"p99 {stats['p99_ms']:.2f} ms; real-time factor {stats['real_time_factor']:.3f}")

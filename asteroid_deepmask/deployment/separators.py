@@ -38,6 +38,19 @@ def file_precision(metadata):
     return metadata.get("quantization", {}).get("dtype", "32")
 
 
+def check_file_precision(path, metadata, precision, bf16_allowed=False):
+    """Raise ValueError when ``precision`` is asked of the exported file at ``path``: an export runs in the
+    precision it was exported in; bf16 autocast applies to a float32 TorchScript file only (``bf16_allowed``)."""
+    exported = file_precision(metadata)
+    if precision == "32" or (precision == "bf16" and bf16_allowed and exported == "32"):
+        return
+    raise ValueError(
+        f"--precision {precision} applies to a torch model; {path!r} is an export, which runs in the precision it "
+        f"was exported in ({'float32' if exported == '32' else exported}): drop --precision, give the model's hub "
+        "folder or .pth file, or export it with --quantize int8."
+    )
+
+
 @runtime_checkable
 class Separator(Protocol):
     """What every separator offers, whatever runs the model.
@@ -128,8 +141,8 @@ class TorchSeparator(Separator):
         In bf16, it runs a copy whose layer norms compute their statistics in float32
         (:mod:`asteroid_deepmask.masknn.norm_statistics`): faster than bfloat16 variances on the
         CPU, and closer to the float32 output. In int8, a copy with its recurrent and linear layers
-        in dynamic int8 (:func:`~.quantization.quantize_int8`). With ``all_outputs`` it gives the model's P outputs
-        before grouping (``forward_outputs``): its ``n_src`` is then P.
+        in dynamic int8 (:func:`~.quantization.quantize_int8`). With ``all_outputs`` it gives the model's
+        P outputs before grouping (``forward_outputs``): its ``n_src`` is then P.
 
         Example:
             >>> from asteroid_deepmask import DPRNNDeepMask
@@ -244,12 +257,8 @@ def load_separator(source, device="cpu", precision="32", revision=None, all_outp
     if all_outputs and metadata and n_outputs(metadata) > metadata["n_src"]:
         raise ValueError(f"{path!r} is an export, which gives the {metadata['n_src']} grouped sources, not the "
                          f"model's {n_outputs(metadata)} outputs: give the model's hub folder or .pth file.")
-    if format and precision != "32" and (precision == INT8 or format == "onnx" or file_precision(metadata) == INT8):
-        raise ValueError(
-            f"--precision {precision} applies to a torch model; {path!r} is an exported file, which runs in the "
-            f"precision it was exported in ({'float32' if file_precision(metadata) == '32' else 'int8'}): drop --precision, give the model's hub "
-            "folder or .pth file, or export it with --quantize int8."
-        )
+    if format:
+        check_file_precision(path, metadata, precision, bf16_allowed=format == "torchscript")
     if format == "onnx":
         return OnnxSeparator(path, device)
     if format == "torchscript":

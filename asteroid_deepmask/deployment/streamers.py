@@ -1,8 +1,8 @@
 """Streamers: live separation block by block, over a causal torch model or a streaming export.
 
 Both kinds offer ``process``, ``flush``, ``latency``, ``reset``, ``sample_rate``, ``n_src``,
-``stride`` and ``precision``; :func:`load_streamer` picks one for a model, a hub folder or repository, a ``.pth``
-file or a file written by :func:`~.streaming_export.export_streaming_model`.
+``stride`` and ``precision``; :func:`load_streamer` picks one for a model, a hub folder or
+repository, a ``.pth`` file or a file written by :func:`~.streaming_export.export_streaming_model`.
 """
 import os
 
@@ -12,7 +12,7 @@ import torch
 from ..models.pretrained import looks_like_repo_id
 from .export import INPUT_NAME, detect_export_format, read_export_metadata
 from .quantization import INT8, quantize_int8
-from .separators import check_precision, file_precision
+from .separators import check_file_precision, check_precision, file_precision
 from .streaming import Streamer, skip_leading
 
 #: Precisions a torch model streams in (bf16 autocast is for whole files).
@@ -117,10 +117,7 @@ def load_streamer(source, device="cpu", revision=None, precision="32"):
     else:
         path = os.fspath(source)
         if detect_export_format(path) is not None:
-            if precision != "32":
-                raise ValueError(f"--precision {precision} applies to a torch model; {path!r} is an export, which "
-                                 "streams in the precision it was exported in: drop --precision, or export with "
-                                 "--streaming --quantize int8.")
+            check_file_precision(path, read_export_metadata(path), precision)
             return ExportedStreamer(path, device)
         if not (os.path.exists(path) or looks_like_repo_id(path)):
             raise ValueError(f"{path!r} does not exist: give a hub folder or repository id, a .pth model or a "

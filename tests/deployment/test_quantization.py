@@ -12,6 +12,7 @@ from asteroid_deepmask.deployment.export import read_export_metadata
 from asteroid_deepmask.deployment.quantization import QuantizedRNN, quantize_int8
 from asteroid_deepmask.deployment.separators import load_separator
 from asteroid_deepmask.deployment.streamers import load_streamer
+from asteroid_deepmask.deployment.streaming_export import export_streaming_model
 
 FB = dict(n_filters=16, kernel_size=16, stride=8)
 DP = dict(bn_chan=16, hid_size=8, chunk_size=20, n_repeats=1)
@@ -110,10 +111,19 @@ def test_precision_refusals(tmp_path):
     model = _model(RECURRENT["dprnn"])
     with pytest.raises(ValueError, match="int8 runs on the CPU"):
         load_separator(model, device="cuda", precision="int8")
-    path = model.export(str(tmp_path / "m.onnx"), quantize="int8")
-    for precision in ("int8", "bf16"):
-        with pytest.raises(ValueError, match=r"runs in the precision it was exported in \(int8\)"):
-            load_separator(path, precision=precision)
+    for suffix in ("onnx", "pt"):
+        path = model.export(str(tmp_path / f"m.{suffix}"), quantize="int8")
+        for precision in ("int8", "bf16"):
+            with pytest.raises(ValueError, match=r"runs in the precision it was exported in \(int8\)"):
+                load_separator(path, precision=precision)
+    float_ts = model.export(str(tmp_path / "float.pt"))
+    assert load_separator(float_ts, precision="bf16").precision == "bf16"  # autocast over a float32 TorchScript file
+    with pytest.raises(ValueError, match=r"exported in \(float32\)"):
+        load_separator(float_ts, precision="int8")
+    causal = DPRNNDeepMask(2, causal=True, **DP, **FB).eval()
+    live = export_streaming_model(causal, str(tmp_path / "live.onnx"), block=80)
+    with pytest.raises(ValueError, match=r"exported in \(float32\): drop --precision"):
+        load_streamer(live, precision="int8")
     with pytest.raises(ValueError, match="Unknown quantization 'int4'"):
         model.export(str(tmp_path / "m4.onnx"), quantize="int4")
     with pytest.raises(ValueError, match="Unknown stream precision 'bf16'"):
