@@ -14,7 +14,7 @@ trained model can be quantized as it is. Two engines do it:
 Both keep the integer products clear of saturation on x86 CPUs without VNNI instructions (torch
 reduces the activations' range itself; ONNX Runtime is given ``reduce_range``, 7-bit weights):
 with full 8-bit weights, ONNX Runtime's LSTM agreed with float32 at 11 dB instead of 34 dB on the
-paper's untrained baseline (``benchmarks/bench_export.py`` measures the agreement).
+paper's untrained baseline (``tests/deployment/test_quantization.py`` checks the agreement).
 
 A model whose layers are all convolutions (a TCN, the sliced-attention trunk) has nothing that
 dynamic quantization covers and is refused, as is a plain ``nn.RNN`` or an LSTM with
