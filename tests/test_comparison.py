@@ -14,10 +14,13 @@ HPARAMS = {"paper": {"name": "MLP (L)", "si_sdri": 18.0, "sdri": 18.1}, "model":
            "training": {"seed": 0, "batch_size": 8}}
 
 
-def fake_exp(folder, si_sdri, sdri, seed=0, train_seconds=None, resumed=False, hparams=HPARAMS):
-    """An evaluated experiment folder as training, evaluation and stage 5 leave it."""
+def fake_exp(folder, si_sdri, sdri, seed=0, train_seconds=None, resumed=False, hparams=HPARAMS,
+             selections=None):
+    """An evaluated experiment folder as training, evaluation and stage 5 leave it (``selections``: the
+    metrics of an overseparated model's P outputs)."""
     folder.mkdir(parents=True)
-    (folder / "results.json").write_text(json.dumps({"metrics": {"si_sdri": si_sdri, "sdri": sdri},
+    metrics = {"si_sdri": si_sdri, "sdri": sdri, **(selections or {})}
+    (folder / "results.json").write_text(json.dumps({"metrics": metrics,
                                                      "complexity": {"params_m": 0.0912, "macs_g_4s": 0.734}}))
     (folder / "hparams.yaml").write_text(yaml.safe_dump({**hparams, "training": {**hparams["training"], "seed": seed}}))
     if train_seconds is not None:
@@ -80,3 +83,19 @@ def test_compare_step_names_a_missing_evaluation(tmp_path):
     out = subprocess.run([sys.executable, "-m", "asteroid_deepmask.recipe", "compare", "--exps", str(tmp_path / "none")],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "evaluate" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_overseparated_experiments_get_a_table_of_their_selections(tmp_path):
+    best, loudest = [4.0, 6.0, 5.0], [1.0, 2.0, 0.0]
+    seeds = [fake_exp(tmp_path / f"mixit_seed{s}", -9.0, -3.0, s, selections={
+        "si_sdri_best_assignment": best[s], "si_sdri_loudest": loudest[s], "dnsmosi_loudest": 0.1}) for s in range(3)]
+    plain = fake_exp(tmp_path / "pit", 7.0, 7.5)
+    row = comparison_row(seeds)
+    assert row["selections"]["si_sdri_best_assignment"] == pytest.approx(student_ci(best))
+    table = comparison_markdown([*seeds, plain])
+    header = "| Model | Seeds | si_sdri (best_assignment) | si_sdri (loudest) | dnsmosi (loudest) |"
+    assert header in table
+    cells = [f"{mean:.2f} ± {half:.2f}" for mean, half in (student_ci(best), student_ci(loudest))]
+    assert f"| MLP (L) | 3 | {cells[0]} | {cells[1]} | 0.10 ± 0.00 |" in table
+    assert "`loudest`: its C most energetic outputs" in table
+    assert "best_assignment" not in comparison_markdown([plain])

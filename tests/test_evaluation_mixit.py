@@ -50,6 +50,28 @@ def test_overseparated_rows_best_assignment_and_loudest(tiny_dprnn, voices, stub
     assert "| si_sdri_loudest |" in table and "`<metric>_loudest` rows: the model's 4 outputs: its C most energetic" in table
 
 
+def test_dnsmos_on_the_outputs_a_user_without_references_gets(tiny_dprnn, voices, stub_outputs, tmp_path,
+                                                              monkeypatch):
+    from asteroid_deepmask.recipe import evaluation
+
+    calls = []
+
+    def fake_dnsmos(wav, sample_rate):  # the real one takes seconds a call: count the calls instead
+        calls.append(np.asarray(wav).copy())
+        return {"ovrl": 3.0 + float(np.std(wav)), "sig": 3.0, "bak": 3.0, "p808": 3.0}
+
+    monkeypatch.setattr(evaluation, "dnsmos", fake_dnsmos)
+    sources = voices[:2]
+    stub_outputs(sources.sum(0), split_outputs(sources))
+    results = evaluate(tiny_dprnn(n_outputs=4), [("utt0", sources.sum(0).numpy(), sources.numpy())], tmp_path, "tiny",
+                       metrics=("si_sdr", "dnsmos"))
+    m = results["metrics"]
+    assert "dnsmosi" in m and "dnsmosi_loudest" in m and "si_sdri_best_assignment" in m
+    assert "dnsmosi_best_assignment" not in m  # that selection reads the references
+    assert len(calls) == 1 + 2 + 2  # the mixture once, the C outputs, the C loudest
+    assert sum(np.allclose(c, sources.sum(0).numpy()) for c in calls) == 1
+
+
 def test_pesq_and_stoi(voices):
     sources = voices[:2].double().numpy()
     mix = sources.sum(0)

@@ -8,6 +8,10 @@ gives the training time when there. The names are :mod:`~asteroid_deepmask.exper
 Folders named ``<name>_seed<N>`` in one parent folder are runs of one experiment with different
 seeds (the recipes' ``--seeds``): they make one row, with the mean over seeds and a 95 %
 confidence interval of that mean over seeds.
+
+Overseparated experiments (P outputs) were also scored on selections of their P outputs
+(:data:`~.evaluation.OUTPUT_SELECTIONS`); the C grouped outputs say little about such a model, so
+a second table gives those scores, one column per improvement every row measured.
 """
 import json
 import math
@@ -17,6 +21,7 @@ import re
 import yaml
 
 from .confidence import mean_ci
+from .evaluation import OUTPUT_SELECTIONS
 from ..experiment import folder
 from ..experiment.schema import differing_keys
 
@@ -35,9 +40,10 @@ def experiment_result(exp_dir):
         exp_dir (str): an evaluated experiment folder.
 
     Returns:
-        dict: ``{"si_sdri", "sdri", "params_m", "macs_g", "train_seconds", "resumed", "hparams"}``;
-        ``sdri`` and ``train_seconds`` are None when not measured, ``hparams`` is ``{}`` without
-        ``hparams.yaml``.
+        dict: ``{"si_sdri", "sdri", "selections", "params_m", "macs_g", "train_seconds", "resumed",
+        "hparams"}``; ``sdri`` and ``train_seconds`` are None when not measured, ``selections`` holds
+        the improvements on selections of an overseparated model's outputs (``{"si_sdri_loudest": ...}``,
+        empty for other models), ``hparams`` is ``{}`` without ``hparams.yaml``.
     """
     results_path = os.path.join(exp_dir, folder.RESULTS)
     if not os.path.isfile(results_path):
@@ -53,12 +59,18 @@ def experiment_result(exp_dir):
     return {
         "si_sdri": results["metrics"].get("si_sdri"),
         "sdri": results["metrics"].get("sdri"),
+        "selections": {k: v for k, v in results["metrics"].items() if _selection(k)},
         "params_m": results["complexity"]["params_m"],
         "macs_g": results["complexity"]["macs_g_4s"],
         "train_seconds": timing.get("train_seconds"),
         "resumed": bool(timing.get("resumed")),
         "hparams": hparams,
     }
+
+
+def _selection(key):
+    """The output selection a metrics key scores (``"si_sdri_loudest"`` -> ``"loudest"``), or None."""
+    return next((name for name in OUTPUT_SELECTIONS if key.endswith(f"_{name}")), None)
 
 
 def group_seeds(exp_dirs):
@@ -96,8 +108,9 @@ def comparison_row(exp_dirs):
 
     Returns:
         dict: ``{"model", "n_seeds", "si_sdri", "si_sdri_ci", "sdri", "sdri_ci", "si_sdri_seeds",
-        "params_m", "macs_g", "train_seconds", "resumed", "paper_si_sdri", "paper_sdri"}``: means
-        over seeds, CI half-widths (None for one seed or a metric not measured).
+        "selections", "params_m", "macs_g", "train_seconds", "resumed", "paper_si_sdri", "paper_sdri"}``:
+        means over seeds, CI half-widths (None for one seed or a metric not measured); ``selections``
+        maps each selection key every seed measured to its ``(mean, CI half-width)``.
     """
     exp_dirs = [exp_dirs] if isinstance(exp_dirs, (str, os.PathLike)) else list(exp_dirs)
     runs = [experiment_result(exp) for exp in exp_dirs]
@@ -115,6 +128,8 @@ def comparison_row(exp_dirs):
     for key in ("si_sdri", "sdri"):
         values = [r[key] for r in runs]
         row[key], row[f"{key}_ci"] = mean_ci(values) if None not in values else (None, None)
+    common = [k for k in runs[0]["selections"] if all(k in r["selections"] for r in runs)]
+    row["selections"] = {k: mean_ci([r["selections"][k] for r in runs]) for k in common}
     times = [r["train_seconds"] for r in runs]
     row["train_seconds"] = None if None in times else math.fsum(times) / len(times)
     return row
@@ -149,8 +164,8 @@ def comparison_markdown(exp_dirs):
              "Train time (s) | Paper SI-SDRi / SDRi (dB) |",
              "|---|---|---|---|---|---|---|---|---|"]
     resumed = False
-    for _, folders in group_seeds(exp_dirs):
-        r = comparison_row(folders)
+    rows = [comparison_row(folders) for _, folders in group_seeds(exp_dirs)]
+    for r in rows:
         resumed |= r["resumed"]
         paper = "-" if r["paper_si_sdri"] is None else f"{r['paper_si_sdri']} / {_number(r['paper_sdri'], '')}"
         lines.append(f"| {r['model']} | {r['n_seeds']} | {_number(r['si_sdri'], '.2f', r['si_sdri_ci'])} | "
@@ -163,4 +178,28 @@ def comparison_markdown(exp_dirs):
                "4 s of audio. Train time: wall-clock seconds of the training step, mean over seeds.")
     if resumed:
         caption += " *: a training resumed from a checkpoint; its time covers the resumed part only."
-    return "\n".join(lines) + "\n\n" + caption + "\n"
+    return "\n".join(lines) + "\n\n" + caption + "\n" + selections_markdown(rows)
+
+
+def selections_markdown(rows):
+    """The second table of :func:`comparison_markdown`: the scores of selections of the P outputs, for
+    the rows of :func:`comparison_row` that have them (an empty string when none has).
+
+    Example:
+        >>> row = {"model": "mixit", "n_seeds": 2, "selections": {"si_sdri_loudest": (3.0, 1.5)}}
+        >>> print(selections_markdown([row]).splitlines()[3])
+        | mixit | 2 | 3.00 ± 1.50 |
+    """
+    rows = [r for r in rows if r["selections"]]
+    if not rows:
+        return ""
+    keys = [k for k in rows[0]["selections"] if all(k in r["selections"] for r in rows)]
+    titles = [f"{k.removesuffix('_' + _selection(k))} ({_selection(k)})" for k in keys]
+    lines = ["", f"| Model | Seeds | {' | '.join(titles)} |", "|---|---|" + "---|" * len(keys)]
+    for r in rows:
+        cells = [_number(mean, ".2f", half) for mean, half in (r["selections"][k] for k in keys)]
+        lines.append(f"| {r['model']} | {r['n_seeds']} | {' | '.join(cells)} |")
+    caption = ("The P outputs of overseparated models, on the test set: " + "; ".join(
+        f"`{name}`: {how}" for name, how in OUTPUT_SELECTIONS.items()) + ". Improvements over the mixture, mean "
+        "over seeds ± the half-width of the 95 % confidence interval.")
+    return "\n".join([*lines, "", caption]) + "\n"

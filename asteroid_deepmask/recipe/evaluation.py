@@ -13,6 +13,9 @@ exported ONNX or TorchScript file, or a torch model in bf16, is scored like the 
 An overseparated model (P outputs, P > C, run in torch) is also scored on its P outputs, two ways
 (:data:`OUTPUT_SELECTIONS`): summed into the references by the best assignment (the MixIT paper's
 oracle figure), and its C most energetic outputs matched by PIT (what a user without references has).
+DNSMOS, a score without references that takes seconds per clip, is computed on the outputs a user
+without references gets (the C outputs, and the C loudest), not on the best assignment, and the
+mixture's once per utterance.
 :func:`evaluate_experiment` is the recipes' stage 3: an experiment's best model on a test manifest, or
 on a manifest without sources, :func:`~.reference_free.evaluate_reference_free`.
 """
@@ -40,6 +43,8 @@ OUTPUT_SELECTIONS = {
     "loudest": "its C most energetic outputs, matched to the references by PIT (what a user without references "
                "gets)",
 }
+#: The selections scored with DNSMOS too (the others read the references to pick the outputs).
+DNSMOS_SELECTIONS = ("loudest",)
 #: Overlap-ratio bins of the SIMO-SISO paper's analysis (fraction of speech frames with two talkers).
 OVERLAP_BINS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
 
@@ -69,13 +74,15 @@ def overlap_ratio(sources, sample_rate, frame_s=0.02, threshold_db=-30.0):
     return float((active.sum(0) >= 2)[any_active].mean())
 
 
-def scores(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr")):
+def scores(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr"), mix_dnsmos=None):
     """Metrics of one utterance's estimates and their improvements over the mixture (``<name>i``).
 
     Args:
         mix (np.ndarray): ``[time]``; sources, estimates (np.ndarray): ``[n_src, time]``, the estimates
             put in the order of the sources by the best permutation.
         metrics (sequence of str): among :data:`METRICS`.
+        mix_dnsmos (float, optional): the mixture's DNSMOS overall score, when already computed (an
+            utterance scored on several selections of outputs computes it once).
     """
     from asteroid.metrics import get_metrics
 
@@ -90,7 +97,7 @@ def scores(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr")):
                                  compute_permutation=True)
     if "dnsmos" in metrics:
         values["dnsmos"] = np.mean([dnsmos(e, sample_rate)["ovrl"] for e in estimates])
-        values["input_dnsmos"] = dnsmos(mix, sample_rate)["ovrl"]
+        values["input_dnsmos"] = dnsmos(mix, sample_rate)["ovrl"] if mix_dnsmos is None else mix_dnsmos
     row = {}
     for name in metrics:
         row[name] = float(values[name])
@@ -98,13 +105,26 @@ def scores(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr")):
     return row
 
 
-def utterance_metrics(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr")):
+def utterance_metrics(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr"), mix_dnsmos=None):
     """:func:`scores` of one utterance and its overlap ratio.
 
     Args:
         mix (np.ndarray): ``[time]``; sources, estimates (np.ndarray): ``[n_src, time]``.
     """
-    return {**scores(mix, sources, estimates, sample_rate, metrics), "overlap_ratio": overlap_ratio(sources, sample_rate)}
+    return {**scores(mix, sources, estimates, sample_rate, metrics, mix_dnsmos),
+            "overlap_ratio": overlap_ratio(sources, sample_rate)}
+
+
+def selection_metrics(suffix, metrics):
+    """The metrics scored on the outputs of key suffix ``suffix`` (``""``: the C outputs, else
+    ``_<selection>`` of :data:`OUTPUT_SELECTIONS`): DNSMOS only where :data:`DNSMOS_SELECTIONS` says.
+
+    Example:
+        >>> selection_metrics("_best_assignment", ("si_sdr", "dnsmos")), selection_metrics("_loudest", ("dnsmos",))
+        (('si_sdr',), ('dnsmos',))
+    """
+    keep_dnsmos = suffix == "" or suffix[1:] in DNSMOS_SELECTIONS
+    return tuple(m for m in metrics if m != "dnsmos" or keep_dnsmos)
 
 
 def select_outputs(outputs, sources):
@@ -164,11 +184,13 @@ def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), devic
     for utt_id, mix, sources in examples:
         mix_t = torch.as_tensor(mix, dtype=torch.float32).unsqueeze(0).to(separator.device)
         mix, sources = np.asarray(mix, dtype=float), np.asarray(sources, dtype=float)
-        row = utterance_metrics(mix, sources, separator(mix_t)[0].cpu().double().numpy(), rate, metrics)
+        mix_dnsmos = dnsmos(mix, rate)["ovrl"] if "dnsmos" in metrics else None
+        row = utterance_metrics(mix, sources, separator(mix_t)[0].cpu().double().numpy(), rate, metrics, mix_dnsmos)
         if all_outputs is not None:
             picked = select_outputs(all_outputs(mix_t)[0].cpu().double().numpy(), sources)
             for suffix, estimates in picked.items():
-                row.update({f"{k}_{suffix}": v for k, v in scores(mix, sources, estimates, rate, metrics).items()})
+                values = scores(mix, sources, estimates, rate, selection_metrics(f"_{suffix}", metrics), mix_dnsmos)
+                row.update({f"{k}_{suffix}": v for k, v in values.items()})
         rows.append({"id": utt_id, **row})
     if not rows:
         raise ValueError("No examples to evaluate: the test set is empty.")
@@ -176,12 +198,13 @@ def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), devic
     if all_outputs is not None:
         what.update({f"_{s}": f"the model's {all_outputs.n_src} outputs: {how}" for s, how in OUTPUT_SELECTIONS.items()})
     suffixes = list(what)
-    keys = [f"{k}{suffix}" for suffix in suffixes for m in metrics for k in (m, f"{m}i")]
+    scored = [(suffix, m) for suffix in suffixes for m in selection_metrics(suffix, metrics)]
+    keys = [f"{k}{suffix}" for suffix, m in scored for k in (m, f"{m}i")]
     summary = summarise(rows, keys)
     overlap = by_overlap(rows)
     results = {
         "dataset": dataset,
-        "metrics": {f"{m}i{suffix}": round(summary[f"{m}i{suffix}"]["mean"], 3) for suffix in suffixes for m in metrics},
+        "metrics": {f"{m}i{suffix}": round(summary[f"{m}i{suffix}"]["mean"], 3) for suffix, m in scored},
         "summary": summary,
         "by_overlap": [{"low": lo, "high": hi, "n": n, "si_sdri": round(v, 3)} for lo, hi, n, v in overlap],
         **scored_records(model, separator),

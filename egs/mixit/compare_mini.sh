@@ -21,8 +21,9 @@ hparams=hparams/mixit/mini2mix.yaml
 exp=exp/mixit/mini2mix        # parent of the experiment folders and comparison.md
 supervised_share=0.1          # semi: share of each batch that is labelled
 seeds="0 1 2"
-options="${options} corpus mixtures labelled_share labelled_corpus manifests hparams exp supervised_share seeds"
-help_message="Usage: $0 [--seeds \"0 1 2\"] [--stage N] [--stop-stage M] [--option value ...]"
+ways="supervised unsupervised semi"  # which of the three ways to train and score (e.g. unsupervised alone)
+options="${options} corpus mixtures labelled_share labelled_corpus manifests hparams exp supervised_share seeds ways"
+help_message="Usage: $0 [--seeds \"0 1 2\"] [--ways \"${ways}\"] [--stage N] [--stop-stage M] [--option value ...]"
 . egs/tools/parse_options.sh
 
 manifests=${manifests:-${corpus}/manifests}
@@ -33,7 +34,10 @@ n_labelled=$("${python}" -c "import sys; print(max(1, round(float(sys.argv[1]) *
 labelled_manifests=${labelled_corpus}/manifests
 . egs/tools/stage_helpers.sh
 user_sets=("${sets[@]}")
-ways=(supervised unsupervised semi)
+for way in ${ways}; do
+  case "${way}" in supervised|unsupervised|semi) ;;
+    *) echo "$0: --ways: unknown way '${way}'; choose among supervised unsupervised semi" >&2; exit 1;; esac
+done
 way_sets() {  # way, seed: the --set options and train options of one run
   sets=("${user_sets[@]}" --set "training.seed=$2")
   case "$1" in
@@ -56,7 +60,7 @@ if run_stage 1; then
 fi
 exps=()
 for seed in ${seeds}; do  # seed by seed, so that a stopped run has every way at some seeds
-  for way in "${ways[@]}"; do
+  for way in ${ways}; do
     dir="${exp}/${way}_seed${seed}"
     way_args=(); way_sets "${way}" "${seed}"
     if run_stage 2; then
