@@ -158,6 +158,27 @@ def test_batched_windows_and_bf16(setup, capsys):
     assert code == 2 and "--batch-size 0" in err and not (d / "x").exists()
 
 
+def test_bf16_on_a_cpu_without_bf16_kernels_warns_in_one_line(setup, capsys, monkeypatch):
+    import warnings
+
+    from asteroid_deepmask.deployment.separators import check_precision
+    from asteroid_deepmask.utils import cpu_bf16
+
+    monkeypatch.setattr(cpu_bf16, "cpu_has_bf16", lambda: False)
+    _, d = setup
+    code, err = run(capsys, d / "mono.wav", "--model", d / "model.pth", "-o", d / "bf16", "--precision", "bf16")
+    assert code == 0 and len(list((d / "bf16").glob("*.wav"))) == 2
+    lines = [line for line in err.splitlines() if "warning" in line]
+    assert len(lines) == 1 and lines[0].startswith("asteroid-deepmask separate: warning: this CPU has no bfloat16 "
+                                                   "kernels") and "--precision 32" in lines[0]
+    assert not [line for line in run(capsys, d / "mono.wav", "--model", d / "model.pth", "-o", d / "f32")[1].splitlines()
+                if "warning" in line]
+    monkeypatch.setattr(cpu_bf16, "cpu_has_bf16", lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_precision("bf16", "cpu")  # a CPU with bfloat16 kernels: nothing to say
+
+
 def test_onnx_backend_refuses_bf16_and_foreign_files(setup, capsys):
     _, d = setup
     assert export(capsys, "--model", d / "model.pth", "-o", d / "model.onnx")[0] == 0

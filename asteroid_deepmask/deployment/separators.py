@@ -14,7 +14,7 @@ import torch
 
 from ..masknn.norm_statistics import centre_norm_statistics
 from ..models.pretrained import looks_like_repo_id
-from ..utils.cpu_bf16 import lstm_in_float32_without_cpu_bf16
+from ..utils.cpu_bf16 import lstm_in_float32_without_cpu_bf16, warn_if_bf16_emulated
 from .export import detect_export_format, export_metadata, read_export_metadata
 from .quantization import INT8, quantize_int8
 
@@ -25,12 +25,15 @@ PRECISIONS = ("32", "bf16", INT8)
 
 
 def check_precision(precision, device="cpu"):
-    """Raise ValueError for a precision that is not in :data:`PRECISIONS`, or int8 off the CPU."""
+    """Raise ValueError for a precision that is not in :data:`PRECISIONS`, or int8 off the CPU; warn when bf16
+    would run emulated (:func:`~asteroid_deepmask.utils.cpu_bf16.warn_if_bf16_emulated`)."""
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
     if precision == INT8 and torch.device(device).type != "cpu":
         raise ValueError(f"--precision int8 runs on the CPU (dynamic int8 kernels), not on {device}: use "
                          "--device cpu, or bf16 on a GPU.")
+    if precision == "bf16":
+        warn_if_bf16_emulated(torch.device(device).type)
 
 
 def file_precision(metadata):

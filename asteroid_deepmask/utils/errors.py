@@ -8,12 +8,18 @@ report it, and the exit status is 1.
 import errno
 import sys
 import traceback
+import warnings
 
 from ..version import __version__
 
 
 class SetupError(RuntimeError):
     """Something outside the package that the user must fix: a tool or an environment."""
+
+
+class UserFacingWarning(UserWarning):
+    """A warning for the person running the command (a slow choice, say): the programs always print it,
+    whatever the warning filters, as one ``prog: warning: ...`` line."""
 
 
 USER_ERRORS = (ValueError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError,
@@ -23,9 +29,21 @@ _DISK_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk
 
 
 def run_reporting_errors(prog, func, *args):
-    """Call ``func(*args)``; returns the exit status (0, 2 for a user error, 1 for a bug)."""
+    """Call ``func(*args)``; returns the exit status (0, 2 for a user error, 1 for a bug). Warnings
+    shown meanwhile (:class:`UserFacingWarning` always) are printed as one ``prog: warning: ...`` line each,
+    each text once."""
+    shown = set()
+
+    def show(message, *_, **__):
+        if str(message) not in shown:
+            shown.add(str(message))
+            print(f"{prog}: warning: {message}", file=sys.stderr)
+
     try:
-        func(*args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", UserFacingWarning)
+            warnings.showwarning = show
+            func(*args)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
