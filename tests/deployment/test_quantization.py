@@ -130,16 +130,6 @@ def test_precision_refusals(tmp_path):
         load_streamer(model, precision="bf16")
 
 
-@pytest.fixture(scope="module")
-def causal_hub(tmp_path_factory):
-    torch.manual_seed(0)
-    model = DPRNNDeepMask(n_src=2, causal=True, mask_head="mlp", head_hidden=8, n_filters=16, bn_chan=8, hid_size=8,
-                          chunk_size=100, n_repeats=1).eval()
-    root = tmp_path_factory.mktemp("int8_stream")
-    model.save_pretrained(str(root / "hub"))
-    return root, model
-
-
 @pytest.mark.parametrize("backend", ["torch", "onnx", "pt"])
 def test_causal_models_stream_in_int8(causal_hub, backend, mixture, capsys):
     root, model = causal_hub

@@ -15,13 +15,9 @@ from asteroid_deepmask.cli import main
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
+def hub(causal_hub):
     """A causal model's hub folder, the model, and a 30 s file of noise bursts at 8 kHz."""
-    torch.manual_seed(0)
-    model = DPRNNDeepMask(n_src=2, causal=True, mask_head="mlp", head_hidden=8, n_filters=16, bn_chan=8, hid_size=8,
-                          chunk_size=100, n_repeats=1).eval()
-    root = tmp_path_factory.mktemp("stream")
-    model.save_pretrained(str(root / "hub"))
+    root, model = causal_hub
     rng = np.random.default_rng(0)
     wav = (0.3 * rng.standard_normal(30 * 8000) * (np.sin(np.arange(30 * 8000) / 900) > 0)).astype("float32")
     sf.write(root / "meeting.wav", wav, 8000, subtype="FLOAT")
