@@ -89,7 +89,7 @@ def test_overseparated_experiments_get_a_table_of_their_selections(tmp_path):
     best, loudest = [4.0, 6.0, 5.0], [1.0, 2.0, 0.0]
     seeds = [fake_exp(tmp_path / f"mixit_seed{s}", -9.0, -3.0, s, selections={
         "si_sdri_best_assignment": best[s], "si_sdri_loudest": loudest[s], "dnsmosi_loudest": 0.1}) for s in range(3)]
-    plain = fake_exp(tmp_path / "pit", 7.0, 7.5)
+    plain = fake_exp(tmp_path / "pit", 7.0, 7.5, hparams={**HPARAMS, "paper": {"name": "PIT"}})
     row = comparison_row(seeds)
     assert row["selections"]["si_sdri_best_assignment"] == pytest.approx(student_ci(best))
     table = comparison_markdown([*seeds, plain])
@@ -99,3 +99,11 @@ def test_overseparated_experiments_get_a_table_of_their_selections(tmp_path):
     assert f"| MLP (L) | 3 | {cells[0]} | {cells[1]} | 0.10 ± 0.00 |" in table
     assert "`loudest`: its C most energetic outputs" in table
     assert "best_assignment" not in comparison_markdown([plain])
+
+
+def test_rows_of_one_name_from_two_parents_say_their_parent(tmp_path):
+    plain = {**HPARAMS, "paper": {}}
+    runs = [fake_exp(tmp_path / parent / f"unsupervised_seed{s}", 1.0 + s, 1.0, s, hparams=plain)
+            for parent in ("share0.1", "share0") for s in range(2)]
+    rows = [line.split(" | ")[0] for line in comparison_markdown(runs).splitlines()[2:4]]
+    assert rows == ["| share0.1/unsupervised", "| share0/unsupervised"]

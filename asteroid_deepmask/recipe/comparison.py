@@ -164,7 +164,12 @@ def comparison_markdown(exp_dirs):
              "Train time (s) | Paper SI-SDRi / SDRi (dB) |",
              "|---|---|---|---|---|---|---|---|---|"]
     resumed = False
-    rows = [comparison_row(folders) for _, folders in group_seeds(exp_dirs)]
+    groups = [folders for _, folders in group_seeds(exp_dirs)]
+    rows = [comparison_row(folders) for folders in groups]
+    names = [r["model"] for r in rows]
+    for r, folders in zip(rows, groups):  # rows of one name from different parent folders: say which
+        if names.count(r["model"]) > 1:
+            r["model"] = f"{os.path.basename(os.path.dirname(os.path.normpath(folders[0])))}/{r['model']}"
     for r in rows:
         resumed |= r["resumed"]
         paper = "-" if r["paper_si_sdri"] is None else f"{r['paper_si_sdri']} / {_number(r['paper_sdri'], '')}"
