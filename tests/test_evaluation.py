@@ -96,6 +96,17 @@ def evaluate_step(root, *extra):
                  *map(str, extra)]) == 0
 
 
+def test_the_step_says_what_it_scores_and_shows_progress(experiment, capsys, monkeypatch):
+    from asteroid_deepmask.utils import progress
+
+    monkeypatch.setattr(progress.time, "monotonic", iter(range(0, 1000, 20)).__next__)  # 20 s per utterance
+    evaluate_step(experiment)
+    out = capsys.readouterr().out
+    assert "scoring 3 utterances of " in out and "tt.json (si_sdr, sdr)" in out
+    assert [line for line in out.splitlines() if line.startswith("scored")] == [
+        "scored 2 utterances in 40 s", "scored 3 utterances in 60 s"]
+
+
 def test_an_exported_onnx_model_scores_like_the_torch_model(experiment):
     from asteroid_deepmask.deployment.export import export_model
     from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder

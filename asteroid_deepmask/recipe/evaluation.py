@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..utils.library_noise import library_warnings_ignored
+from ..utils.progress import with_progress
 from ..data import ManifestDataset, manifest_path
 from ..deployment.separators import all_outputs_separator, load_separator
 from ..experiment import folder
@@ -181,7 +182,8 @@ def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), devic
     all_outputs = all_outputs_separator(model, separator, device, precision)
     rate = int(separator.sample_rate)
     rows = []
-    for utt_id, mix, sources in examples:
+    total = len(examples) if hasattr(examples, "__len__") else None
+    for utt_id, mix, sources in with_progress(examples, total):
         mix_t = torch.as_tensor(mix, dtype=torch.float32).unsqueeze(0).to(separator.device)
         mix, sources = np.asarray(mix, dtype=float), np.asarray(sources, dtype=float)
         mix_dnsmos = dnsmos(mix, rate)["ovrl"] if "dnsmos" in metrics else None
@@ -266,6 +268,8 @@ def evaluate_experiment(manifests, exp_dir, dataset, metrics=("si_sdr", "sdr"), 
         raise ValueError(f"{manifest_path(manifests, 'tt')} lists sources for some rows only "
                          f"({sum(with_sources)} of {len(with_sources)}); give a manifest with sources for all or none.")
     examples = ((e["id"], *test[i]) for i, e in enumerate(test.entries))
+    print(f"scoring {len(test.entries)} utterances of {manifest_path(manifests, 'tt')} ({', '.join(metrics)})",
+          flush=True)
     results = evaluate(model, examples, out_dir or exp_dir, dataset=dataset, metrics=tuple(metrics), device=device,
                        precision=precision)
     return results_markdown(results)

@@ -23,6 +23,7 @@ import torch
 from ..deployment.long_files import read_mono
 from ..deployment.separators import all_outputs_separator, load_separator, n_outputs
 from ..models.source_counting import ACTIVE_THRESHOLD_DB, active_sources
+from ..utils.progress import with_progress
 from .result_files import scored_records, summarise, write_result_files
 
 #: The scores :func:`evaluate_reference_free` can compute.
@@ -101,7 +102,7 @@ def evaluate_reference_free(model, wav_paths, out_dir, metrics=REFERENCE_FREE_ME
     all_outputs = all_outputs_separator(model, separator, device)
     rate = int(separator.sample_rate)
     rows = []
-    for path in wav_paths:
+    for path in with_progress(wav_paths, len(wav_paths), "recordings"):
         mix = read_mono(path, rate, downmix=True).to(separator.device)
         row = {"id": os.path.splitext(os.path.basename(path))[0]}
         if all_outputs is not None:
