@@ -12,7 +12,6 @@ corpora), so only those training needs are checked there.
 folder written by an older version, without the keys added since, is the same experiment with
 their defaults.
 """
-from ..losses.mixture_consistency import WEIGHTS
 from ..losses.thresholded_snr import PAIRWISE_LOSSES, SNR_MAX
 from ..utils.checks import check_known_arguments
 from ..version import __version__
@@ -55,8 +54,6 @@ PRECISION = Rule.one_of("32", "16-mixed", "bf16-mixed", convert=str)
 #: ``training.loss``: the pairwise losses of PIT (:func:`~asteroid_deepmask.losses.pairwise_loss`) and the
 #: MixIT losses of the same names; ``thresholded_snr`` is the MixIT paper's, capped at ``training.snr_max`` dB.
 LOSS = Rule.one_of(*PAIRWISE_LOSSES)
-#: ``training.mixture_consistency_weights``: how the projection shares the residual among the outputs.
-CONSISTENCY_WEIGHTS = Rule.one_of(*WEIGHTS)
 GROUPING = Rule.one_of("deterministic", "dynamic")
 OPTIMIZER = Rule.one_of("adam")
 REQUIRED = object()
@@ -74,8 +71,7 @@ SCHEMA = {
         "accumulate_grad_batches": (1, POSITIVE_INT), "num_workers": ("auto", WORKERS),
         # with unsupervised_mixit: the share of each batch drawn from a labelled corpus (semi-supervised)
         "supervised_share": (0.0, SHARE),
-        "snr_max": (SNR_MAX, POSITIVE), "mixture_consistency": (False, BOOLEAN),
-        "mixture_consistency_weights": ("uniform", CONSISTENCY_WEIGHTS),
+        "snr_max": (SNR_MAX, POSITIVE),
     },
     "optim": {"optimizer": ("adam", OPTIMIZER), "lr": (REQUIRED, POSITIVE), "weight_decay": (0.0, NUMBER)},
     "scheduler": {"factor": (0.5, POSITIVE), "patience": (3, COUNT)},

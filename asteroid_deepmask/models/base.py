@@ -14,6 +14,8 @@ from asteroid.utils.torch_utils import pad_x_to_y
 
 from ..version import __version__
 from . import hub_folder
+from ..losses.mixture_consistency import WEIGHTS as CONSISTENCY_WEIGHTS, mixture_consistency
+from ..masknn.heads import group_outputs
 from .pretrained import MODEL_FILES, check_plain, load_checkpoint, load_pretrained, looks_like_repo_id
 from .registry import get_model_class
 from .source_counting import ACTIVE_THRESHOLD_DB, active_sources
@@ -29,11 +31,22 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
     Args:
         encoder, masker, decoder, encoder_activation: as Asteroid's ``BaseEncoderMaskerDecoder``;
             the masker has ``n_src``, ``forward`` (C masks) and ``forward_outputs`` (P masks).
+        mixture_consistency (str, optional): None, or how the P outputs are projected to sum to the
+            input (``"uniform"`` or ``"power"``: :func:`~asteroid_deepmask.losses.mixture_consistency`).
     """
 
-    def __init__(self, encoder, masker, decoder, encoder_activation=None):
+    def __init__(self, encoder, masker, decoder, encoder_activation=None, mixture_consistency=None):
         super().__init__(encoder, masker, decoder, encoder_activation)
+        if mixture_consistency is not None and mixture_consistency not in CONSISTENCY_WEIGHTS:
+            raise ValueError(f"mixture_consistency={mixture_consistency!r}; choose None (no projection) or one of "
+                             f"{', '.join(CONSISTENCY_WEIGHTS)}.")
+        self.mixture_consistency = mixture_consistency
         self._model_args = {}
+
+    def consistency_args(self):
+        """``{"mixture_consistency": ...}`` for the model args when the model projects its outputs, else ``{}``
+        (so that configs of models without the projection stay as they were)."""
+        return {} if self.mixture_consistency is None else {"mixture_consistency": self.mixture_consistency}
 
     def _set_model_args(self, model_args):
         check_plain(model_args, "model_args")
@@ -97,7 +110,11 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
         """Separate ``wav`` (``[time]``, ``[batch, time]`` or ``[batch, 1, time]``) into
         ``[batch, n_src, time]`` (``[n_src, time]`` for a 1-D input)."""
         self._check_waveform(wav)
-        return super().forward(wav)
+        if self.mixture_consistency is None:
+            return super().forward(wav)
+        # the projected outputs, grouped as the masker groups its masks
+        sources = group_outputs(self.forward_outputs(wav.reshape(-1, 1, wav.shape[-1])), self.masker.n_src)
+        return sources[0] if wav.dim() == 1 else sources
 
     def separate(self, wav, *args, **kwargs):
         """Asteroid's ``separate`` (a waveform tensor or array, or a file name), with a waveform checked
@@ -144,13 +161,16 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
         :meth:`forward` with the masker's ``forward_outputs`` (P masks) in place of its grouped
         masks, through Asteroid's hooks ``forward_encoder``, ``apply_masks`` and
         ``forward_decoder``. The decoder is linear, so summing these in contiguous groups gives
-        :meth:`forward`'s output; a loss may group them differently (dynamic grouping).
+        :meth:`forward`'s output; a loss may group them differently (dynamic grouping). With
+        ``mixture_consistency`` they are projected to sum to the input.
         """
         self._check_waveform(wav)
         batched = wav.reshape(-1, 1, wav.shape[-1])  # [time], [batch, time] or [batch, 1, time]
         tf_rep = self.forward_encoder(batched)
         decoded = self.forward_decoder(self.apply_masks(tf_rep, self.masker.forward_outputs(tf_rep)))
         outputs = pad_x_to_y(decoded, batched)
+        if self.mixture_consistency is not None:
+            outputs = mixture_consistency(outputs, batched, self.mixture_consistency)
         return outputs[0] if wav.dim() == 1 else outputs
 
     def count_sources(self, wav, threshold_db=ACTIVE_THRESHOLD_DB):

@@ -24,6 +24,8 @@ class ConvTasNetDeepMask(DeepMaskPreset):
             512, 128, 3, None: gLN, or cLN when causal, False).
         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
         **fb_kwargs: the filterbank (defaults: free, 16, 512, 8, None, 8000).
+        mixture_consistency (str, optional): project the outputs to sum to the input, as in
+            :class:`~asteroid_deepmask.DeepMaskTasNet`. Defaults to None.
 
     Shapes:
         ``[batch, time] -> [batch, n_src, time]``; :meth:`forward_outputs` gives
@@ -47,9 +49,10 @@ class ConvTasNetDeepMask(DeepMaskPreset):
                  mask_act="sigmoid", n_blocks=8, n_repeats=3, bn_chan=128, hid_chan=512, skip_chan=128, conv_kernel_size=3,
                  norm_type=None, causal=False,
                  fb_name="free", kernel_size=16, n_filters=512, stride=8, encoder_activation=None, sample_rate=8000,
-                 **fb_kwargs):
+                 mixture_consistency=None, **fb_kwargs):
         trunk_args = dict(n_blocks=n_blocks, n_repeats=n_repeats, bn_chan=bn_chan, hid_chan=hid_chan,
                           skip_chan=skip_chan, conv_kernel_size=conv_kernel_size, norm_type=norm_type,
                           causal=causal)
         super().__init__(n_src, "tcn", trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act,
-                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs)
+                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs,
+                         mixture_consistency)

@@ -66,6 +66,10 @@ class DeepMaskTasNet(DeepMaskEncoderMaskerDecoder):
         stride (int, optional): filterbank hop in samples. Defaults to 8.
         encoder_activation (str, optional): activation after the encoder. Defaults to None.
         sample_rate (float, optional): sample rate of the model. Defaults to 8000.
+        mixture_consistency (str, optional): project the P outputs so that they sum to the input
+            (:func:`~asteroid_deepmask.losses.mixture_consistency`), sharing the residual ``"uniform"``-ly
+            or by ``"power"``; part of the model, so training, evaluation, ``separate`` and exports all
+            see the projected outputs. Defaults to None (no projection).
         **fb_kwargs: more filterbank arguments.
 
     Shapes:
@@ -86,7 +90,7 @@ class DeepMaskTasNet(DeepMaskEncoderMaskerDecoder):
 
     def __init__(self, n_src, trunk="dprnn", trunk_args=None, head="linear", head_args=None, n_outputs=None,
                  fb_name="free", kernel_size=16, n_filters=64, stride=8, encoder_activation=None, sample_rate=8000,
-                 **fb_kwargs):
+                 mixture_consistency=None, **fb_kwargs):
         unknown = sorted(set(fb_kwargs) - filterbank_extras(fb_name))
         if unknown:
             raise UnknownArgumentError(f"DeepMaskTasNet got {unknown}, which the {fb_name!r} filterbank does not "
@@ -98,11 +102,12 @@ class DeepMaskTasNet(DeepMaskEncoderMaskerDecoder):
         encoder, decoder = make_enc_dec(fb_name, kernel_size=kernel_size, n_filters=n_filters, stride=stride,
                                         sample_rate=sample_rate, **fb_kwargs)
         masker = OverseparationMasker.build(encoder.n_feats_out, n_src, trunk, trunk_args, head, head_args, n_outputs)
-        super().__init__(encoder, masker, decoder, encoder_activation)
+        super().__init__(encoder, masker, decoder, encoder_activation, mixture_consistency)
         self._filterbank_args = fb_args
         config = masker.get_config()
         self._set_model_args(dict(n_src=n_src, trunk=trunk, trunk_args=config["trunk_args"], head=head,
-                                  head_args=config["head_args"], n_outputs=masker.n_outputs, **fb_args))
+                                  head_args=config["head_args"], n_outputs=masker.n_outputs, **fb_args,
+                                  **self.consistency_args()))
 
     def get_filterbank_args(self):
         """The filterbank's arguments (``fb_name``, ``kernel_size``, ..., ``encoder_activation``, extras)."""

@@ -43,6 +43,8 @@ class DPRNNDeepMask(DeepMaskPreset):
         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
         **fb_kwargs: the filterbank, as in :class:`~asteroid_deepmask.DeepMaskTasNet`
             (defaults: free, 16, 64, 8, None, 8000).
+        mixture_consistency (str, optional): project the outputs to sum to the input, as in
+            :class:`~asteroid_deepmask.DeepMaskTasNet`. Defaults to None.
 
     Shapes:
         ``[batch, time]`` or ``[batch, 1, time] -> [batch, n_src, time]``;
@@ -64,9 +66,10 @@ class DPRNNDeepMask(DeepMaskPreset):
                  bn_chan=64, hid_size=128, chunk_size=100, hop_size=None, n_repeats=6, norm_type=None,
                  bidirectional=None, rnn_type="LSTM", num_layers=1, dropout=0.0, causal=False,
                  fb_name="free", kernel_size=16, n_filters=64, stride=8, encoder_activation=None, sample_rate=8000,
-                 **fb_kwargs):
+                 mixture_consistency=None, **fb_kwargs):
         trunk_args = dict(bn_chan=bn_chan, hid_size=hid_size, chunk_size=chunk_size, hop_size=hop_size,
                           n_repeats=n_repeats, norm_type=norm_type, bidirectional=bidirectional,
                           rnn_type=rnn_type, num_layers=num_layers, dropout=dropout, causal=causal)
         super().__init__(n_src, "dprnn", trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act,
-                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs)
+                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs,
+                         mixture_consistency)

@@ -25,10 +25,12 @@ class DeepMaskPreset(DeepMaskTasNet):
         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate: the filterbank,
             as in :class:`DeepMaskTasNet`.
         fb_kwargs (dict): the preset's other keyword arguments: the filterbank's extra ones.
+        mixture_consistency (str): None, ``"uniform"`` or ``"power"``, as in :class:`DeepMaskTasNet`.
     """
 
     def __init__(self, n_src, trunk, trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act, fb_name,
-                 kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs):
+                 kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs,
+                 mixture_consistency):
         head = dict(n_outputs=n_outputs, mask_head=mask_head, head_hidden=head_hidden, shared_head=shared_head,
                     mask_act=mask_act)
         filterbank = dict(fb_name=fb_name, kernel_size=kernel_size, n_filters=n_filters, stride=stride,
@@ -40,7 +42,9 @@ class DeepMaskPreset(DeepMaskTasNet):
             raise ValueError(f"shared_head must be None, True or False, got shared_head={shared_head!r}.")
         name, head_args = flat_head_args(mask_head, mask_act, head_hidden, shared_head)
         super().__init__(n_src, trunk=trunk, trunk_args=trunk_args, head=name, head_args=head_args,
-                         n_outputs=n_outputs, **filterbank, **fb_kwargs)
+                         n_outputs=n_outputs, **filterbank, mixture_consistency=mixture_consistency,
+                         **fb_kwargs)
         head["n_outputs"] = self.masker.n_outputs
         built = self.masker.trunk.get_config()  # what the trunk made of defaults such as norm_type=None
-        self._set_model_args({"n_src": n_src, **head, **{k: built[k] for k in trunk_args}, **filterbank, **fb_kwargs})
+        self._set_model_args({"n_src": n_src, **head, **{k: built[k] for k in trunk_args}, **filterbank, **fb_kwargs,
+                              **self.consistency_args()})

@@ -23,6 +23,8 @@ class SimoSisoTasNet(DeepMaskPreset):
         num_layers, dropout: the DPRNN stages, as in :class:`~asteroid_deepmask.DPRNNDeepMask`.
         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
         **fb_kwargs: the filterbank (defaults: free, 16, 64, 8, None, 8000).
+        mixture_consistency (str, optional): project the outputs to sum to the input, as in
+            :class:`~asteroid_deepmask.DeepMaskTasNet`. Defaults to None.
 
     Shapes:
         ``[batch, time] -> [batch, n_src, time]``.
@@ -42,9 +44,10 @@ class SimoSisoTasNet(DeepMaskPreset):
                  n_simo=2, n_siso=4, bn_chan=64, norm_type="gLN", hid_size=128, chunk_size=100, hop_size=None,
                  bidirectional=True, rnn_type="LSTM", num_layers=1, dropout=0.0,
                  fb_name="free", kernel_size=16, n_filters=64, stride=8, encoder_activation=None, sample_rate=8000,
-                 **fb_kwargs):
+                 mixture_consistency=None, **fb_kwargs):
         trunk_args = dict(n_simo=n_simo, n_siso=n_siso, bn_chan=bn_chan, norm_type=norm_type, hid_size=hid_size,
                           chunk_size=chunk_size, hop_size=hop_size, bidirectional=bidirectional,
                           rnn_type=rnn_type, num_layers=num_layers, dropout=dropout)
         super().__init__(n_src, "simo_siso", trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act,
-                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs)
+                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs,
+                         mixture_consistency)

@@ -25,6 +25,8 @@ class SlicedAttentionTasNet(DeepMaskPreset):
             :class:`~asteroid_deepmask.DPRNNDeepMask`.
         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
         **fb_kwargs: the filterbank (defaults: free, 16, 64, 8, None, 8000).
+        mixture_consistency (str, optional): project the outputs to sum to the input, as in
+            :class:`~asteroid_deepmask.DeepMaskTasNet`. Defaults to None.
 
     Shapes:
         ``[batch, time] -> [batch, n_src, time]``.
@@ -43,8 +45,9 @@ class SlicedAttentionTasNet(DeepMaskPreset):
     def __init__(self, n_src, *, n_outputs=None, mask_head="linear", head_hidden=64, shared_head=None, mask_act="relu",
                  embed_chan=64, n_blocks=3, n_heads=2, n_slices=None, slice_len=None,
                  fb_name="free", kernel_size=16, n_filters=64, stride=8, encoder_activation=None, sample_rate=8000,
-                 **fb_kwargs):
+                 mixture_consistency=None, **fb_kwargs):
         trunk_args = dict(embed_chan=embed_chan, n_blocks=n_blocks, n_heads=n_heads, n_slices=n_slices,
                           slice_len=slice_len)
         super().__init__(n_src, "sliced_attention", trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act,
-                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs)
+                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs,
+                         mixture_consistency)

@@ -49,7 +49,7 @@ from .faults import AtomicCheckpointIO, NonFiniteLosses
 from ..experiment import folder
 from ..experiment.schema import check_experiment, check_same_experiment, recorded, with_defaults
 from ..experiment.hparams import load_hparams
-from ..losses import MixITWrapper, mixture_consistency, pairwise_loss
+from ..losses import MixITWrapper, pairwise_loss
 from ..models import build_model
 from .log import EpochLog
 
@@ -88,7 +88,6 @@ class SeparationModule(pl.LightningModule):
         self.pit_sisdr = PITLossWrapper(pairwise_neg_sisdr, pit_from="pw_mtx")  # the validation SI-SDR
         self.mixit = MixITWrapper(training["loss"], snr_max=training["snr_max"])
         self.mixit_sisdr = MixITWrapper("neg_sisdr")  # the validation SI-SDR of more outputs than sources
-        self.consistent = training["mixture_consistency"]
         self.nonfinite = NonFiniteLosses(training["max_nonfinite_batches"])
 
     @staticmethod
@@ -99,12 +98,9 @@ class SeparationModule(pl.LightningModule):
             return loss(estimates.float(), targets.float())
 
     def separate(self, mix, outputs=False):
-        """The model's C outputs (all P with ``outputs``) for ``mix`` ``[batch, time]``, projected so
-        that they sum to ``mix`` when the experiment sets ``training.mixture_consistency``."""
-        estimates = self.model.forward_outputs(mix) if outputs else self.model(mix)
-        if self.consistent:
-            estimates = mixture_consistency(estimates, mix, self.config["training"]["mixture_consistency_weights"])
-        return estimates
+        """The model's C outputs (all P with ``outputs``) for ``mix`` ``[batch, time]`` (projected to sum to
+        ``mix`` when the model has ``mixture_consistency``)."""
+        return self.model.forward_outputs(mix) if outputs else self.model(mix)
 
     def supervised_loss(self, mix, sources):
         """The loss on a labelled batch: PIT on the C outputs, or their best assignment to fewer

@@ -29,13 +29,16 @@ _DISK_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk
 
 
 def run_reporting_errors(prog, func, *args):
-    """Call ``func(*args)``; returns the exit status (0, 2 for a user error, 1 for a bug). Warnings
-    shown meanwhile (:class:`UserFacingWarning` always) are printed as one ``prog: warning: ...`` line each,
-    each text once."""
+    """Call ``func(*args)``; returns the exit status (0, 2 for a user error, 1 for a bug). A
+    :class:`UserFacingWarning` raised meanwhile is printed as one ``prog: warning: ...`` line, each text
+    once; other warnings are shown as they would be without it."""
     shown = set()
+    show_others = warnings.showwarning
 
-    def show(message, *_, **__):
-        if str(message) not in shown:
+    def show(message, category, *where):
+        if not issubclass(category, UserFacingWarning):
+            show_others(message, category, *where)
+        elif str(message) not in shown:
             shown.add(str(message))
             print(f"{prog}: warning: {message}", file=sys.stderr)
 

@@ -98,7 +98,8 @@ def test_evaluation_is_skipped_once_done_and_force_redoes_it(tiny_experiment, tm
             "si_sdr"]
     capsys.readouterr()
     assert recipe.main(args) == 0
-    table = capsys.readouterr().out
+    said, table = capsys.readouterr().out.split("\n", 1)
+    assert said == f"scoring 1 utterances of {tiny_experiment[1]}/tt.json (si_sdr)"
     written = {name: (exp / name).stat().st_mtime_ns for name in folder.STEP_OUTPUTS["evaluate"]}
     (exp / "notes.txt").write_text("mine")
     assert recipe.main(args) == 0

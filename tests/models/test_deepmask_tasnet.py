@@ -62,19 +62,20 @@ PRESET_TRUNKS = {DPRNNDeepMask: "dprnn", ConvTasNetDeepMask: "tcn", SimoSisoTasN
 
 @pytest.mark.parametrize("preset", list(PRESET_TRUNKS), ids=lambda cls: cls.__name__)
 def test_preset_signatures_are_written_out_and_mirror_their_trunk(preset):
-    """n_src, the head's flat arguments, every argument of the trunk with its default, the filterbank's, **fb_kwargs."""
+    """n_src, the head's flat arguments, every argument of the trunk with its default, the filterbank's,
+    mixture_consistency, **fb_kwargs."""
     params = inspect.signature(preset).parameters
     assert "__signature__" not in vars(preset)  # the source's own signature, as editors read it
     trunk = {name: p.default for name, p in inspect.signature(TRUNKS.get(PRESET_TRUNKS[preset])).parameters.items()
              if name not in TRUNKS.model_args}
     head = ["n_outputs", "mask_head", "head_hidden", "shared_head", "mask_act"]
     filterbank = ["fb_name", "kernel_size", "n_filters", "stride", "encoder_activation", "sample_rate"]
-    assert list(params) == ["n_src", *head, *trunk, *filterbank, "fb_kwargs"]
+    assert list(params) == ["n_src", *head, *trunk, *filterbank, "mixture_consistency", "fb_kwargs"]
     assert {name: params[name].default for name in trunk} == trunk
     conv_tasnet = preset is ConvTasNetDeepMask  # Asteroid's ConvTasNet defaults
     assert (params["mask_act"].default, params["n_filters"].default) == (("sigmoid", 512) if conv_tasnet else ("relu", 64))
     model = preset(2, n_filters=16, **TINY_TRUNK_ARGS[preset])
-    assert list(model.get_model_args()) == [*params][:-1]  # flat, every default filled in
+    assert list(model.get_model_args()) == [*params][:-2]  # flat, every default filled in; no projection: unrecorded
     assert preset(**model.get_model_args()).get_model_args() == model.get_model_args()
 
 
