@@ -70,7 +70,7 @@ def _export(args):
 
 
 def _in_int8(args):
-    return " in dynamic int8 (recurrent and linear layers)" if args.quantize else ""
+    return " in dynamic int8 (recurrent, linear and 1x1 convolution layers)" if args.quantize else ""
 
 
 def _stream(args):
@@ -147,7 +147,8 @@ def build_parser():
     sep.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     sep.add_argument("--precision", default="32", choices=PRECISIONS,
                      help="bf16: a torch or TorchScript model under bfloat16 autocast; int8: a torch model with its "
-                     "recurrent and linear layers in dynamic int8, on the CPU (default 32; an export runs in its own)")
+                     "recurrent, linear and 1x1 convolution layers in dynamic int8, on the CPU (default 32; an export "
+                     "runs in its own)")
     sep.add_argument("--batch-size", type=int, default=1, help="windows separated in one call (default 1)")
     sep.add_argument("--force", action="store_true", help="overwrite existing outputs")
     sep.add_argument("--active-only", action="store_true", help="write only the outputs that carry a source "
@@ -174,8 +175,8 @@ def build_parser():
                      "states as inputs and outputs, for `asteroid-deepmask stream` or your own live loop")
     exp.add_argument("--block-ms", type=float, help="with --streaming: block length in ms (default 10), a "
                      "multiple of the model's stride")
-    exp.add_argument("--quantize", choices=[INT8], help="int8: the LSTM, GRU and Linear layers in dynamic int8 "
-                     "(ONNX Runtime's quantizer for .onnx, torch's for TorchScript), for faster CPU deployment")
+    exp.add_argument("--quantize", choices=[INT8], help="int8: the LSTM, GRU, Linear and 1x1 "
+                     "convolution layers in dynamic int8 (ONNX Runtime's quantizer for .onnx, torch's for TorchScript), for faster CPU deployment")
     exp.set_defaults(func=_export)
 
     live = sub.add_parser(
@@ -200,8 +201,8 @@ def build_parser():
     live.add_argument("--downmix", action="store_true", help="average the channels of a multi-channel file")
     live.add_argument("--device", default="cpu", help="torch device of a torch model")
     live.add_argument("--precision", default="32", choices=STREAM_PRECISIONS,
-                      help="int8: a torch model with its recurrent and linear layers in dynamic int8, on the CPU "
-                      "(default 32; a streaming export runs in its own)")
+                      help="int8: a torch model with its recurrent, linear and 1x1 convolution layers in dynamic int8, "
+                      "on the CPU (default 32; a streaming export runs in its own)")
     live.add_argument("--force", action="store_true", help="overwrite existing outputs")
     live.set_defaults(func=_stream)
 

@@ -1,9 +1,10 @@
 """Deployment backends on the CPU, in one run: torch float32, torch bfloat16 autocast, ONNX Runtime
-and TorchScript, and dynamic int8 in torch and in ONNX Runtime, separating 4 s and 60 s of 8 kHz audio with the paper's baseline and MLP (L).
+and TorchScript, and dynamic int8 in torch and in ONNX Runtime, separating 4 s and 60 s of 8 kHz audio with the paper's baseline
+and MLP (L), and the Conv-TasNet with the MLP (L) head.
 
 Every backend runs through the same windowed path as ``asteroid-deepmask separate``
 (:func:`asteroid_deepmask.deployment.long_files.separate_windows`, 8 s windows with 1 s overlap, batch 1):
-4 s is one window, 60 s is nine. Models come from ``hparams/wsj0-2mix/{baseline,mlp_l}.yaml``
+4 s is one window, 60 s is nine. Models come from ``hparams/wsj0-2mix/{baseline,mlp_l,convtasnet_mlp_l}.yaml``
 with seeded untrained weights (speed does not depend on them; agreement is measured on them).
 
 - time: minimum over ``--reps`` repetitions, the backends interleaved in rotating order in one
@@ -16,6 +17,7 @@ with seeded untrained weights (speed does not depend on them; agreement is measu
     python benchmarks/bench_export.py              # 52 minutes on 2 idle AMD EPYC cores without bfloat16 kernels
                                                    # (bf16 then takes most of it); 7 where they exist
     python benchmarks/bench_export.py --reps 2 --seconds 4   # a quick look
+    python benchmarks/bench_export.py --backends torch32 onnx int8 onnx_int8   # the int8 table, without bf16
 """
 import argparse
 import json
@@ -24,7 +26,7 @@ import tempfile
 
 from harness import interleaved_min_times, onnx_op_ms, run_worker, sampled_peak_mib, top_shares, torch_op_ms
 
-MODELS = {"baseline": "paper baseline", "mlp_l": "MLP (L)"}
+MODELS = {"baseline": "paper baseline", "mlp_l": "MLP (L)", "convtasnet_mlp_l": "Conv-TasNet MLP (L)"}
 BACKENDS = {"torch32": "torch float32", "bf16": "torch bf16 autocast", "onnx": "ONNX Runtime", "ts": "TorchScript",
             "int8": "torch dynamic int8", "onnx_int8": "ONNX Runtime int8"}
 #: The exported file of each backend that runs one.
@@ -52,11 +54,13 @@ def separator(backend, model, folder):
     return load_separator(os.path.join(folder, FILES[backend]))
 
 
-def export_all(folder):
-    for name in MODELS:
+def export_all(folder, models, backends):
+    for name in models:
         os.makedirs(os.path.join(folder, name), exist_ok=True)
         model = build_model(name)
         for backend, file in FILES.items():
+            if backend not in backends:
+                continue
             model.export(os.path.join(folder, name, file), quantize="int8" if backend.endswith("int8") else None)
 
 
@@ -104,7 +108,10 @@ def main():
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--seconds", type=float, nargs="+", default=[4.0, 60.0])
     parser.add_argument("--no-memory", action="store_true", help="skip the fresh-process memory runs")
-    parser.add_argument("--profile", action="store_true", help="also print where the baseline's 4 s run spends its time")
+    parser.add_argument("--profile", action="store_true", help="also print where each model's 4 s run spends its time")
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--backends", nargs="+", choices=list(BACKENDS), default=list(BACKENDS),
+                        help="torch float32 is always measured: it is the reference")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -114,23 +121,24 @@ def main():
     import torch
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {os.cpu_count()} CPUs")
+    backends = ["torch32", *(b for b in BACKENDS if b in args.backends and b != "torch32")]
     with tempfile.TemporaryDirectory() as folder:
-        export_all(folder)
-        rows, checks = [], []
-        for name in MODELS:
-            seps = {b: separator(b, build_model(name), os.path.join(folder, name)) for b in BACKENDS}
+        export_all(folder, args.models, backends)
+        rows, checks, profiles = [], [], {}
+        for name in args.models:
+            seps = {b: separator(b, build_model(name), os.path.join(folder, name)) for b in backends}
             for seconds in args.seconds:
                 wav = mixture(seconds)
                 outputs = {b: separate_all(sep, wav) for b, sep in seps.items()}
                 reps = args.reps if seconds <= WINDOW_S else max(2, args.reps // 2)
                 times = interleaved_min_times({b: (lambda s=sep: separate_all(s, wav)) for b, sep in seps.items()}, reps)
-                for backend in BACKENDS:
+                for backend in backends:
                     memory = None if args.no_memory else run_worker(__file__, folder, name, backend, seconds)["peak_mib"]
                     rows.append(dict(model=name, seconds=seconds, backend=backend, time_s=times[backend],
                                      speedup=times["torch32"] / times[backend], peak_mib=memory,
                                      agreement_db=si_sdr_db(outputs["torch32"], outputs[backend])))
-            if args.profile and name == "baseline":
-                profiles = {b: top_ops(b, seps[b], mixture(4.0)) for b in ("torch32", "bf16", "onnx", "int8", "onnx_int8")}
+            if args.profile:
+                profiles.update({(name, b): top_ops(b, seps[b], mixture(4.0)) for b in backends if b != "ts"})
     print("\n| model | audio | backend | time (s) | speed-up vs torch float32 | peak memory (MiB) | SI-SDR to float32 (dB) |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
@@ -147,10 +155,9 @@ def main():
         checks.append(f"target {BACKENDS[backend]}, baseline, 4 s: {want}: measured {row['speedup']:.2f}x"
                       + (f", {row['agreement_db']:.1f} dB" if agreement else "") + (" (met)" if ok else " (NOT met)"))
     print("\n" + "\n".join(checks))
-    if args.profile:
-        for backend, ops in profiles.items():
-            print(f"\nbaseline, 4 s, {BACKENDS[backend]}: " + ", ".join(f"{op} {ms:.0f} ms ({share:.0%})"
-                                                                     for op, ms, share in ops))
+    for (name, backend), ops in profiles.items():
+        print(f"\n{MODELS[name]}, 4 s, {BACKENDS[backend]}: " + ", ".join(f"{op} {ms:.0f} ms ({share:.0%})"
+                                                                       for op, ms, share in ops))
 
 
 if __name__ == "__main__":

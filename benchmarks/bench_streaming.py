@@ -8,9 +8,8 @@ with seeded untrained weights (speed does not depend on them). Ways to separate 
   mode, the state carried from block to block), ``torch.set_num_threads(1)``;
 - ONNX Runtime: the step written by ``export_streaming_model`` for that block, fed its own
   states, the session called directly with numpy arrays (``intra_op_num_threads=1``);
-- torch int8 and ONNX Runtime int8: the same two with the recurrent and linear layers in dynamic
-  int8 (``quantize_int8``; ``export_streaming_model(..., quantize="int8")``); a model without such
-  layers (the Conv-TasNet) has no int8 rows;
+- torch int8 and ONNX Runtime int8: the same two with the recurrent, linear and 1x1 convolution
+  layers in dynamic int8 (``quantize_int8``; ``export_streaming_model(..., quantize="int8")``);
 - re-run: what a user does without a state, ``model(x[-8000:])`` on the last second for every
   block (torch, keeping the last block's samples); it costs the same for any block, so it is
   timed on ``--rerun-blocks`` blocks of each stream only (its p99 is then nearly its maximum).
@@ -146,22 +145,11 @@ def rerun_stream(model, block, n_blocks):
 
 def ways(model, block, paths, rerun_blocks, int8_model):
     """The ways to stream ``model`` in blocks of ``block`` samples: name -> function of a mixture giving seconds
-    per block (:func:`_timed`); ``paths`` are the streaming ONNX files by way, ``int8_model`` None for a
-    model without int8 layers."""
-    streams = {"torch": torch_stream(model, block), "onnx": onnx_stream(paths["onnx"], block)}
-    if int8_model is not None:
-        streams.update(int8=torch_stream(int8_model, block), onnx_int8=onnx_stream(paths["onnx_int8"], block))
-    return {**streams, "rerun": rerun_stream(model, block, rerun_blocks)}
-
-
-def int8_copy(model):
-    """The dynamic int8 copy of ``model``, or None when it has no layer that int8 covers."""
-    from asteroid_deepmask.deployment.quantization import quantize_int8
-
-    try:
-        return quantize_int8(model)
-    except ValueError:
-        return None
+    per block (:func:`_timed`); ``paths`` are the streaming ONNX files by way, ``int8_model`` its
+    ``quantize_int8`` copy."""
+    return {"torch": torch_stream(model, block), "onnx": onnx_stream(paths["onnx"], block),
+            "int8": torch_stream(int8_model, block), "onnx_int8": onnx_stream(paths["onnx_int8"], block),
+            "rerun": rerun_stream(model, block, rerun_blocks)}
 
 
 def measure(streams, mix, reps, warmup):
@@ -292,6 +280,7 @@ def main():
     import onnxruntime
     import torch
 
+    from asteroid_deepmask.deployment.quantization import quantize_int8
     from asteroid_deepmask.deployment.streaming import stream_latency
     from asteroid_deepmask.deployment.streaming_export import block_samples, export_streaming_model
 
@@ -304,13 +293,13 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         for name in args.models:
             model = build_model(name)
-            int8_model = int8_copy(model)
+            int8_model = quantize_int8(model)
             latency = stream_latency(model)
             for block_ms in args.blocks:
                 block = block_samples(model.sample_rate, block_ms, model.encoder.stride)
                 paths = {way: export_streaming_model(model, os.path.join(folder, f"{name}_{block}_{way}.onnx"), block,
                                                      quantize="int8" if way == "onnx_int8" else None)
-                         for way in ("onnx", "onnx_int8")[:1 if int8_model is None else 2]}
+                         for way in ("onnx", "onnx_int8")}
                 times = measure(ways(model, block, paths, args.rerun_blocks, int8_model), mix, args.reps, warmup)
                 stats = {way: summary(t, block / float(model.sample_rate)) for way, t in times.items()}
                 for way, stat in stats.items():

@@ -7,6 +7,8 @@ import sys
 import pytest
 import torch
 
+from asteroid_deepmask.deployment.quantization import quantize_int8
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
@@ -35,7 +37,7 @@ def test_every_way_times_every_block_of_its_stream(tiny, tmp_path):
     paths = {way: export_streaming_model(tiny, str(tmp_path / f"{way}.onnx"), BLOCK,
                                          quantize="int8" if way == "onnx_int8" else None) for way in ("onnx", "onnx_int8")}
     mix = bench_streaming.mixture(1.05)  # the re-run needs a full second before its blocks
-    streams = bench_streaming.ways(tiny, BLOCK, paths, rerun_blocks=2, int8_model=bench_streaming.int8_copy(tiny))
+    streams = bench_streaming.ways(tiny, BLOCK, paths, rerun_blocks=2, int8_model=quantize_int8(tiny))
     times = bench_streaming.measure(streams, mix, reps=2, warmup=bench_streaming.mixture(0.1))
     n_blocks = mix.shape[-1] // BLOCK
     assert {way: len(t) for way, t in times.items()} == {"torch": 2 * n_blocks, "onnx": 2 * n_blocks,
@@ -65,7 +67,7 @@ def test_target_lines_pass_miss_and_not_measured():
 
 @pytest.mark.parametrize("precision", ["32", "int8"])
 def test_stage_profile_accounts_for_the_block_and_removes_its_hooks(tiny, precision):
-    model = tiny if precision == "32" else bench_streaming.int8_copy(tiny)
+    model = tiny if precision == "32" else quantize_int8(tiny)
     shares = bench_streaming.stage_ms(model, BLOCK, seconds=0.2)
     stages = {stage: ms for stage, ms, _ in shares}
     assert {"encoder", "trunk RNNs", "trunk other layers", "head", "decoder", "rest"} <= set(stages)

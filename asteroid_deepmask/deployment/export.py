@@ -70,7 +70,7 @@ def export_model(model, path, format=None, opset=None, example_seconds=1.0, quan
             (``.onnx``; ``.pt``, ``.ts``, ``.torchscript``).
         opset (int, optional): ONNX opset; defaults to the pinned torch exporter's default.
         example_seconds (float): length of the random input traced; the file takes any length.
-        quantize (str, optional): ``"int8"``: its LSTM, GRU and Linear layers in dynamic int8
+        quantize (str, optional): ``"int8"``: its LSTM, GRU, Linear and 1x1 convolution layers in dynamic int8
             (:mod:`~asteroid_deepmask.deployment.quantization`); the metadata's ``quantization``
             entry says what was quantized.
 
@@ -104,16 +104,18 @@ def write_export(model, example, path, format, metadata, opset, input_names, out
     centred statistics (see the module docstring).
 
     With ``quantize="int8"``, TorchScript traces the torch int8 copy of ``model`` and ONNX runs ONNX
-    Runtime's quantizer on the float32 graph (:mod:`~asteroid_deepmask.deployment.quantization`).
+    Runtime's quantizer on the float32 graph of its :func:`~.quantization.prepare_int8` form
+    (:mod:`~asteroid_deepmask.deployment.quantization`).
     The file is written under a temporary name and renamed when complete.
     """
-    from .quantization import INT8, quantization_metadata, quantize_int8, quantize_onnx_int8
+    from .quantization import INT8, prepare_int8, quantization_metadata, quantize_int8, quantize_onnx_int8
 
     if quantize not in (None, INT8):
         raise ValueError(f"Unknown quantization {quantize!r}: the one offered is {INT8!r} (dynamic int8).")
     wrap = wrap or (lambda module: module)
     if quantize:
         engine = "onnxruntime" if format == "onnx" else "torch"
+        model = prepare_int8(model)
         metadata = {**metadata, "quantization": quantization_metadata(model, engine)}
     # Tracer and exporter warnings are about code paths the tracing-aware modules already handle
     # (shape checks are eager-only); a user exporting a model cannot act on them.

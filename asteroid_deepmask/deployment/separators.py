@@ -19,7 +19,7 @@ from .export import detect_export_format, export_metadata, read_export_metadata
 from .quantization import INT8, quantize_int8
 
 #: ``"32"``: float32. ``"bf16"``: a torch model under bfloat16 autocast (float32 outputs). ``"int8"``: a
-#: torch model with its recurrent and linear layers in dynamic int8, on the CPU (:mod:`.quantization`);
+#: torch model with its recurrent, linear and 1x1 convolution layers in dynamic int8, on the CPU (:mod:`.quantization`);
 #: an exported file's precision is the one it was exported in.
 PRECISIONS = ("32", "bf16", INT8)
 
@@ -143,7 +143,7 @@ class TorchSeparator(Separator):
 
         In bf16, it runs a copy whose layer norms compute their statistics in float32
         (:mod:`asteroid_deepmask.masknn.norm_statistics`): faster than bfloat16 variances on the
-        CPU, and closer to the float32 output. In int8, a copy with its recurrent and linear layers
+        CPU, and closer to the float32 output. In int8, a copy with its recurrent, linear and 1x1 convolution layers
         in dynamic int8 (:func:`~.quantization.quantize_int8`). With ``all_outputs`` it gives the model's
         P outputs before grouping (``forward_outputs``): its ``n_src`` is then P.
 

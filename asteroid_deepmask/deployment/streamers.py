@@ -100,7 +100,7 @@ def load_streamer(source, device="cpu", revision=None, precision="32"):
     """A streamer for ``source``: a causal model, hub folder or repository id, ``.pth`` file, or streaming export.
 
     Returns :class:`~.streaming.Streamer` (torch, exact for any blocks) or :class:`ExportedStreamer`.
-    With ``precision="int8"`` a torch model streams with its recurrent and linear layers in dynamic
+    With ``precision="int8"`` a torch model streams with its recurrent, linear and 1x1 convolution layers in dynamic
     int8 (:func:`~.quantization.quantize_int8`, on the CPU); an export streams in the precision it was
     exported in.
 
