@@ -123,15 +123,16 @@ def _refusal(name, module):
 
 def check_quantizable(model):
     """Raise ValueError, naming the layer and the reason, when ``model`` cannot run in dynamic int8;
-    return the names of the layer kinds it would quantize (e.g. ``["LSTM", "Linear"]``)."""
+    return the names of the layer kinds it would quantize (e.g. ``["Conv1x1", "LSTM", "Linear"]``, the 1x1
+    convolutions counted once :func:`prepare_int8` made them :class:`PointwiseLinear`)."""
     for name, module in model.named_modules():
         reason = _refusal(name, module)
         if reason:
             raise ValueError(f"Cannot quantize {type(model).__name__} to int8: {reason}; or run it in float32.")
-    pointwise = [linear for module in model.modules() if isinstance(module, PointwiseLinear)
-                 for linear in module.linears]
+    pointwise = {id(linear) for module in model.modules() if isinstance(module, PointwiseLinear)
+                 for linear in module.linears}
     kinds = {kind.__name__ for module in model.modules() for kind in QUANTIZED_LAYERS
-             if type(module) is kind and not any(module is linear for linear in pointwise)}
+             if type(module) is kind and id(module) not in pointwise}
     kinds |= {POINTWISE_KIND} if pointwise else set()
     if not kinds:
         raise ValueError(
@@ -188,7 +189,7 @@ def quantize_int8(model):
     dynamic int8 (:func:`prepare_int8`, then torch's dynamic quantization).
 
     Args:
-        model (torch.nn.Module): a float model (any device; it is not changed).
+        model (DeepMaskEncoderMaskerDecoder): a float model (any device; it is not changed).
 
     Raises:
         ValueError: a layer that dynamic int8 does not cover, or none that it does (see the module docstring).
