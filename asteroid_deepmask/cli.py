@@ -70,7 +70,13 @@ def _export(args):
 
 
 def _in_int8(args):
-    return " in dynamic int8 (recurrent, linear and 1x1 convolution layers)" if args.quantize else ""
+    """`` in dynamic int8 (Conv1x1, LSTM, Linear layers)``: the kinds the written file's metadata says were
+    quantized; empty for a float32 export."""
+    from .deployment.export import read_export_metadata
+
+    if not args.quantize:
+        return ""
+    return f" in dynamic int8 ({', '.join(read_export_metadata(args.output)['quantization']['layers'])} layers)"
 
 
 def _stream(args):

@@ -58,12 +58,13 @@ def _separated(folder, n_src=2):
 
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("suffix", ["onnx", "pt"])
-def test_every_model_class_exports_int8_and_separates_like_float32(name, suffix, mixture, tmp_path):
+def test_every_model_class_exports_int8_and_separates_like_float32(name, suffix, mixture, tmp_path, capsys):
     build, layers = MODELS[name]
     model = _model(build)
     model.save_pretrained(str(tmp_path / "hub"))
     path = str(tmp_path / f"model_int8.{suffix}")
     assert main(["export", "--model", str(tmp_path / "hub"), "--quantize", "int8", "-o", path]) == 0
+    assert f" in dynamic int8 ({', '.join(sorted(layers))} layers) to " in capsys.readouterr().out
     quantization = read_export_metadata(path)["quantization"]
     assert quantization["dtype"] == "int8" and quantization["method"] == "dynamic"
     assert quantization["engine"] == ("onnxruntime" if suffix == "onnx" else "torch")
