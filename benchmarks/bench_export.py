@@ -14,10 +14,11 @@ with seeded untrained weights (speed does not depend on them; agreement is measu
   loaded the model and run one warm-up separation of 1 s.
 - agreement: SI-SDR (dB) of the backend's sources against torch float32's, mean over sources.
 
-    python benchmarks/bench_export.py              # 52 minutes on 2 idle AMD EPYC cores without bfloat16 kernels
-                                                   # (bf16 then takes most of it); 7 where they exist
+    python benchmarks/bench_export.py              # with the two DPRNNs only: 52 minutes on 2 idle AMD EPYC cores
+                                                   # without bfloat16 kernels (bf16 then takes most of it); 7 where
+                                                   # they exist; the Conv-TasNet adds to that
     python benchmarks/bench_export.py --reps 2 --seconds 4   # a quick look
-    python benchmarks/bench_export.py --backends torch32 onnx int8 onnx_int8   # the int8 table, without bf16
+    python benchmarks/bench_export.py --backends torch32 onnx int8 onnx_int8 --profile   # the int8 table: 17 minutes
 """
 import argparse
 import json
