@@ -181,8 +181,9 @@ def build_parser():
                      "states as inputs and outputs, for `asteroid-deepmask stream` or your own live loop")
     exp.add_argument("--block-ms", type=float, help="with --streaming: block length in ms (default 10), a "
                      "multiple of the model's stride")
-    exp.add_argument("--quantize", choices=[INT8], help="int8: the LSTM, GRU, Linear and 1x1 "
-                     "convolution layers in dynamic int8 (ONNX Runtime's quantizer for .onnx, torch's for TorchScript), for faster CPU deployment")
+    exp.add_argument("--quantize", choices=[INT8], help="int8: the LSTM, GRU, Linear and 1x1 convolution layers "
+                     "in dynamic int8 (ONNX Runtime's quantizer for .onnx, torch's for TorchScript), for CPU "
+                     "deployment")
     exp.set_defaults(func=_export)
 
     live = sub.add_parser(

@@ -103,12 +103,12 @@ def write_export(model, example, path, format, metadata, opset, input_names, out
     TorchScript file carrying ``metadata``: the one writer of every export. In ONNX, layer norms compute
     centred statistics (see the module docstring).
 
-    With ``quantize="int8"``, TorchScript traces the torch int8 copy of ``model`` and ONNX runs ONNX
-    Runtime's quantizer on the float32 graph of its :func:`~.quantization.prepare_int8` form
+    With ``quantize="int8"``, ``model`` is first put in its :func:`~.quantization.prepare_int8` form;
+    TorchScript traces torch's int8 of that form and ONNX runs ONNX Runtime's quantizer on its float32 graph
     (:mod:`~asteroid_deepmask.deployment.quantization`).
     The file is written under a temporary name and renamed when complete.
     """
-    from .quantization import INT8, prepare_int8, quantization_metadata, quantize_int8, quantize_onnx_int8
+    from .quantization import INT8, prepare_int8, quantization_metadata, quantize_onnx_int8, quantize_prepared_int8
 
     if quantize not in (None, INT8):
         raise ValueError(f"Unknown quantization {quantize!r}: the one offered is {INT8!r} (dynamic int8).")
@@ -135,7 +135,7 @@ def write_export(model, example, path, format, metadata, opset, input_names, out
                     os.remove(graph)
             _write_onnx_metadata(tmp, metadata)
         else:
-            module = wrap(quantize_int8(model) if quantize else model)
+            module = wrap(quantize_prepared_int8(model) if quantize else model)
             traced = torch.jit.trace(module, example, check_trace=False)
             torch.jit.save(traced, tmp, _extra_files={f"{METADATA_KEY}.json": json.dumps(metadata)})
 

@@ -205,7 +205,11 @@ def quantize_int8(model):
         >>> int8(torch.randn(1, 800)).shape
         torch.Size([1, 2, 800])
     """
-    prepared = prepare_int8(model)
+    return quantize_prepared_int8(prepare_int8(model))
+
+
+def quantize_prepared_int8(prepared):
+    """torch's dynamic int8 of ``prepared``, a :func:`prepare_int8` copy, which it changes and returns."""
     # torch.ao.quantization warns that it is deprecated in favour of torchao, which has no int8 LSTM.
     with library_warnings_ignored():
         from torch.ao.nn.quantized import dynamic
