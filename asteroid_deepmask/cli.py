@@ -20,6 +20,10 @@ def _complexity(args):
     rows = paper_table(seconds=args.seconds) if args.paper else []
     rows += [experiment_complexity(p, args.overrides, seconds=args.seconds) for p in args.hparams]
     print(json.dumps(rows, indent=2) if args.json else format_table(rows))
+    if args.record:
+        from .utils.result_records import make_record, write_record
+
+        print(f"record written to {write_record(args.record, make_record(os.path.splitext(os.path.basename(args.record))[0], rows))}")
 
 
 def _separate(args):
@@ -58,7 +62,7 @@ def _export(args):
     if args.streaming:
         from .deployment.streaming_export import block_samples, export_streaming_model
 
-        block = block_samples(model.sample_rate, 10 if args.block_ms is None else args.block_ms, model.encoder.stride)
+        block = block_samples(model, args.block_ms, name="--block-ms")
         export_streaming_model(model, args.output, block, format=format, opset=args.opset, quantize=args.quantize)
         print(f"Exported one streaming step of {type(model).__name__}{_in_int8(args)} to {args.output} ({format}; "
               f"blocks of {block} samples at {model.sample_rate:g} Hz in, [batch, {model.masker.n_src}, {block}] out, "
@@ -123,6 +127,7 @@ def build_parser():
     comp.add_argument("hparams", nargs="*", help="experiment files (hparams/*.yaml)")
     comp.add_argument("--paper", action="store_true", help="the paper's Table 1 and Table 2 rows")
     comp.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    comp.add_argument("--record", metavar="PATH", help="also write the rows as a result record (docs/results/)")
     comp.add_argument("--seconds", type=float, default=None, help="input length (default: the file's, 4 s)")
     comp.add_argument(
         "--set",

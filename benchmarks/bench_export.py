@@ -19,13 +19,18 @@ with seeded untrained weights (speed does not depend on them; agreement is measu
                                                    # they exist; the Conv-TasNet adds to that
     python benchmarks/bench_export.py --reps 2 --seconds 4   # a quick look
     python benchmarks/bench_export.py --backends torch32 onnx int8 onnx_int8 --profile   # the int8 table: 17 minutes
+    python benchmarks/bench_export.py --models baseline --seconds 4 --reps 3 --record docs/results/bench_export.json
+
+``--record PATH`` writes the rows (``time_s``, ``speedup``, ``peak_mib``, ``agreement_db``), the target lines and
+the profiles as a result record (``benchmarks/harness.py``).
 """
 import argparse
 import json
 import os
 import tempfile
 
-from harness import interleaved_min_times, onnx_op_ms, run_worker, sampled_peak_mib, top_shares, torch_op_ms
+from harness import (add_record_option, interleaved_min_times, onnx_op_ms, run_worker, sampled_peak_mib, save_record,
+                     share_rows, top_shares, torch_op_ms)
 
 MODELS = {"baseline": "paper baseline", "mlp_l": "MLP (L)", "convtasnet_mlp_l": "Conv-TasNet MLP (L)"}
 BACKENDS = {"torch32": "torch float32", "bf16": "torch bf16 autocast", "onnx": "ONNX Runtime", "ts": "TorchScript",
@@ -113,6 +118,7 @@ def main():
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--backends", nargs="+", choices=list(BACKENDS), default=list(BACKENDS),
                         help="torch float32 is always measured: it is the reference")
+    add_record_option(parser)
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -135,9 +141,10 @@ def main():
                 times = interleaved_min_times({b: (lambda s=sep: separate_all(s, wav)) for b, sep in seps.items()}, reps)
                 for backend in backends:
                     memory = None if args.no_memory else run_worker(__file__, folder, name, backend, seconds)["peak_mib"]
-                    rows.append(dict(model=name, seconds=seconds, backend=backend, time_s=times[backend],
+                    rows.append(dict(model=name, audio_s=seconds, backend=backend, time_s=times[backend],
                                      speedup=times["torch32"] / times[backend], peak_mib=memory,
-                                     agreement_db=si_sdr_db(outputs["torch32"], outputs[backend])))
+                                     agreement_db=None if backend == "torch32"
+                                     else si_sdr_db(outputs["torch32"], outputs[backend])))
             if args.profile:
                 profiles.update({(name, b): top_ops(b, seps[b], mixture(4.0)) for b in backends if b != "ts"})
     print("\n| model | audio | backend | time (s) | speed-up vs torch float32 | peak memory (MiB) | SI-SDR to float32 (dB) |")
@@ -145,10 +152,10 @@ def main():
     for r in rows:
         memory = "-" if r["peak_mib"] is None else f"{r['peak_mib']:.0f}"
         agreement = "(reference)" if r["backend"] == "torch32" else f"{r['agreement_db']:.1f}"
-        print(f"| {MODELS[r['model']]} | {r['seconds']:g} s | {BACKENDS[r['backend']]} | {r['time_s']:.3f} | "
+        print(f"| {MODELS[r['model']]} | {r['audio_s']:g} s | {BACKENDS[r['backend']]} | {r['time_s']:.3f} | "
               f"{r['speedup']:.2f}x | {memory} | {agreement} |")
     for backend, speedup, agreement in TARGETS:
-        row = next((r for r in rows if r["model"] == "baseline" and r["seconds"] == 4.0 and r["backend"] == backend), None)
+        row = next((r for r in rows if r["model"] == "baseline" and r["audio_s"] == 4.0 and r["backend"] == backend), None)
         if row is None:
             continue
         ok = row["speedup"] >= speedup and (agreement is None or row["agreement_db"] >= agreement)
@@ -159,6 +166,8 @@ def main():
     for (name, backend), ops in profiles.items():
         print(f"\n{MODELS[name]}, 4 s, {BACKENDS[backend]}: " + ", ".join(f"{op} {ms:.0f} ms ({share:.0%})"
                                                                        for op, ms, share in ops))
+    save_record(args.record, "bench_export", rows, targets=checks,
+                profiles={f"{name}/{backend}": share_rows(ops) for (name, backend), ops in profiles.items()})
 
 
 if __name__ == "__main__":

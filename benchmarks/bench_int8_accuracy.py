@@ -8,12 +8,16 @@ float32's, mean over mixtures and sources. SI-SDRi: the trained model's, as ``re
 scores it (best permutation), mean over the test set; the change is int8 minus float32.
 
     python benchmarks/bench_int8_accuracy.py --exp exp/mini2mix/dprnn_mlp --manifests data/mini2mix/manifests
+
+``--record PATH`` writes the table's rows (``agreement_db``, ``si_sdri_db``, ``change_db``) and the target lines
+as a result record (``benchmarks/harness.py``).
 """
 import argparse
 import os
 import tempfile
 
 import numpy as np
+from harness import add_record_option, save_record
 
 WAYS = {"float32": "torch float32", "int8": "torch dynamic int8", "onnx_int8": "ONNX Runtime int8"}
 # The quantization issue's targets on the trained model: least agreement (dB), largest SI-SDRi change (dB).
@@ -39,6 +43,7 @@ def main():
     parser.add_argument("--exp", required=True, help="experiment folder with best_model.pth and hparams.yaml")
     parser.add_argument("--manifests", required=True, help="folder of the test manifest tt.json")
     parser.add_argument("--limit", type=int, help="score only the first N test mixtures")
+    add_record_option(parser)
     args = parser.parse_args()
     import torch
 
@@ -73,19 +78,31 @@ def main():
     print(f"{count} test mixtures of {manifest_path(args.manifests, 'tt')}; model {args.exp}/best_model.pth "
           f"({type(trained).__name__}); torch {torch.__version__}, 1 thread\n")
     print("| model | way | SI-SDR to float32 (dB) | SI-SDRi (dB) | change vs float32 (dB) |\n|---|---|---|---|---|")
-    base = np.mean(si_sdri["float32"])
+    base = float(np.mean(si_sdri["float32"]))
+    rows = []
     for name in ("trained", "untrained"):
         for way in WAYS:
-            agree = "(reference)" if way == "float32" else f"{np.mean(agreement[name, way]):.1f}"
-            score = f"{np.mean(si_sdri[way]):.2f}" if name == "trained" else "-"
-            change = f"{np.mean(si_sdri[way]) - base:+.3f}" if name == "trained" and way != "float32" else "-"
-            print(f"| {name} | {WAYS[way]} | {agree} | {score} | {change} |")
+            trained = name == "trained"
+            rows.append(dict(model=name, way=way,
+                             agreement_db=None if way == "float32" else float(np.mean(agreement[name, way])),
+                             si_sdri_db=float(np.mean(si_sdri[way])) if trained else None,
+                             change_db=float(np.mean(si_sdri[way])) - base if trained and way != "float32" else None))
+    for r in rows:
+        agree = "(reference)" if r["way"] == "float32" else f"{r['agreement_db']:.1f}"
+        score = "-" if r["si_sdri_db"] is None else f"{r['si_sdri_db']:.2f}"
+        change = "-" if r["change_db"] is None else f"{r['change_db']:+.3f}"
+        print(f"| {r['model']} | {WAYS[r['way']]} | {agree} | {score} | {change} |")
     print()
+    targets = []
     for way in ("int8", "onnx_int8"):
-        agree, change = np.mean(agreement["trained", way]), np.mean(si_sdri[way]) - base
+        row = next(r for r in rows if r["model"] == "trained" and r["way"] == way)
+        agree, change = row["agreement_db"], row["change_db"]
         ok = agree >= AGREEMENT_DB and abs(change) <= SI_SDRI_CHANGE_DB
-        print(f"target {WAYS[way]}, trained model: >= {AGREEMENT_DB:g} dB agreement, SI-SDRi within "
-              f"{SI_SDRI_CHANGE_DB:g} dB: measured {agree:.1f} dB, {change:+.3f} dB ({'met' if ok else 'NOT met'})")
+        targets.append(f"target {WAYS[way]}, trained model: >= {AGREEMENT_DB:g} dB agreement, SI-SDRi within "
+                       f"{SI_SDRI_CHANGE_DB:g} dB: measured {agree:.1f} dB, {change:+.3f} dB ({'met' if ok else 'NOT met'})")
+    print("\n".join(targets))
+    save_record(args.record, "bench_int8_accuracy", rows, targets=targets, test_mixtures=count,
+                experiment=os.path.normpath(args.exp))
 
 
 if __name__ == "__main__":

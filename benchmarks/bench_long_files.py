@@ -49,6 +49,10 @@ out after another finished (a busy machine) is left out.
     python benchmarks/bench_long_files.py            # 1 and 10 minutes: about 12 minutes on 2 idle cores
     python benchmarks/bench_long_files.py --quick    # 0.2 and 1 minute: about 3 minutes
     python benchmarks/bench_long_files.py --minutes 0.5 2 --reps 1
+
+``--record PATH`` writes a result record (``benchmarks/harness.py``): a row per peer and file length
+(``audio_min``, ``status``, ``wall_s``, ``peak_mib``: None for a run that did not finish), ``peers`` (a row
+per peer: its load-only run, ``peak_growth_mib_per_min`` and ``memory_trend``) and the target lines.
 """
 import argparse
 import os
@@ -58,6 +62,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from harness import add_record_option, save_record
 
 RATE = 8000
 WINDOW_S, OVERLAP_S = 8.0, 1.0
@@ -267,8 +273,8 @@ def report(results, load, peer_loader, minutes):
     race = {m: (best_wall(results, ours_names, m), best_wall(results, others, m)) for m in minutes}
     fastest = all(mine[0] < theirs[0] for mine, theirs in race.values())
     margins = "; ".join(f"{m:g} min: {mine[1]} against {theirs[1]}" for m, (mine, theirs) in race.items())
-    print(f"\nTarget: ours the fastest at {' and '.join(lengths)} (the faster of our batch sizes against the "
-          f"fastest other peer; {margins}): {'met' if fastest else 'not met'}")
+    targets = [f"Target: ours the fastest at {' and '.join(lengths)} (the faster of our batch sizes against the "
+               f"fastest other peer; {margins}): {'met' if fastest else 'not met'}"]
     trend = {name: memory_trend(runs, minutes) for name, runs in results.items()}
     unknown = [name for name in results if trend[name] == "unknown"]
     if any(trend[n] == "grows" for n in ours_names) or any(trend[n] == "flat" for n in others):
@@ -278,8 +284,26 @@ def report(results, load, peer_loader, minutes):
     else:
         verdict = "met"
     flat = ", ".join(n for n in results if trend[n] == "flat") or "none"
-    print(f"Target: ours the only one with memory flat in file length (peak growth from {lengths[0]} to "
-          f"{lengths[-1]} under {FLAT_MIB_PER_MIN:.1f} MiB per minute of audio; flat: {flat}): {verdict}")
+    targets.append(f"Target: ours the only one with memory flat in file length (peak growth from {lengths[0]} to "
+                   f"{lengths[-1]} under {FLAT_MIB_PER_MIN:.1f} MiB per minute of audio; flat: {flat}): {verdict}")
+    print("\n" + "\n".join(targets))
+    return targets
+
+
+def record_rows(results, load, peer_loader, minutes):
+    """``(rows, peers)`` of the record: a row per peer and length, and a row per peer."""
+    def ok(run, key):
+        return run[key] if run["status"] == "ok" else None
+
+    rows = [dict(peer=name, audio_min=m, status=runs[m]["status"], wall_s=ok(runs[m], "wall_s"),
+                 peak_mib=ok(runs[m], "peak_mib")) for name, runs in results.items() for m in minutes]
+    peers = []
+    for name, runs in results.items():
+        base, ratio = load[peer_loader[name]], growth(runs, minutes)
+        peers.append(dict(peer=name, load_wall_s=ok(base, "wall_s"), load_peak_mib=ok(base, "peak_mib"),
+                          peak_growth_mib_per_min=None if ratio is None else ratio[1],
+                          memory_trend=memory_trend(runs, minutes)))
+    return rows, peers
 
 
 def main():
@@ -289,6 +313,7 @@ def main():
     parser.add_argument("--reps", type=int, default=2, help="repetitions of every run (default 2)")
     parser.add_argument("--timeout", type=float, default=360.0, help="seconds per run (default 360)")
     parser.add_argument("--memory-gib", type=float, default=8.0, help="address-space cap per run (default 8)")
+    add_record_option(parser)
     args = parser.parse_args()
     minutes = sorted([0.2, 1.0] if args.quick else args.minutes)
     memory = int(args.memory_gib * 2**30)
@@ -329,8 +354,12 @@ def main():
     print(f"Memory cap {args.memory_gib:g} GiB of address space and {args.timeout:g} s per run; "
           f"{WINDOW_S:g} s windows with {OVERLAP_S:g} s overlap where a peer has windows; best of {args.reps} "
           "repetitions.\n")
-    report(results, load, {name: loader for name, (loader, _) in table.items()}, minutes)
+    peer_loader = {name: loader for name, (loader, _) in table.items()}
+    targets = report(results, load, peer_loader, minutes)
     print(f"\nTotal {time.perf_counter() - start:.0f} s.")
+    rows, peer_rows = record_rows(results, load, peer_loader, minutes)
+    save_record(args.record, "bench_long_files", rows, peers=peer_rows, targets=targets, reps=args.reps,
+                timeout_s=args.timeout, memory_cap_gib=args.memory_gib)
 
 
 if __name__ == "__main__":

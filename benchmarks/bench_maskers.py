@@ -11,12 +11,15 @@ DPRNN baseline at matched parameter count, for 4 s and 16 s inputs, printed as r
 Times and memory are measured as ``benchmarks/harness.py`` describes.
 
     python benchmarks/bench_maskers.py        # about 3 minutes on 2 cores
+
+``--record PATH`` writes a result record (``benchmarks/harness.py``): a row per model and length
+(``params_m``, ``audio_s``, ``time_s``, ``peak_mib``) and ``ratios`` (``time_ratio``, ``memory_ratio``).
 """
 import argparse
 import json
 import os
 
-from harness import interleaved_min_times, peak_mib, run_worker, separate_step
+from harness import add_record_option, interleaved_min_times, peak_mib, run_worker, save_record, separate_step
 
 MODELS = ["dprnn", "simo_siso", "dprnn_small", "sliced_12", "sliced_fixed"]
 LABELS = {
@@ -55,6 +58,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--lengths", type=float, nargs="+", default=[4.0, 16.0], help="seconds at 8 kHz")
+    add_record_option(parser)
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -95,6 +99,12 @@ def main():
         print(f"\npeak memory growth from {a:g} s to {b:g} s ({b / a:g}x longer input):")
         for m in MODELS:
             print(f"- {LABELS[m]}: {results[b][m][1] / results[a][m][1]:.2f}x")
+    rows = [dict(model=m, label=LABELS[m], params_m=params[m] / 1e6, audio_s=s, time_s=results[s][m][0],
+                 peak_mib=results[s][m][1]) for s in args.lengths for m in MODELS]
+    ratios = [dict(model=model, reference=ref, audio_s=s, time_ratio=results[s][model][0] / results[s][ref][0],
+                   memory_ratio=results[s][model][1] / results[s][ref][1] if results[s][ref][1] else None)
+              for s in args.lengths for model, ref in RATIOS]
+    save_record(args.record, "bench_maskers", rows, ratios=ratios, reps=args.reps)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ stops the script when the process holds more than ``--max-rss-gib``. Times are m
 ``--reps`` interleaved rounds (``benchmarks/harness.py``). Then ours alone from P = 4 to 16.
 
     python benchmarks/bench_mixit.py          # about 20 s on 2 cores
+
+``--record PATH`` writes a result record (``benchmarks/harness.py``): a row per loss at P = 8
+(``asteroid_ms``, ``ours_ms``, ``speedup``) and ``scaling``, ours alone by P (``gram_ms``, ``waveforms_ms``).
 """
 import argparse
 import os
@@ -19,7 +22,7 @@ import time
 
 import torch
 from asteroid.losses import MixITLossWrapper, multisrc_mse, multisrc_neg_sisdr, multisrc_neg_snr
-from harness import interleaved_min_times
+from harness import add_record_option, interleaved_min_times, save_record
 
 from asteroid_deepmask import MixITWrapper
 
@@ -75,6 +78,7 @@ def main():
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--max-rss-gib", type=float, default=6.0)
+    add_record_option(parser)
     args = parser.parse_args()
     watch_rss(args.max_rss_gib)
     n_samples = int(args.seconds * RATE)
@@ -88,10 +92,13 @@ def main():
         steps[label, "ours"] = fwd_bwd_step(MixITWrapper(loss, generalized=True), 8, n_samples)
     times = interleaved_min_times(steps, args.reps)
     print("| loss | ours scores it from | Asteroid (ms) | ours (ms) | speed-up |\n|---|---|---|---|---|")
+    rows, by_p = [], []
     for label, loss in LOSSES.items():
         path = "waveforms" if MixITWrapper(loss).loss is None else "Gram matrices"
         theirs, mine = times[label, "asteroid"], times[label, "ours"]
         print(f"| {label} | {path} | {1e3 * theirs:.1f} | {1e3 * mine:.2f} | {theirs / mine:.0f}x |")
+        rows.append(dict(loss=label, scored_from=path, asteroid_ms=1e3 * theirs, ours_ms=1e3 * mine,
+                         speedup=theirs / mine))
 
     print("\nOurs alone, forward + backward (ms); Asteroid's wrapper would loop over every assignment\n")
     print("| P | assignments | multisrc_neg_snr | L1 (a function) |\n|---|---|---|---|")
@@ -102,7 +109,12 @@ def main():
         times = interleaved_min_times(scaling, max(1, args.reps // 2))
         waveform = f"{1e3 * times['waveforms']:.1f}" if "waveforms" in times else "-"
         print(f"| {p} | {2 ** p} | {1e3 * times['gram']:.1f} | {waveform} |")
-    print("\ntargets: >= 50x faster than Asteroid at P = 8 for the losses ours maps, >= 10x for other callables")
+        by_p.append(dict(p=p, assignments=2 ** p, gram_ms=1e3 * times["gram"],
+                            waveforms_ms=1e3 * times["waveforms"] if "waveforms" in times else None))
+    targets = "targets: >= 50x faster than Asteroid at P = 8 for the losses ours maps, >= 10x for other callables"
+    print("\n" + targets)
+    save_record(args.record, "bench_mixit", rows, scaling=by_p, targets=[targets], batch=BATCH,
+                audio_s=args.seconds, threads=threads)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ tables give the minimum over all runs.
     python benchmarks/bench_models.py                      # about 6 minutes on 2 cores
     python benchmarks/bench_models.py --separate-reps 5 --tasks separate   # a quick look
     python benchmarks/bench_models.py --reps 20 --runs 2   # what the README shows: about 20 minutes
+
+``--record PATH`` writes a result record (``benchmarks/harness.py``): a row per task and model
+(``time_s``, ``peak_mib``), ``ratios`` (the target ratios, both ways) and ``runs`` (each run's minima and
+round times, in s).
 """
 import argparse
 import json
@@ -26,7 +30,7 @@ import os
 import statistics
 import time
 
-from harness import interleaved_min_times, peak_mib, run_worker, separate_step
+from harness import add_record_option, interleaved_min_times, peak_mib, run_worker, save_record, separate_step
 
 MODELS = ["asteroid_dprnn", "baseline", "mlp_l", "p16_relu"]
 LABELS = {
@@ -115,7 +119,7 @@ def main():
     parser.add_argument("--separate-reps", type=int, default=40, help="timed separations of each model")
     parser.add_argument("--runs", type=int, default=1, help="timing processes, one after the other")
     parser.add_argument("--seconds", type=float, default=4.0, help="clip length (s) at 8 kHz")
-    parser.add_argument("--json", help="also write the results to this file")
+    add_record_option(parser)
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -129,7 +133,7 @@ def main():
     import torch
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
-    results = {}
+    results, ratio_rows = {}, []
     for task in args.tasks:
         reps = args.separate_reps if task == "separate" else args.reps
         runs = [run_worker(__file__, "time", task, reps, args.seconds) for _ in range(args.runs)]
@@ -158,6 +162,9 @@ def main():
             m_ratio = a["peak_mib"] / b["peak_mib"] if b["peak_mib"] > 0 else float("nan")
             a[f"ratios_to_{ref}"] = {"minima": t_ratio, "median_of_rounds": paired, "per_run": per_run}
             verdict = "met" if t_ratio <= target else "MISSED"
+            ratio_rows.append(dict(task=task, model=model, reference=ref, time_ratio_minima=t_ratio,
+                                   time_ratio_median_of_rounds=paired, memory_ratio=m_ratio, target_ratio=target,
+                                   met=t_ratio <= target))
             print(f"| {LABELS[model]} / {LABELS[ref]} | {t_ratio:.3f}x | {paired:.3f}x | {m_ratio:.3f}x "
                   f"| <= {target:.2f}x {verdict} |")
         if args.runs > 1:
@@ -169,9 +176,12 @@ def main():
                 mins, meds = [m for m, _ in per_run], [r for _, r in per_run]
                 print(f"| {LABELS[model]} / {LABELS[ref]}: {cells} | {statistics.median(mins):.3f} / "
                       f"{statistics.median(meds):.3f} | {max(mins) - min(mins):.3f} / {max(meds) - min(meds):.3f} |")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    rows = [dict(task=task, model=m, label=LABELS[m], time_s=res["time_s"], peak_mib=res["peak_mib"])
+            for task, models in results.items() for m, res in models.items()]
+    runs = {f"{task}/{m}": {"run_times_s": res["run_times_s"], "round_times_s": res["round_times_s"]}
+            for task, models in results.items() for m, res in models.items()}
+    save_record(args.record, "bench_models", rows, ratios=ratio_rows, runs=runs, audio_s=args.seconds,
+                reps=args.reps, separate_reps=args.separate_reps)
 
 
 if __name__ == "__main__":

@@ -34,17 +34,19 @@ Runtime's top operators. Speed-up: torch float32 median / the way's median.
     python benchmarks/bench_streaming.py               # 5 s streams: for a steadier p99 on an idle machine
     python benchmarks/bench_streaming.py --seconds 2 --rerun-blocks 10   # 10 minutes on 2 cores shared with other jobs (load 4-7)
     python benchmarks/bench_streaming.py --seconds 2 --reps 1 --models causal_mlp_l --blocks 10   # a quick look
+
+``--record PATH`` writes a result record (``benchmarks/harness.py``): a row per model, way and block
+(``block_ms``, ``median_ms``, ``p99_ms``, ``rtf``, ``cpu_median_ms``, ``latency_ms``, ``speedup``, ...), the target
+lines, the profiles, and the machine line with its load averages.
 """
 import argparse
-import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
 
-from harness import onnx_op_ms, rotations, top_shares, torch_op_ms
+from harness import add_record_option, onnx_op_ms, rotations, save_record, share_rows, top_shares, torch_op_ms
 
 MODELS = {"causal_baseline": "causal DPRNN baseline", "causal_mlp_l": "causal DPRNN MLP (L)",
           "convtasnet_causal_mlp_l": "causal Conv-TasNet MLP (L)"}
@@ -272,7 +274,7 @@ def main():
     parser.add_argument("--blocks", nargs="+", type=float, default=list(BLOCKS_MS), help="block durations (ms)")
     parser.add_argument("--rerun-blocks", type=int, default=20, help="blocks timed per re-run stream")
     parser.add_argument("--profile", action="store_true", help="print where the time goes even when targets pass")
-    parser.add_argument("--json", help="also write the rows, target lines and profiles to this file")
+    add_record_option(parser)
     args = parser.parse_args()
     warmup_s = RERUN_SECONDS + 0.1
     if args.seconds < warmup_s:
@@ -327,9 +329,8 @@ def main():
     for title, shares in where.items():
         print(f"\n{title}, {TARGET_BLOCK_MS:g} ms blocks (ms per block, share): "
               + ", ".join(f"{key} {ms:.2f} ({share:.0%})" for key, ms, share in shares))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(dict(machine=machine, argv=sys.argv[1:], rows=rows, targets=checks, profiles=where), f, indent=1)
+    save_record(args.record, "bench_streaming", rows, targets=checks, machine=machine,
+                profiles={title: share_rows(shares, "part") for title, shares in where.items()})
 
 
 if __name__ == "__main__":

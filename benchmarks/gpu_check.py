@@ -16,12 +16,19 @@ Checks, one line each (name, pass / fail / skip, seconds, what was measured):
   when its sources agree with the CPU's (SI-SDR above 25 dB; the GPU's convolutions use TF32).
 - ``separate onnx cuda``: the same with the model exported to ONNX and run by ONNX Runtime's
   CUDA provider; skipped when the installed onnxruntime has none.
+- ``stream torch cuda``, ``stream torchscript cuda``: ``asteroid-deepmask stream --device cuda`` of
+  10 s of audio in 10 ms blocks with a causal model (its hub folder, and its float32 TorchScript
+  streaming export): blocks and state on the GPU, sources written from the CPU; passes when the
+  sources agree with the CPU stream's (SI-SDR above 25 dB).
 
 The models are seeded and untrained: speed does not depend on the weights, agreement is measured
 on them. Without a CUDA GPU the script says so and exits 0; otherwise it exits 1 when a check fails.
 
     python benchmarks/gpu_check.py            # about 2 minutes on one GPU
     python benchmarks/gpu_check.py --reps 20  # steadier step times
+
+``--record PATH`` writes a result record (``benchmarks/harness.py``) with a row per check (``check``,
+``status``, ``seconds``, ``detail``); without a GPU there is nothing to record and no file is written.
 """
 import argparse
 import contextlib
@@ -33,7 +40,7 @@ import sys
 import tempfile
 import time
 
-from harness import interleaved_min_times
+from harness import add_record_option, interleaved_min_times, save_record
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRECISIONS = ("32", "16-mixed", "bf16-mixed")
@@ -57,14 +64,20 @@ def run_check(name, check, *args, **kwargs):
 
     An exception is a failure, reported by its last line.
     """
+    return check_row(name, check, *args, **kwargs)["status"]
+
+
+def check_row(name, check, *args, **kwargs):
+    """:func:`run_check`, returning the record's row: ``{"check", "status", "seconds", "detail"}``."""
     start = time.perf_counter()
     try:
         status, detail = check(*args, **kwargs)
     except Exception as err:  # a check that cannot run has failed; the others still run
         lines = str(err).strip().splitlines()
         status, detail = "fail", f"{type(err).__name__}: {lines[-1] if lines else ''}"
-    print(result_line(name, status, time.perf_counter() - start, detail), flush=True)
-    return status
+    seconds = time.perf_counter() - start
+    print(result_line(name, status, seconds, detail), flush=True)
+    return {"check": name, "status": status, "seconds": seconds, "detail": detail}
 
 
 def paper_models():
@@ -304,40 +317,78 @@ def separation_inputs(workdir, seconds=10.0):
     return model_file, onnx_file, wav, reference
 
 
+def stream_inputs(workdir, wav):
+    """``(hub folder, TorchScript streaming export, folder of the CPU stream's sources)`` of a seeded causal
+    model (the paper's layout, causal, MLP head) streaming ``wav``."""
+    import torch
+
+    from asteroid_deepmask import DPRNNDeepMask
+
+    torch.manual_seed(0)
+    model = DPRNNDeepMask(n_src=2, causal=True, mask_head="mlp", sample_rate=SAMPLE_RATE).eval()
+    hub, script = os.path.join(workdir, "causal_hub"), os.path.join(workdir, "causal_stream.pt")
+    model.save_pretrained(hub)
+    cli("export", "--model", hub, "--streaming", "--block-ms", "10", "-o", script)
+    reference = os.path.join(workdir, "stream_cpu")
+    cli("stream", wav, "--model", hub, "-o", reference, "--device", "cpu")
+    return hub, script, reference
+
+
+def stream_check(source, wav, reference, device, workdir):
+    """``asteroid-deepmask stream --device`` of ``wav`` with ``source`` (hub folder or TorchScript streaming
+    export), compared with the CPU stream's sources in ``reference``; ``(status, detail)``."""
+    out = tempfile.mkdtemp(dir=workdir)
+    cli("stream", wav, "--model", source, "-o", out, "--device", device)
+    agreement = agreement_db(separated(out), separated(reference))
+    status = "pass" if agreement > LEAST_AGREEMENT_DB else "fail"
+    return status, f"{agreement:.1f} dB from the CPU stream's sources (the time includes the command's start-up)"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=5, help="timed training steps of each model (default 5)")
+    add_record_option(parser)
     args = parser.parse_args(argv)
     import torch
 
     if not torch.cuda.is_available():
         print("gpu_check: no CUDA GPU found (torch.cuda.is_available() is False); nothing to check.")
+        if args.record:
+            print(f"gpu_check: no record written to {args.record}", file=sys.stderr)
         return 0
     gpus = torch.cuda.device_count()
     print(f"gpu_check: {gpus} x {torch.cuda.get_device_name(0)}, torch {torch.__version__}, CUDA {torch.version.cuda}")
     start = time.perf_counter()
-    statuses = []
+    rows = []
     for precision in PRECISIONS:
-        statuses.append(run_check(f"train {precision}", training_check, paper_models(), "cuda", precision,
-                                  reps=args.reps))
+        rows.append(check_row(f"train {precision}", training_check, paper_models(), "cuda", precision, reps=args.reps))
     for precision in PRECISIONS:
-        statuses.append(run_check(f"fit {precision}", fit_check, paper_models()["ours"], "gpu", precision))
-    statuses.append(run_check("ddp 2 GPUs", ddp_check, gpus))
+        rows.append(check_row(f"fit {precision}", fit_check, paper_models()["ours"], "gpu", precision))
+    rows.append(check_row("ddp 2 GPUs", ddp_check, gpus))
     with tempfile.TemporaryDirectory() as workdir:
         try:
             model_file, onnx_file, wav, reference = separation_inputs(workdir)
         except Exception as err:  # without the CPU's reference neither separation can be judged
             print(result_line("separate (setup)", "fail", 0.0, f"{type(err).__name__}: {err}"))
-            statuses.append("fail")
+            rows.append({"check": "separate (setup)", "status": "fail", "seconds": 0.0,
+                         "detail": f"{type(err).__name__}: {err}"})
         else:
-            statuses.append(run_check("separate torch cuda", separate_check, model_file, wav, reference, "cuda",
+            rows.append(check_row("separate torch cuda", separate_check, model_file, wav, reference, "cuda", workdir))
+            rows.append(check_row("separate onnx cuda", separate_check, onnx_file, wav, reference, "cuda", workdir))
+            try:
+                hub, script, stream_reference = stream_inputs(workdir, wav)
+            except Exception as err:  # without the CPU stream's sources neither stream can be judged
+                rows.append(check_row("stream (setup)", lambda: ("fail", f"{type(err).__name__}: {err}")))
+            else:
+                rows.append(check_row("stream torch cuda", stream_check, hub, wav, stream_reference, "cuda", workdir))
+                rows.append(check_row("stream torchscript cuda", stream_check, script, wav, stream_reference, "cuda",
                                       workdir))
-            statuses.append(run_check("separate onnx cuda", separate_check, onnx_file, wav, reference, "cuda",
-                                      workdir))
+    statuses = [row["status"] for row in rows]
     total = time.perf_counter() - start
     print(result_line("total", "fail" if "fail" in statuses else "pass", total,
                       f"{statuses.count('pass')} passed, {statuses.count('fail')} failed, {statuses.count('skip')} "
                       f"skipped{', over the 5-minute budget' if total > 300 else ''}"))
+    save_record(args.record, "gpu_check", rows, total_s=total, gpus=gpus)
     return 1 if "fail" in statuses else 0
 
 

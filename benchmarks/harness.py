@@ -5,6 +5,10 @@ slow spell of a shared machine falls on every model alike; a model's time is its
 the repetitions (noise only ever adds time). Peak memory: a step runs once in a fresh process
 (a worker started by :func:`run_worker`), and its peak is the max RSS above what the process
 held before the step.
+
+Results: every benchmark takes ``--record PATH`` (:func:`add_record_option`) and writes its rows
+there as a result record (:func:`save_record`, :mod:`asteroid_deepmask.utils.result_records`): the
+JSON that the docs' tables and plots and the README's numbers are made from.
 """
 import json
 import os
@@ -137,3 +141,29 @@ def run_worker(script, *args):
     cmd = [sys.executable, script, "--worker", *map(str, args)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def add_record_option(parser):
+    """Add ``--record PATH`` to a benchmark's ``parser``."""
+    parser.add_argument("--record", metavar="PATH",
+                        help="also write the results as a result record (JSON) to PATH; the docs show those "
+                             "in docs/results/ (scripts/measure_docs_results.sh)")
+
+
+def save_record(path, name, rows, **extra):
+    """Write ``rows`` (dicts whose keys carry their units: ``time_s``, ``peak_mib``, ...) and ``extra``
+    fields as the record ``name`` to ``path``, with the date, command, versions and host; nothing
+    when ``path`` is None. Returns the record (or None)."""
+    if not path:
+        return None
+    from asteroid_deepmask.utils.result_records import make_record, write_record
+
+    record = make_record(name, rows, **extra)
+    write_record(path, record)
+    print(f"\nrecord written to {path} ({len(record['rows'])} rows, host: {record['host']['kind']})", file=sys.stderr)
+    return record
+
+
+def share_rows(shares, what="op"):
+    """:func:`top_shares`' tuples as rows: ``[{what, "ms", "share"}]``."""
+    return [{what: name, "ms": ms, "share": share} for name, ms, share in shares]

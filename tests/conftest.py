@@ -207,7 +207,7 @@ def voices():
     """Three synthesised voices (eSpeak NG), 1 s each at 8 kHz, ``[3, 8000]`` float32, each of power 0.01."""
     import torchaudio.functional as AF
 
-    from asteroid_deepmask.data.synthetic_speech import make_speakers, synthesise
+    from asteroid_deepmask.data.mini2mix.synthetic_speech import make_speakers, synthesise
 
     out = []
     for speaker, text in zip(make_speakers(3, seed=1), ("seven green islands", "one blue river", "four tall trees")):

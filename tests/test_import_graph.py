@@ -78,6 +78,36 @@ def test_the_package_imports_form_a_dag():
     assert cycle is None, " -> ".join(cycle)
 
 
+def module_level_imports(path):
+    """Absolute or relative module names imported at the top of ``path`` (outside every function)."""
+    found = set()
+    nodes = [ast.parse(open(path).read(), path)]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." * node.level + (node.module or ""))
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            nodes.extend(ast.iter_child_nodes(node))  # class bodies, `if` and `try` blocks run on import
+    return found
+
+
+def test_models_reach_deployment_only_inside_functions_and_only_its_model_level_parts():
+    """docs/contributing/architecture.md: `model.streamer()`, `model.export()` and `save_pretrained(onnx=...)`
+    import the export and streaming step of deployment/ when called; importing models never loads deployment/,
+    and those deployment modules never import models."""
+    modules = _modules()
+    graph = import_graph()
+    allowed = {f"{PACKAGE}.deployment.{name}" for name in ("export", "quantization", "streaming", "streaming_export")}
+    for name, path in modules.items():
+        if name.startswith(f"{PACKAGE}.models"):
+            assert not any("deployment" in target for target in module_level_imports(path)), name
+            assert {t for t in graph[name] if t.startswith(f"{PACKAGE}.deployment")} <= allowed, name
+    for name in allowed:
+        assert not any(t.startswith(f"{PACKAGE}.models") for t in graph[name]), name
+
+
 def test_layers_import_downwards():
     graph = import_graph()
     for module, targets in graph.items():

@@ -5,7 +5,8 @@ it arrived live) or ``-``, raw mono PCM on standard input (``int16`` or ``float3
 rate, e.g. from ``arecord``). Each block's sources are written as soon as they are made: to
 ``<out>/<name>_s1.wav`` ... or, with ``-o -``, to standard output as raw PCM of the input's
 format with the sources interleaved. At the end of the input, or at Ctrl-C, the stream is flushed
-and the files closed whole; then the algorithmic latency, the median and 99th-percentile time per
+and the files closed whole; then the latency a listener hears (the block plus the model's
+algorithmic latency), the median and 99th-percentile time per
 block and the real-time factor are reported.
 """
 import contextlib
@@ -113,9 +114,9 @@ def stream_file(model, input, output, block_ms=None, raw_rate=None, raw_format="
     rate = int(streamer.sample_rate)
     exported_block = getattr(streamer, "block", None)
     if block_ms is None:
-        block = exported_block or block_samples(rate, 10, streamer.stride)
+        block = exported_block or block_samples(rate, None, streamer.stride, name="--block-ms")
     else:
-        block = block_samples(rate, block_ms, streamer.stride)
+        block = block_samples(rate, block_ms, streamer.stride, name="--block-ms")
         if exported_block and block != exported_block:
             raise ValueError(f"{model!r} was exported for blocks of {exported_block} samples "
                              f"({1000 * exported_block / rate:g} ms); drop --block-ms or re-export with "
@@ -161,7 +162,10 @@ def report(stats):
     """The summary line of a stream's statistics."""
     rate = stats["sample_rate"]
     in_int8 = " in int8" if stats["precision"] == "int8" else ""
+    heard = stats["block"] + stats["latency"]  # a block's first sample waits for the block, then the model's lag
     return (f"{'Interrupted; flushed' if stats['interrupted'] else 'Streamed'} {stats['blocks']} blocks of "
-            f"{1000 * stats['block'] / rate:g} ms{in_int8}; algorithmic latency {stats['latency']} samples "
-            f"({1000 * stats['latency'] / rate:g} ms); per block: median {stats['median_ms']:.2f} ms, "
+            f"{1000 * stats['block'] / rate:g} ms{in_int8}; latency heard {1000 * heard / rate:g} ms ({heard} samples: "
+            f"the {1000 * stats['block'] / rate:g} ms block plus the model's algorithmic latency of {stats['latency']} "
+            f"samples, {1000 * stats['latency'] / rate:g} ms; compute time adds to it); per block: median "
+            f"{stats['median_ms']:.2f} ms, "
             f"p99 {stats['p99_ms']:.2f} ms; real-time factor {stats['real_time_factor']:.3f}")

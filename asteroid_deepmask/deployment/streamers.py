@@ -23,13 +23,18 @@ class ExportedStreamer:
     """A :class:`~.streaming.Streamer` over a streaming ONNX or TorchScript file.
 
     :meth:`process` takes any number of samples and runs the file on whole blocks (keeping the
-    rest for the next call). :meth:`flush` runs a last block padded with zeros when samples are
-    left over: the padding then adds to the last ``latency + stride`` output samples, which the
-    torch streamer makes exactly; a stream of whole blocks ends exactly.
+    rest for the next call). :meth:`flush` runs a last block padded with NaN when samples are
+    left over (the file's ``end_padding``; files without it are padded with zeros, which adds to
+    the last ``latency + stride`` output samples): frames past the input's end then add nothing,
+    and the stream ends as the torch streamer and ``model(whole input)`` end it.
 
     Args:
         path (str): a file written by :func:`export_streaming_model`.
-        device (str): ``"cpu"`` (ONNX Runtime's CPU provider, or TorchScript on the CPU).
+        device (str): where the step runs: ``"cpu"`` for ONNX (ONNX Runtime's CPU provider) and int8 TorchScript;
+            a float32 TorchScript file also runs on ``"cuda"``, its state kept there. Sources come back on the CPU.
+
+    Raises:
+        ValueError: a device the file cannot run on (the message names the one it can).
     """
 
     def __init__(self, path, device="cpu"):
@@ -41,6 +46,7 @@ class ExportedStreamer:
         self.sample_rate, self.n_src = float(metadata["sample_rate"]), int(metadata["n_src"])
         self.block, self.latency, self.stride = int(metadata["block"]), int(metadata["latency"]), int(metadata["stride"])
         self.precision = file_precision(metadata)
+        self.device = _export_device(self.path, self.backend, self.precision, device)
         if self.backend == "onnx":
             import onnxruntime
 
@@ -48,23 +54,36 @@ class ExportedStreamer:
             options.log_severity_level = 3
             self._session = onnxruntime.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
         else:
-            self._module = torch.jit.load(self.path, map_location=device)
+            self._module = torch.jit.load(self.path, map_location=self.device)
         self.reset()
 
     def reset(self):
         """Forget the streams: the next samples start new ones."""
         self._states, self._pending, self._to_skip = None, None, self.latency
 
+    def _initial_states(self, batch):
+        """Zeros: numpy arrays for ONNX Runtime, tensors on the device for TorchScript."""
+        shapes = [([batch if d == "batch" else d for d in s["shape"]], s["dtype"]) for s in self.metadata["states"]]
+        if self.backend == "onnx":
+            return [np.zeros(shape, dtype=dtype) for shape, dtype in shapes]
+        return [torch.zeros(shape, dtype=getattr(torch, dtype), device=self.device) for shape, dtype in shapes]
+
+    def _tail(self):
+        """The decoder's overlap tail (the last state) as a CPU array."""
+        tail = self._states[-1]
+        return tail.cpu().numpy() if torch.is_tensor(tail) else tail
+
     def _run(self, block):
         if self._states is None:
-            self._states = [np.zeros([block.shape[0] if d == "batch" else d for d in s["shape"]], dtype=s["dtype"])
-                            for s in self.metadata["states"]]
+            self._states = self._initial_states(block.shape[0])
         if self.backend == "onnx":
             names = [INPUT_NAME, *(s["name"] for s in self.metadata["states"])]
             out = self._session.run(None, dict(zip(names, [block, *self._states])))
         else:
             with torch.no_grad():
-                out = [t.numpy() for t in self._module(*(torch.from_numpy(a) for a in [block, *self._states]))]
+                out = self._module(torch.from_numpy(block).to(self.device), *self._states)
+            self._states = list(out[1:])  # they stay on the device
+            return out[0].cpu().numpy()
         self._states = out[1:]
         return out[0]
 
@@ -85,15 +104,40 @@ class ExportedStreamer:
         if self._pending is None:
             raise ValueError("flush() ends a stream, and no samples were processed since the last reset or flush.")
         left = self._pending.shape[-1]
-        last = [self._run(np.pad(self._pending, ((0, 0), (0, self.block - left))))] if left else []
+        if self._states is None:  # only empty blocks so far: the streams' start
+            self._states = self._initial_states(self._pending.shape[0])
+        pad = np.nan if self.metadata.get("end_padding") == "nan" else 0.0
+        last = [self._run(np.pad(self._pending, ((0, 0), (0, self.block - left)), constant_values=pad))] if left else []
         # The output so far ends `latency` samples before the input's last whole block.
-        rest = self._skip(np.concatenate([*last, self._states[-1]], axis=-1)[..., :left + self.latency])
+        rest = self._skip(np.concatenate([*last, self._tail()], axis=-1)[..., :left + self.latency])
         self.reset()
         return rest
 
     def _skip(self, out):
         out, self._to_skip = skip_leading(out, self._to_skip)
         return torch.from_numpy(np.ascontiguousarray(out))
+
+
+def _export_device(path, backend, precision, device):
+    """The ``torch.device`` a streaming export at ``path`` runs on, or a ValueError naming the one it can use."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"Unknown device {device!r} ({err}); give cpu or cuda.") from None
+    if device.type == "cpu":
+        return device
+    if backend == "onnx":
+        raise ValueError(f"{path!r} is an ONNX streaming export, which streams on the CPU (ONNX Runtime's CPU "
+                         f"provider), not on {device}: use --device cpu, or export the model to TorchScript (.pt) "
+                         f"to stream on {device}.")
+    if precision != "32":
+        raise ValueError(f"{path!r} is an {precision} TorchScript export, which runs on the CPU (dynamic int8 "
+                         f"kernels), not on {device}: use --device cpu, or a float32 export on {device}.")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: this machine has no CUDA GPU that torch can use; use --device cpu.")
+    if device.type not in ("cuda",):
+        raise ValueError(f"{path!r} streams on cpu or cuda, not on {device}: use --device cpu.")
+    return device
 
 
 def load_streamer(source, device="cpu", revision=None, precision="32"):

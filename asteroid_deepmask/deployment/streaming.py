@@ -37,8 +37,12 @@ def initial_states(model, batch, like):
             like.new_zeros(batch, model.masker.n_src, latency))
 
 
-def stream_step(model, mixture, states):
+def stream_step(model, mixture, states, frame_valid=None):
     """Separate the next samples ``mixture`` ``[batch, n]`` of streams in ``states``.
+
+    ``frame_valid`` (optional, ``[batch, frames]``, 1 or 0 per frame this block completes) drops the frames
+    past a stream's end: an exported step's last block is padded, and the frames the padding completes
+    must add nothing, as in ``model(whole input)``, where they do not exist.
 
     Returns:
         ``(sources, states)``: ``[batch, n_src, m]``, the output samples this block made final (``m``
@@ -55,7 +59,10 @@ def stream_step(model, mixture, states):
     tf_rep = model.enc_activation(model.encoder(samples[..., :used + kernel - stride]))  # [batch, n_filters, n_frames]
     feats, trunk_states = model.masker.trunk.forward_streaming(tf_rep, trunk_states)
     masks = group_outputs(model.masker.head.forward_outputs(feats), model.masker.n_src)
-    decoded = model.decoder(model.apply_masks(tf_rep, masks))  # [batch, n_src, used + latency]
+    masked = model.apply_masks(tf_rep, masks)  # [batch, n_src, n_filters, n_frames]
+    if frame_valid is not None:
+        masked = masked * frame_valid[:, None, None, :n_frames].to(masked.dtype)
+    decoded = model.decoder(masked)  # [batch, n_src, used + latency]
     overlap = tail.shape[-1]
     decoded = torch.cat([decoded[..., :overlap] + tail, decoded[..., overlap:]], dim=-1)
     return decoded[..., :used], (samples[..., used:], *trunk_states, decoded[..., used:])
@@ -106,6 +113,8 @@ class Streamer:
         self.stride = int(model.encoder.stride)
         #: Samples by which the output lags the input (:func:`stream_latency`).
         self.latency = stream_latency(model)
+        #: Where the model, the state and the sources are (blocks are moved there).
+        self.device = next(model.parameters()).device
         self.reset()
 
     def reset(self):
@@ -116,11 +125,14 @@ class Streamer:
     def process(self, block):
         """The sources of the next samples: ``[batch, n]`` in, ``[batch, n_src, m]`` out (every final sample).
 
+        The block is moved to the model's device, where the state lives; the sources are on that device.
+
         Raises:
             ValueError: the block is not a 2-D float tensor of the model's dtype, or its batch size
                 changed within the streams.
         """
         self._check(block)
+        block = block.to(self.device)
         if self._states is None:
             self._states = initial_states(self.model, block.shape[0], block)
         with torch.no_grad():

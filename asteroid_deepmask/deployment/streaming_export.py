@@ -5,36 +5,107 @@ An exported step maps ``(mixture [batch, block], *states)`` to ``(sources [batch
 zeros and feeds each call the states the previous one returned. The output lags the input by
 ``latency`` samples: the first ``latency`` output samples of a stream come before its start, and
 at its end the last ones are the ``decoder_tail`` state. The metadata record says
-``streaming: true``, ``block``, ``stride``, ``latency`` and each state's name, shape (``"batch"`` where the
-batch goes) and dtype. The graph is :func:`~.streaming.stream_step`, traced for that block.
+``streaming: true``, ``block``, ``stride``, ``latency``, each state's name, shape (``"batch"`` where the
+batch goes) and dtype, and ``end_padding: "nan"``: pad a stream's last block with NaN (samples that add no
+frame) to end it as ``model(whole input)`` does. The graph is :func:`~.streaming.stream_step`, traced for that block.
 
 :func:`~.streamers.load_streamer` runs such a file (or a model) as a streamer.
 """
+import math
 import os
+import warnings
 
 import torch
 from torch import nn
 
 from .export import (INPUT_NAME, OUTPUT_NAME, cpu_float_copy, export_format, export_metadata, read_export_metadata,
                      write_export)
+from ..utils.errors import UserFacingWarning
 from .streaming import initial_states, stream_latency, stream_step
 
 ENCODER_STATE, DECODER_STATE = "encoder_past", "decoder_tail"
+#: What pads a stream's last, partial block (:class:`StreamingStep`): NaN, which adds no frame.
+END_PADDING = "nan"
 
 
-def block_samples(model_or_rate, block_ms, stride):
-    """Samples in a block of ``block_ms`` milliseconds, checked to be a multiple of the model's ``stride``.
+#: A stream's block when none is given, in milliseconds (rounded up to whole strides).
+DEFAULT_BLOCK_MS = 10
+
+
+def _model_rate_stride(model_or_rate, stride):
+    """``(rate, stride)`` of a model or streamer (``sample_rate``, ``stride`` or ``encoder.stride``), or of a rate
+    and the ``stride`` given."""
+    if hasattr(model_or_rate, "sample_rate"):
+        own = getattr(model_or_rate, "stride", None)
+        own = model_or_rate.encoder.stride if own is None else own
+        if stride is not None and int(stride) != int(own):
+            raise ValueError(f"stride={stride} differs from the model's own stride ({own} samples); leave stride out "
+                             "when passing a model.")
+        return float(model_or_rate.sample_rate), int(own)
+    if stride is None:
+        raise ValueError("block_samples needs the model's stride: pass the model itself, or its sample rate and "
+                         "stride=model.encoder.stride.")
+    return float(model_or_rate), int(stride)
+
+
+def check_block(block, stride, rate=None, name="block"):
+    """Raise a ValueError, in samples, unless ``block`` is a positive whole multiple of ``stride`` samples.
+
+    Example:
+        >>> check_block(81, 8)
+        Traceback (most recent call last):
+        ...
+        ValueError: block=81 samples is not a whole multiple of the model's stride (8 samples); use e.g. block=80 or block=88.
+    """
+    if isinstance(block, bool) or not isinstance(block, int) and not (hasattr(block, "__index__")):
+        raise ValueError(f"{name} must be a whole number of samples, got {name}={block!r}.")
+    block = int(block)
+    if block > 0 and not block % stride:
+        return block
+    in_ms = f", {1000 * stride / rate:g} ms at {rate:g} Hz" if rate else ""
+    below, above = block // stride * stride, (block // stride + 1) * stride
+    fixes = f"{name}={below} or {name}={above}" if below > 0 else f"{name}={above}"
+    raise ValueError(f"{name}={block} samples is not a whole multiple of the model's stride ({stride} samples{in_ms}); "
+                     f"use e.g. {fixes}.")
+
+
+def block_samples(model_or_rate, block_ms=None, stride=None, name="block_ms"):
+    """Samples in a block of ``block_ms`` milliseconds, checked to be a whole multiple of the model's stride.
+
+    Args:
+        model_or_rate: a model or streamer (its ``sample_rate`` and stride are used), or a sample rate in Hz.
+        block_ms (float, optional): the block in milliseconds. None: :data:`DEFAULT_BLOCK_MS` (10 ms) rounded up
+            to whole strides, with a :class:`~asteroid_deepmask.utils.errors.UserFacingWarning` when rounded.
+        stride (int, optional): the model's stride in samples; required with a sample rate.
+        name (str): how the caller spells ``block_ms`` (``"--block-ms"``, ``"streaming_block_ms"``), for messages.
+
+    Raises:
+        ValueError: ``block_ms`` is not a whole number of strides (the message names ``name`` and a fix in its units).
 
     Example:
         >>> block_samples(8000, 10, 8)
         80
     """
-    rate = float(model_or_rate)
-    block = round(block_ms * rate / 1000)
-    if block <= 0 or block % stride or abs(block - block_ms * rate / 1000) > 1e-6:
-        raise ValueError(f"--block-ms {block_ms:g} is {block_ms * rate / 1000:g} samples at {rate:g} Hz; a block must "
-                         f"be a whole multiple of the model's stride ({stride} samples, "
-                         f"{1000 * stride / rate:g} ms): e.g. --block-ms {1000 * stride * max(1, round(block / stride)) / rate:g}.")
+    rate, stride = _model_rate_stride(model_or_rate, stride)
+    given = name if name.startswith("-") else f"{name}="
+    if block_ms is None:
+        exact = DEFAULT_BLOCK_MS * rate / 1000
+        block = max(1, math.ceil(exact / stride - 1e-9)) * stride
+        if abs(block - exact) > 1e-6:
+            warnings.warn(f"the default block of {DEFAULT_BLOCK_MS:g} ms ({exact:g} samples at {rate:g} Hz) is not a "
+                          f"whole number of the model's stride ({stride} samples); using {block} samples "
+                          f"({1000 * block / rate:g} ms) instead (set {name} to choose).", UserFacingWarning,
+                          stacklevel=2)
+        return block
+    exact = block_ms * rate / 1000
+    block = round(exact)
+    if block <= 0 or block % stride or abs(block - exact) > 1e-6:
+        sep = " " if name.startswith("-") else ""
+        below, above = math.floor(exact / stride + 1e-9) * stride, (math.floor(exact / stride + 1e-9) + 1) * stride
+        fixes = [f"{given}{sep}{1000 * b / rate:g}" for b in (below, above) if b > 0]
+        raise ValueError(f"{given}{sep}{block_ms:g} is {exact:g} samples at {rate:g} Hz; a block must be a whole "
+                         f"multiple of the model's stride ({stride} samples, {1000 * stride / rate:g} ms): e.g. "
+                         f"{' or '.join(fixes)}.")
     return block
 
 
@@ -49,6 +120,11 @@ class StreamingStep(nn.Module):
     The states a user feeds start at zeros; the trunk's own start (a DPRNN's run through the
     zero padding of its chunking) is added inside, as constants.
 
+    NaN samples are no samples: they count as zeros, and a frame whose last sample is NaN adds
+    nothing to the output. A stream's last, partial block is padded with NaN (metadata
+    ``end_padding: "nan"``), so that the stream ends as ``model(whole input)`` and the torch
+    :class:`~.streaming.Streamer` end it: no frame past the input's end.
+
     Args:
         model (DeepMaskEncoderMaskerDecoder): a causal model, on the CPU in float32.
     """
@@ -58,10 +134,14 @@ class StreamingStep(nn.Module):
         self.model = model
         start = initial_states(model, 1, torch.zeros(()))
         self.offsets = [s if s.is_floating_point() and bool(s.any()) else None for s in start]
+        self.stride = int(model.encoder.stride)
 
     def forward(self, mixture, *states):
         states = tuple(s if o is None else s + o for s, o in zip(states, self.offsets))
-        sources, states = stream_step(self.model, mixture, states)
+        present = ~torch.isnan(mixture)
+        mixture = torch.where(present, mixture, torch.zeros_like(mixture))
+        # a frame is past the end when its newest sample is padding
+        sources, states = stream_step(self.model, mixture, states, present[:, self.stride - 1::self.stride])
         return (sources, *(s if o is None else s - o for s, o in zip(states, self.offsets)))
 
 
@@ -73,7 +153,7 @@ def streaming_metadata(model, block):
         shape = ["batch" if x != y else x for x, y in zip(a.shape, b.shape)]
         states.append(dict(name=name, shape=shape, dtype=str(a.dtype).replace("torch.", "")))
     return {**export_metadata(model), "streaming": True, "block": int(block), "stride": int(model.encoder.stride),
-            "latency": stream_latency(model), "states": states}
+            "latency": stream_latency(model), "states": states, "end_padding": END_PADDING}
 
 
 def export_streaming_model(model, path, block, format=None, opset=None, quantize=None):
@@ -82,7 +162,8 @@ def export_streaming_model(model, path, block, format=None, opset=None, quantize
     Args:
         model (DeepMaskEncoderMaskerDecoder): a causal model.
         path (str): ``*.onnx`` or ``*.pt``; written under a temporary name and renamed when complete.
-        block (int): samples per call, a multiple of the encoder's stride.
+        block (int): samples per call, a whole multiple of the encoder's stride (:func:`block_samples` converts
+            milliseconds).
         format (str, optional): ``"onnx"`` or ``"torchscript"``; by default from the suffix.
         opset (int, optional): ONNX opset.
         quantize (str, optional): ``"int8"``: dynamic int8 (:func:`~.export.export_model`).
@@ -98,7 +179,7 @@ def export_streaming_model(model, path, block, format=None, opset=None, quantize
     path = os.fspath(path)
     format = export_format(path, format)
     cpu_model = cpu_float_copy(model)
-    block_samples(cpu_model.sample_rate, 1000 * block / cpu_model.sample_rate, cpu_model.encoder.stride)
+    block = check_block(block, cpu_model.encoder.stride, cpu_model.sample_rate)
     metadata = streaming_metadata(cpu_model, block)
     example = (torch.randn(1, block), *(torch.zeros([1 if d == "batch" else d for d in s["shape"]],
                                                     dtype=getattr(torch, s["dtype"])) for s in metadata["states"]))

@@ -54,6 +54,9 @@ PRECISION = Rule.one_of("32", "16-mixed", "bf16-mixed", convert=str)
 #: ``training.loss``: the pairwise losses of PIT (:func:`~asteroid_deepmask.losses.pairwise_loss`) and the
 #: MixIT losses of the same names; ``thresholded_snr`` is the MixIT paper's, capped at ``training.snr_max`` dB.
 LOSS = Rule.one_of(*PAIRWISE_LOSSES)
+#: Losses that score an all-zero reference as a constant (no gradient): refused with silent references
+#: (``data.mixit_less_crowded_share > 0``); ``thresholded_snr`` scores the estimate's energy there.
+SILENCE_BLIND_LOSSES = ("neg_snr", "neg_sisdr")
 GROUPING = Rule.one_of("deterministic", "dynamic")
 OPTIMIZER = Rule.one_of("adam")
 REQUIRED = object()
@@ -117,8 +120,23 @@ def check_experiment(hparams, source="the experiment file", gpus=None):
                     raise ValueError(f"{source} has no {section}.{key}; give it ({rule.kind}).")
             elif not rule.test(given[key]):
                 raise ValueError(f"{section}.{key}={given[key]!r} in {source}; {rule.says}.")
+    _check_silent_references(hparams, source)
     if gpus == 0 and str(hparams["training"].get("precision")) == "16-mixed":
         raise ValueError(f"training.precision=16-mixed in {source} needs a GPU; on the CPU use bf16-mixed (or 32).")
+
+
+def _check_silent_references(hparams, source):
+    """Refuse mixtures of mixtures with a silent part (``data.mixit_less_crowded_share > 0``) under a loss that
+    scores a silent reference as a constant: the outputs assigned to it would carry anything at no cost, and
+    validation (the same loss) would average in a constant for those items."""
+    training = hparams["training"]
+    share = hparams["data"].get("mixit_less_crowded_share", SCHEMA["data"]["mixit_less_crowded_share"][0])
+    loss = training.get("loss", SCHEMA["training"]["loss"][0])
+    if training.get("unsupervised_mixit", False) and share > 0 and loss in SILENCE_BLIND_LOSSES:
+        raise ValueError(f"data.mixit_less_crowded_share={share!r} in {source} makes mixtures of mixtures with a "
+                         f"silent reference, which training.loss={loss} scores as a constant with no gradient (in "
+                         "training and validation); use training.loss=thresholded_snr (the MixIT paper's), or "
+                         "data.mixit_less_crowded_share=0.")
 
 
 def with_defaults(hparams):

@@ -37,8 +37,10 @@ class DualPathRNN(nn.Module):
         chunk_size (int, optional): chunk length in frames. Defaults to 100.
         hop_size (int, optional): hop between chunks. Defaults to ``chunk_size // 2``.
         n_repeats (int, optional): number of DPRNN blocks. Defaults to 6.
-        norm_type (str, optional): ``"gLN"`` or ``"cLN"``. Defaults to ``"gLN"``.
-        bidirectional (bool, optional): bidirectional inter-chunk RNN. Defaults to True.
+        norm_type (str, optional): ``"gLN"`` or ``"cLN"``; None: ``"gLN"``, or ``"cLN"`` when causal.
+            Defaults to None.
+        bidirectional (bool, optional): bidirectional inter-chunk RNN; None: True unless causal.
+            Defaults to None.
         rnn_type (str, optional): ``"LSTM"``, ``"GRU"`` or ``"RNN"``. Defaults to ``"LSTM"``.
         num_layers (int, optional): layers per RNN. Defaults to 1.
         dropout (float, optional): RNN dropout in [0, 1). Defaults to 0.
@@ -63,8 +65,8 @@ class DualPathRNN(nn.Module):
         chunk_size=100,
         hop_size=None,
         n_repeats=6,
-        norm_type="gLN",
-        bidirectional=True,
+        norm_type=None,
+        bidirectional=None,
         rnn_type="LSTM",
         num_layers=1,
         dropout=0.0,
@@ -94,15 +96,21 @@ class DualPathRNN(nn.Module):
         if causal and chunk_size % hop_size:
             raise ValueError(f"A causal DPRNN streams chunk by chunk: chunk_size={chunk_size} must be a multiple of "
                              f"hop_size={hop_size} (e.g. hop_size={chunk_size // 2}).")
+        if bidirectional is not None and not isinstance(bidirectional, bool):
+            raise ValueError(f"bidirectional must be True or False, got bidirectional={bidirectional!r} "
+                             "(or None: True, or False when causal).")
+        norm_type = resolve_norm(norm_type, bool(causal))
+        bidirectional = not causal if bidirectional is None else bidirectional
         if causal and bidirectional:
             raise ValueError("bidirectional=True reads each sequence backwards from its end, which a causal DPRNN "
                              "cannot see; leave it out (causal RNNs are unidirectional).")
         self.chan, self.n_outputs, self.causal = chan, n_outputs, causal
+        self.norm_type, self.bidirectional = norm_type, bidirectional
         self.chunk_size, self.hop_size = chunk_size, hop_size
         rnn_args = dict(rnn_type=rnn_type, num_layers=num_layers, dropout=dropout)
         self.blocks = nn.Sequential(
             *[
-                causal_dual_path.CausalDPRNNBlock(chan, hid_size, resolve_norm(norm_type, True), **rnn_args)
+                causal_dual_path.CausalDPRNNBlock(chan, hid_size, norm_type, **rnn_args)
                 if causal
                 else DPRNNBlock(chan, hid_size, norm_type=norm_type, bidirectional=bidirectional, **rnn_args)
                 for _ in range(n_repeats)

@@ -70,8 +70,12 @@ class TCNTrunk(Trunk):
             for x in range(n_blocks):
                 dilation = 2**x
                 padding = (conv_kernel_size - 1) * dilation if causal else (conv_kernel_size - 1) * dilation // 2
-                self.blocks.append(Conv1DBlock(bn_chan, hid_chan, skip_chan, conv_kernel_size, padding=padding,
-                                               dilation=dilation, norm_type=norm_type, causal=causal))
+                block = Conv1DBlock(bn_chan, hid_chan, skip_chan, conv_kernel_size, padding=padding,
+                                    dilation=dilation, norm_type=norm_type, causal=causal)
+                if causal and not padding:
+                    # a 1-frame kernel has nothing to chomp: Asteroid's Chomp1d(0) would drop every frame
+                    block.shared_block[3][1] = nn.Identity()
+                self.blocks.append(block)
         self.output = nn.Sequential(nn.PReLU(), nn.Conv1d(skip_chan or bn_chan, n_outputs * bn_chan, 1))
 
     def get_config(self):

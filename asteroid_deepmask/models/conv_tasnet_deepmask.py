@@ -19,11 +19,12 @@ class ConvTasNetDeepMask(DeepMaskPreset):
         n_outputs, mask_head, head_hidden, shared_head: the mask head, as in
             :class:`~asteroid_deepmask.DPRNNDeepMask`.
         mask_act (str, optional): mask activation f. Defaults to ``"sigmoid"`` (Asteroid's).
-        n_blocks, n_repeats, bn_chan, hid_chan, skip_chan, conv_kernel_size, norm_type,
-        causal: the TCN, as in :class:`~asteroid_deepmask.masknn.TCNTrunk` (defaults 8, 3, 128,
-            512, 128, 3, None: gLN, or cLN when causal, False).
-        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
-        **fb_kwargs: the filterbank (defaults: free, 16, 512, 8, None, 8000).
+        n_blocks, n_repeats, bn_chan, hid_chan, skip_chan, conv_kernel_size, norm_type, causal:
+            the TCN, as in :class:`~asteroid_deepmask.masknn.TCNTrunk` (defaults 8, 3, 128, 512, 128, 3,
+            None: gLN, or cLN when causal, False).
+        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate: the filterbank
+            (defaults: free, 16, 512, 8, None, 8000).
+        **fb_kwargs: the filterbank's other arguments.
         mixture_consistency (str, optional): project the outputs to sum to the input, as in
             :class:`~asteroid_deepmask.DeepMaskTasNet`. Defaults to None.
 
@@ -53,6 +54,8 @@ class ConvTasNetDeepMask(DeepMaskPreset):
         trunk_args = dict(n_blocks=n_blocks, n_repeats=n_repeats, bn_chan=bn_chan, hid_chan=hid_chan,
                           skip_chan=skip_chan, conv_kernel_size=conv_kernel_size, norm_type=norm_type,
                           causal=causal)
-        super().__init__(n_src, "tcn", trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act,
-                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs,
-                         mixture_consistency)
+        super().__init__(n_src, trunk="tcn", trunk_args=trunk_args, n_outputs=n_outputs, mask_head=mask_head,
+                         head_hidden=head_hidden, shared_head=shared_head, mask_act=mask_act, fb_name=fb_name,
+                         kernel_size=kernel_size, n_filters=n_filters, stride=stride,
+                         encoder_activation=encoder_activation, sample_rate=sample_rate, fb_kwargs=fb_kwargs,
+                         mixture_consistency=mixture_consistency)

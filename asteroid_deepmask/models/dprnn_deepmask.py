@@ -40,9 +40,9 @@ class DPRNNDeepMask(DeepMaskPreset):
         causal (bool, optional): a model that sees no future sample beyond the encoder's window
             and separates live audio (:meth:`streamer`): unidirectional RNNs (the intra-chunk one
             too), per-frame norms. Defaults to False (the paper's model).
-        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
-        **fb_kwargs: the filterbank, as in :class:`~asteroid_deepmask.DeepMaskTasNet`
-            (defaults: free, 16, 64, 8, None, 8000).
+        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate: the filterbank
+            as in :class:`~asteroid_deepmask.DeepMaskTasNet` (defaults: free, 16, 64, 8, None, 8000).
+        **fb_kwargs: the filterbank's other arguments.
         mixture_consistency (str, optional): project the outputs to sum to the input, as in
             :class:`~asteroid_deepmask.DeepMaskTasNet`. Defaults to None.
 
@@ -70,6 +70,8 @@ class DPRNNDeepMask(DeepMaskPreset):
         trunk_args = dict(bn_chan=bn_chan, hid_size=hid_size, chunk_size=chunk_size, hop_size=hop_size,
                           n_repeats=n_repeats, norm_type=norm_type, bidirectional=bidirectional,
                           rnn_type=rnn_type, num_layers=num_layers, dropout=dropout, causal=causal)
-        super().__init__(n_src, "dprnn", trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act,
-                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs,
-                         mixture_consistency)
+        super().__init__(n_src, trunk="dprnn", trunk_args=trunk_args, n_outputs=n_outputs, mask_head=mask_head,
+                         head_hidden=head_hidden, shared_head=shared_head, mask_act=mask_act, fb_name=fb_name,
+                         kernel_size=kernel_size, n_filters=n_filters, stride=stride,
+                         encoder_activation=encoder_activation, sample_rate=sample_rate, fb_kwargs=fb_kwargs,
+                         mixture_consistency=mixture_consistency)

@@ -96,7 +96,7 @@ def save_pretrained(model, save_directory, results=None, training=None, license=
         if streaming_block_ms is not None:
             from ..deployment.streaming_export import block_samples, export_streaming_model
 
-            block = block_samples(model.sample_rate, streaming_block_ms, model.encoder.stride)
+            block = block_samples(model, streaming_block_ms, name="streaming_block_ms")
             export_streaming_model(model, paths[STREAMING_ONNX_NAME], block, format="onnx")
             config["streaming_onnx"] = dict(file=STREAMING_ONNX_NAME, block=block)
         with open(paths[CONFIG_NAME], "w") as f:

@@ -9,7 +9,7 @@ class DeepMaskPreset(DeepMaskTasNet):
 
     Each preset writes its arguments out in its own ``__init__`` (so ``help``, editors and type
     checkers show them with their defaults): ``n_src``, the flat head arguments, the trunk's,
-    the filterbank's, then ``**fb_kwargs``; it passes them on here in that order. An argument a
+    the filterbank's, then ``**fb_kwargs``; it passes them on here by keyword. An argument a
     preset does not take lands in its ``**fb_kwargs`` and, unless the filterbank takes it, is
     refused with the closest name the preset takes. :meth:`get_model_args` gives the arguments
     back flat, every default filled in, so that ``type(model)(**model.get_model_args())``

@@ -19,10 +19,11 @@ class SimoSisoTasNet(DeepMaskPreset):
         n_siso (int, optional): SISO blocks. Defaults to 4.
         n_outputs, mask_head, head_hidden, shared_head, mask_act: the mask head, as in
             :class:`~asteroid_deepmask.DPRNNDeepMask`.
-        bn_chan, hid_size, chunk_size, hop_size, norm_type, bidirectional, rnn_type,
-        num_layers, dropout: the DPRNN stages, as in :class:`~asteroid_deepmask.DPRNNDeepMask`.
-        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
-        **fb_kwargs: the filterbank (defaults: free, 16, 64, 8, None, 8000).
+        bn_chan, hid_size, chunk_size, hop_size, norm_type, bidirectional, rnn_type, num_layers, dropout:
+            the DPRNN stages, as in :class:`~asteroid_deepmask.DPRNNDeepMask`.
+        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate: the filterbank
+            (defaults: free, 16, 64, 8, None, 8000).
+        **fb_kwargs: the filterbank's other arguments.
         mixture_consistency (str, optional): project the outputs to sum to the input, as in
             :class:`~asteroid_deepmask.DeepMaskTasNet`. Defaults to None.
 
@@ -48,6 +49,8 @@ class SimoSisoTasNet(DeepMaskPreset):
         trunk_args = dict(n_simo=n_simo, n_siso=n_siso, bn_chan=bn_chan, norm_type=norm_type, hid_size=hid_size,
                           chunk_size=chunk_size, hop_size=hop_size, bidirectional=bidirectional,
                           rnn_type=rnn_type, num_layers=num_layers, dropout=dropout)
-        super().__init__(n_src, "simo_siso", trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act,
-                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs,
-                         mixture_consistency)
+        super().__init__(n_src, trunk="simo_siso", trunk_args=trunk_args, n_outputs=n_outputs, mask_head=mask_head,
+                         head_hidden=head_hidden, shared_head=shared_head, mask_act=mask_act, fb_name=fb_name,
+                         kernel_size=kernel_size, n_filters=n_filters, stride=stride,
+                         encoder_activation=encoder_activation, sample_rate=sample_rate, fb_kwargs=fb_kwargs,
+                         mixture_consistency=mixture_consistency)

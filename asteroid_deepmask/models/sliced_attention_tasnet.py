@@ -23,8 +23,9 @@ class SlicedAttentionTasNet(DeepMaskPreset):
             then grows linearly with the input length.
         n_outputs, mask_head, head_hidden, shared_head, mask_act: the mask head, as in
             :class:`~asteroid_deepmask.DPRNNDeepMask`.
-        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate,
-        **fb_kwargs: the filterbank (defaults: free, 16, 64, 8, None, 8000).
+        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate: the filterbank
+            (defaults: free, 16, 64, 8, None, 8000).
+        **fb_kwargs: the filterbank's other arguments.
         mixture_consistency (str, optional): project the outputs to sum to the input, as in
             :class:`~asteroid_deepmask.DeepMaskTasNet`. Defaults to None.
 
@@ -48,6 +49,8 @@ class SlicedAttentionTasNet(DeepMaskPreset):
                  mixture_consistency=None, **fb_kwargs):
         trunk_args = dict(embed_chan=embed_chan, n_blocks=n_blocks, n_heads=n_heads, n_slices=n_slices,
                           slice_len=slice_len)
-        super().__init__(n_src, "sliced_attention", trunk_args, n_outputs, mask_head, head_hidden, shared_head, mask_act,
-                         fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, fb_kwargs,
-                         mixture_consistency)
+        super().__init__(n_src, trunk="sliced_attention", trunk_args=trunk_args, n_outputs=n_outputs, mask_head=mask_head,
+                         head_hidden=head_hidden, shared_head=shared_head, mask_act=mask_act, fb_name=fb_name,
+                         kernel_size=kernel_size, n_filters=n_filters, stride=stride,
+                         encoder_activation=encoder_activation, sample_rate=sample_rate, fb_kwargs=fb_kwargs,
+                         mixture_consistency=mixture_consistency)

@@ -3,4 +3,5 @@ import sys
 
 from .steps import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing it (the API reference, a doctest) runs nothing
+    sys.exit(main())

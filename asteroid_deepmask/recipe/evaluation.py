@@ -31,7 +31,7 @@ from ..deployment.separators import all_outputs_separator, load_separator
 from ..experiment import folder
 from ..losses import MixITWrapper
 from .reference_free import REFERENCE_FREE_METRICS, dnsmos, evaluate_reference_free, reference_free_markdown
-from .result_files import RESULT_FILES, scored_records, summarise, write_result_files
+from .result_files import RESULT_FILES, record_fields, scored_records, summarise, write_result_files
 
 #: Metrics that ``evaluate`` can compute; the first two are the papers'.
 METRICS = ("si_sdr", "sdr", "sir", "sar", "stoi", "pesq", "dnsmos")
@@ -172,7 +172,8 @@ def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), devic
         device (str), precision (str): where and how the model runs (``"32"``, ``"bf16"`` or ``"int8"``).
 
     ``results.json`` is ``{"dataset", "metrics": {improvement: mean}, "summary", "by_overlap",
-    "complexity", "separator", "rows"}``: the format ``asteroid-deepmask publish`` reads; ``separator``
+    "complexity", "separator", "rows"}`` and a result record's ``name``, ``date``, ``command``, ``versions``
+    and ``host`` (:func:`~.result_files.record_fields`): the format ``asteroid-deepmask publish`` reads; ``separator``
     records what was scored (``model``: the path, when given one; ``backend``; ``precision``); ``rows``
     says what each key scores: ``si_sdri`` ... the model's C outputs and, for an overseparated model
     run in torch, ``si_sdri_best_assignment`` ... and ``si_sdri_loudest`` ... its P outputs
@@ -205,6 +206,7 @@ def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), devic
     summary = summarise(rows, keys)
     overlap = by_overlap(rows)
     results = {
+        **record_fields(),
         "dataset": dataset,
         "metrics": {f"{m}i{suffix}": round(summary[f"{m}i{suffix}"]["mean"], 3) for suffix, m in scored},
         "summary": summary,

@@ -24,7 +24,7 @@ from ..deployment.long_files import read_mono
 from ..deployment.separators import all_outputs_separator, load_separator, n_outputs
 from ..models.source_counting import ACTIVE_THRESHOLD_DB, active_sources
 from ..utils.progress import with_progress
-from .result_files import scored_records, summarise, write_result_files
+from .result_files import record_fields, scored_records, summarise, write_result_files
 
 #: The scores :func:`evaluate_reference_free` can compute.
 REFERENCE_FREE_METRICS = ("dnsmos", "remix_si_sdr")
@@ -122,6 +122,7 @@ def evaluate_reference_free(model, wav_paths, out_dir, metrics=REFERENCE_FREE_ME
     keys = [k for k in rows[0] if k != "id"]
     summary = summarise(rows, keys)
     results = {
+        **record_fields("evaluate (reference-free)"),
         "dataset": dataset,
         "references": False,
         "note": f"All metrics {WITHOUT_REFERENCES}: DNSMOS predicts listener scores of each output; remix_si_sdr "

@@ -1,4 +1,4 @@
-"""The steps of the recipes in ``egs/`` (each ``run.sh`` stage calls one):
+"""The steps of the recipes in ``egs/`` (each ``run.sh`` stage calls one)::
 
     python -m asteroid_deepmask.recipe mini2mix   --out DIR [--mixtures TR CV TT]
     python -m asteroid_deepmask.recipe wsj0mix    --wsj0 DIR --out DIR [--n-src 2] [--mix-lists DIR]
@@ -17,6 +17,7 @@
                                                   [--metrics ...] [--limit N] [--force]
     python -m asteroid_deepmask.recipe package    --exp EXP
     python -m asteroid_deepmask.recipe compare    --exps EXP [EXP ...] [--out FILE]
+    python -m asteroid_deepmask.recipe record     --exp EXP --name NAME --wall-s S --command CMD [--out FILE]
 
 Every step refuses to overwrite what it did not create in this run and skips work already done
 (``--force`` starts it over, removing what it made before: :mod:`~asteroid_deepmask.experiment.folder`
@@ -34,7 +35,7 @@ from ..data import make_mini2mix, manifest_path, write_manifests, write_unlabele
 from ..data.manifests import write_test_manifest
 from ..data.librimix import corpus_plan, generate_librimix
 from ..data.whamr import check_whamr_inputs, fetch_scripts, make_whamr
-from ..data.whamr_mixing import MODES as WHAMR_MODES, RATES as WHAMR_RATES, make_whamr_corpus
+from ..data.whamr.mixing import MODES as WHAMR_MODES, RATES as WHAMR_RATES, make_whamr_corpus
 from ..data.wsj0mix import check_wsj0_root, download_mix_lists, make_wsj0mix
 from ..deployment.separators import PRECISIONS
 from .evaluation import METRICS, evaluate_experiment
@@ -42,6 +43,7 @@ from .reference_free import REFERENCE_FREE_METRICS, evaluate_reference_free
 from ..experiment import folder
 from ..experiment.hparams import load_hparams
 from .publishing import package_experiment
+from .result_files import write_run_record
 from ..utils.library_noise import library_warnings_ignored
 
 
@@ -174,6 +176,15 @@ def _parser():
     p.add_argument("--exps", nargs="+", required=True,
                    help="experiment folders; <name>_seed<N> folders of one parent make one row (mean, 95%% CI)")
     p.add_argument("--out", default="", help="also write the table to this file")
+    p = sub.add_parser("record", help="result record of a recipe run: its evaluation's scores and its wall time")
+    p.add_argument("--exp", required=True, help="the evaluated experiment folder (its results.json)")
+    p.add_argument("--name", required=True, help="the record's name (docs/results/<name>.json when the docs show it)")
+    p.add_argument("--wall-s", type=float, required=True, help="the run's wall time in seconds")
+    p.add_argument("--command", required=True, help="the command that ran, as a user types it")
+    p.add_argument("--stages", default="", help="the stages that ran (e.g. 0-4)")
+    p.add_argument("--since", type=float, help="the run's start (seconds since the epoch): no record when the "
+                                               "evaluation's results.json is older (the run skipped it)")
+    p.add_argument("--out", default="", help="where to write it (default EXP/record.json)")
     return parser
 
 
@@ -298,6 +309,20 @@ def _compare(args):
     print(table)
 
 
+def _record(args):
+    results = os.path.join(args.exp, folder.RESULTS)
+    if args.since is not None and os.path.getmtime(results) < args.since:
+        print(f"no record written: {results} is from an earlier run (this one skipped the evaluation)")
+        return
+    path, record = write_run_record(args.exp, args.name, args.wall_s, args.command, args.out or None,
+                                    stages=args.stages or None)
+    row = record["rows"][0]
+    scores = ", ".join(f"{label} {row[key]:.2f} dB" for key, label in (("si_sdri_db", "SI-SDRi"), ("sdri_db", "SDRi"))
+                       if key in row)
+    print(f"{args.command}: {row['wall_s']:.0f} s, {scores or 'no SI-SDRi'} ({record['host']['kind']}); "
+          f"record written to {path}")
+
+
 #: The function of each step of the command line.
 STEPS = {
     "mini2mix": _mini2mix,
@@ -312,6 +337,7 @@ STEPS = {
     "evaluate-mixit": _evaluate_mixit,
     "package": _package,
     "compare": _compare,
+    "record": _record,
 }
 
 

@@ -60,8 +60,8 @@ class DualPathDeepMask(nn.Module):
             (``SBTransformerBlock`` for SepFormer, ``SBRNNBlock`` for DPRNN).
         in_channels (int): encoder filters N.
         out_channels (int): feature size inside the dual-path body.
-        num_layers, K, norm, linear_layer_after_inter_intra, skip_around_intra,
-        use_global_pos_enc, max_length: as SpeechBrain's ``Dual_Path_Model``.
+        num_layers, K, norm, linear_layer_after_inter_intra, skip_around_intra, use_global_pos_enc, max_length:
+            as SpeechBrain's ``Dual_Path_Model``.
         n_src (int): number of sources C.
         n_outputs (int, optional): outputs P before grouping. Defaults to C.
         mask_head (str, optional): ``"linear"`` or ``"mlp"``. Defaults to ``"mlp"``.

@@ -1,8 +1,14 @@
-"""Modules that 0.2.0 moved into subpackages, still importable by their 0.1.0 names until 0.3.0.
+"""Modules that moved into subpackages, still importable by their old names until 0.3.0.
 
 ``import asteroid_deepmask.separate`` gives :mod:`asteroid_deepmask.deployment.long_files` (the
 same module object) and a ``DeprecationWarning`` naming the new place. The package root holds
 no file for them; :func:`install` puts a finder on ``sys.meta_path`` that knows the table below.
+
+After 0.2.0 the corpus modules of ``data/`` moved into one subpackage per corpus the same way
+(``asteroid_deepmask.data.librimix_mixing`` is :mod:`asteroid_deepmask.data.librimix.mixing`).
+``asteroid_deepmask.data.librimix``, ``.whamr``, ``.wsj0mix`` and ``.mini2mix`` are those
+subpackages now; each gives the public names of the 0.2.0 module of that name (they live in its
+``corpus`` module, which is where to patch them).
 """
 import importlib
 import importlib.abc
@@ -27,6 +33,17 @@ MOVED_MODULES = {
     "asteroid_deepmask.separate": "asteroid_deepmask.deployment.long_files",
     "asteroid_deepmask.training_log": "asteroid_deepmask.training.log",
 }
+#: Moved after 0.2.0: the corpus modules of ``data/``, into one subpackage per corpus.
+MOVED_AFTER_0_2_0 = {
+    "asteroid_deepmask.data.librimix_download": "asteroid_deepmask.data.librimix.download",
+    "asteroid_deepmask.data.librimix_metadata": "asteroid_deepmask.data.librimix.metadata",
+    "asteroid_deepmask.data.librimix_mixing": "asteroid_deepmask.data.librimix.mixing",
+    "asteroid_deepmask.data.synthetic_speech": "asteroid_deepmask.data.mini2mix.synthetic_speech",
+    "asteroid_deepmask.data.whamr_metadata": "asteroid_deepmask.data.whamr.metadata",
+    "asteroid_deepmask.data.whamr_mixing": "asteroid_deepmask.data.whamr.mixing",
+    "asteroid_deepmask.data.whamr_room": "asteroid_deepmask.data.whamr.room",
+}
+MOVED_MODULES.update(MOVED_AFTER_0_2_0)
 
 
 class _Alias(importlib.abc.Loader):
@@ -34,7 +51,8 @@ class _Alias(importlib.abc.Loader):
         self.old, self.new = old, new
 
     def create_module(self, spec):
-        warnings.warn(f"{self.old} moved to {self.new} in asteroid-deepmask 0.2.0; the old name goes in 0.3.0",
+        release = "after 0.2.0" if self.old in MOVED_AFTER_0_2_0 else "in 0.2.0"
+        warnings.warn(f"{self.old} moved to {self.new} {release}; the old name goes in asteroid-deepmask 0.3.0",
                       DeprecationWarning, stacklevel=2)
         return importlib.import_module(self.new)
 

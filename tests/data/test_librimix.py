@@ -10,8 +10,8 @@ from scipy.signal import resample_poly
 
 from asteroid_deepmask.data import write_manifests
 from asteroid_deepmask.data.librimix import check_librimix_inputs, corpus_plan, generate_librimix
-from asteroid_deepmask.data.librimix_metadata import download_metadata, find_metadata, read_metadata
-from asteroid_deepmask.data.librimix_mixing import loop_noise, read_noise, speed_perturb
+from asteroid_deepmask.data.librimix.metadata import download_metadata, find_metadata, read_metadata
+from asteroid_deepmask.data.librimix.mixing import loop_noise, read_noise, speed_perturb
 
 DATA = {"dataset": "librimix", "task": "sep_clean", "n_src": 2, "sample_rate": 8000, "mode": "min",
         "train_set": "train-360"}

@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 
 from asteroid_deepmask.data.mini2mix import make_mini2mix
-from asteroid_deepmask.data.synthetic_speech import make_speakers, synthesise
+from asteroid_deepmask.data.mini2mix.synthetic_speech import make_speakers, synthesise
 
 
 def test_speakers_are_distinct_and_speak():
@@ -19,7 +19,7 @@ def test_speakers_are_distinct_and_speak():
 
 SYNTHESISE_ALL = """
 import hashlib
-from asteroid_deepmask.data.synthetic_speech import make_speakers, synthesise
+from asteroid_deepmask.data.mini2mix.synthetic_speech import make_speakers, synthesise
 for s in make_speakers(16):
     print(s.name, hashlib.md5(synthesise("seven green islands", s)[0].tobytes()).hexdigest())
 """

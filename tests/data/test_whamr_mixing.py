@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asteroid_deepmask.data import whamr_mixing
-from asteroid_deepmask.data.whamr_metadata import load_npz, room_geometry
-from asteroid_deepmask.data.whamr_mixing import FOLDERS, make_whamr_corpus
-from asteroid_deepmask.data.whamr_room import whamr_rirs
+from asteroid_deepmask.data.whamr import mixing as whamr_mixing
+from asteroid_deepmask.data.whamr.metadata import load_npz, room_geometry
+from asteroid_deepmask.data.whamr.mixing import FOLDERS, make_whamr_corpus
+from asteroid_deepmask.data.whamr.room import whamr_rirs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "whamr")

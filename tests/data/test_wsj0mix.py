@@ -115,7 +115,8 @@ def test_mix_lists_and_whamr_scripts_are_downloaded_once(corpus, tmp_path, monke
     import tarfile
     import zipfile
 
-    from asteroid_deepmask.data import whamr, wsj0mix
+    from asteroid_deepmask.data.whamr import corpus as whamr
+    from asteroid_deepmask.data.wsj0mix import corpus as wsj0mix
 
     root, lists = corpus
     with zipfile.ZipFile(tmp_path / "create-speaker-mixtures.zip", "w") as z:

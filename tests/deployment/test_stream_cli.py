@@ -41,7 +41,9 @@ def test_a_30_s_file_streams_to_the_whole_file_separation(hub, backend, capsys):
     block = ["--block-ms", "50"] if backend == "torch" else []
     assert main(["stream", "--model", str(source), str(root / "meeting.wav"), "-o", str(out), *block]) == 0
     line = capsys.readouterr().out
-    assert "algorithmic latency 8 samples (1 ms)" in line and "real-time factor" in line and "p99" in line
+    assert "algorithmic latency of 8 samples, 1 ms" in line and "real-time factor" in line and "p99" in line
+    heard = 400 + 8 if backend == "torch" else 80 + 8  # the block, then the model's 8 samples
+    assert f"latency heard {1000 * heard / 8000:g} ms ({heard} samples" in line
     assert f"blocks of {50 if backend == 'torch' else 10} ms" in line
     with torch.no_grad():
         whole = model(torch.from_numpy(wav)[None])[0].numpy()

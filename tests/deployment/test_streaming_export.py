@@ -76,5 +76,5 @@ def test_streaming_and_offline_files_each_name_the_command_that_takes_them(causa
 
 def test_a_block_must_be_whole_strides():
     assert block_samples(8000, 10, 8) == 80
-    with pytest.raises(ValueError, match=r"--block-ms 4.5 is 36 samples.*stride \(8 samples"):
+    with pytest.raises(ValueError, match=r"block_ms=4.5 is 36 samples.*stride \(8 samples"):
         block_samples(8000, 4.5, 8)

@@ -1,0 +1,76 @@
+"""benchmarks/bench_streaming.py's core on a tiny causal DPRNN: every way times every block of its
+stream, the summary and target lines say what was measured, and the stage profile accounts for a
+block's time and leaves the model without hooks."""
+import os
+import sys
+
+import pytest
+import torch
+
+from asteroid_deepmask.deployment.quantization import quantize_int8
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+import bench_streaming  # noqa: E402  (benchmarks/ is no package)
+
+BLOCK = 80  # 10 ms at 8 kHz, a multiple of the stride
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A tiny causal DPRNN, on one thread as the benchmark runs (threads that wait on a busy machine
+    would make its blocks 20x slower)."""
+    from asteroid_deepmask import DPRNNDeepMask
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    yield DPRNNDeepMask(n_src=2, causal=True, n_filters=16, bn_chan=8, hid_size=8, chunk_size=10, hop_size=5,
+                        n_repeats=1).eval()
+    torch.set_num_threads(threads)
+
+
+def test_every_way_times_every_block_of_its_stream(tiny, tmp_path):
+    from asteroid_deepmask.deployment.streaming_export import export_streaming_model
+
+    paths = {way: export_streaming_model(tiny, str(tmp_path / f"{way}.onnx"), BLOCK,
+                                         quantize="int8" if way == "onnx_int8" else None) for way in ("onnx", "onnx_int8")}
+    mix = bench_streaming.mixture(1.05)  # the re-run needs a full second before its blocks
+    streams = bench_streaming.ways(tiny, BLOCK, paths, rerun_blocks=2, int8_model=quantize_int8(tiny))
+    times = bench_streaming.measure(streams, mix, reps=2, warmup=bench_streaming.mixture(0.1))
+    n_blocks = mix.shape[-1] // BLOCK
+    assert {way: len(t) for way, t in times.items()} == {"torch": 2 * n_blocks, "onnx": 2 * n_blocks,
+                                                         "int8": 2 * n_blocks, "onnx_int8": 2 * n_blocks, "rerun": 4}
+    assert all(wall > 0 and cpu >= 0 for way in times.values() for wall, cpu in way)
+    # the stream without a state computes 1 s of frames for each block: dearer than a step of 10 frames
+    walls = {way: sorted(wall for wall, _ in t) for way, t in times.items()}
+    assert walls["rerun"][0] > walls["torch"][len(walls["torch"]) // 2]
+
+
+def test_summary_median_p99_and_real_time_factor():
+    stats = bench_streaming.summary([(ms / 1000, ms / 2000) for ms in range(100, 0, -1)], block_s=0.01)
+    assert stats == pytest.approx(dict(median_ms=50.5, p99_ms=99.0, rtf=5.05, cpu_median_ms=25.25, cpu_rtf=2.525,
+                                       n_blocks=100))
+
+
+def test_target_lines_pass_miss_and_not_measured():
+    row = dict(block_ms=bench_streaming.TARGET_BLOCK_MS)
+    rows = [dict(row, model="causal_mlp_l", way="torch", rtf=0.2, cpu_rtf=0.1, rerun_ratio=8.0, cpu_rerun_ratio=12.0),
+            dict(row, model="causal_baseline", way="int8", speedup=2.5, cpu_speedup=2.4)]
+    lines = bench_streaming.target_lines(rows)
+    assert [line.split()[0] for line in lines] == ["PASS", "NOT", "MISS", "PASS", "NOT"]
+    assert lines[0].endswith("measured 0.2 (from CPU time instead of wall-clock time: 0.1)")
+    assert lines[2].endswith("measured 8 (from CPU time instead of wall-clock time: 12)")
+    assert "torch int8: speed-up vs torch float32 >= 2x: measured 2.5" in lines[3]
+
+
+@pytest.mark.parametrize("precision", ["32", "int8"])
+def test_stage_profile_accounts_for_the_block_and_removes_its_hooks(tiny, precision):
+    model = tiny if precision == "32" else quantize_int8(tiny)
+    shares = bench_streaming.stage_ms(model, BLOCK, seconds=0.2)
+    stages = {stage: ms for stage, ms, _ in shares}
+    assert {"encoder", "trunk RNNs", "trunk other layers", "head", "decoder", "rest"} <= set(stages)
+    assert all(ms > 0 for stage, ms in stages.items() if stage != "rest")
+    assert sum(share for _, _, share in shares) == pytest.approx(1.0)
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
