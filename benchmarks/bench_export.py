@@ -24,12 +24,11 @@ with seeded untrained weights (speed does not depend on them; agreement is measu
 ``--record PATH`` writes the rows (``time_s``, ``speedup``, ``peak_mib``, ``agreement_db``), the target lines and
 the profiles as a result record (``benchmarks/harness.py``).
 """
-import argparse
 import json
 import os
 import tempfile
 
-from harness import (add_record_option, interleaved_min_times, onnx_op_ms, run_worker, sampled_peak_mib, save_record,
+from harness import (benchmark_parser, interleaved_min_times, onnx_op_ms, run_worker, sampled_peak_mib, save_record,
                      share_rows, top_shares, torch_op_ms)
 
 MODELS = {"baseline": "paper baseline", "mlp_l": "MLP (L)", "convtasnet_mlp_l": "Conv-TasNet MLP (L)"}
@@ -110,7 +109,7 @@ def top_ops(backend, sep, wav, reps=3, count=6):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = benchmark_parser(__doc__, worker_nargs=4)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--seconds", type=float, nargs="+", default=[4.0, 60.0])
     parser.add_argument("--no-memory", action="store_true", help="skip the fresh-process memory runs")
@@ -118,8 +117,6 @@ def main():
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--backends", nargs="+", choices=list(BACKENDS), default=list(BACKENDS),
                         help="torch float32 is always measured: it is the reference")
-    add_record_option(parser)
-    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         folder, name, backend, seconds = args.worker

@@ -12,12 +12,11 @@ scores it (best permutation), mean over the test set; the change is int8 minus f
 ``--record PATH`` writes the table's rows (``agreement_db``, ``si_sdri_db``, ``change_db``) and the target lines
 as a result record (``benchmarks/harness.py``).
 """
-import argparse
 import os
 import tempfile
 
 import numpy as np
-from harness import add_record_option, save_record
+from harness import benchmark_parser, save_record
 
 WAYS = {"float32": "torch float32", "int8": "torch dynamic int8", "onnx_int8": "ONNX Runtime int8"}
 # The quantization issue's targets on the trained model: least agreement (dB), largest SI-SDRi change (dB).
@@ -39,11 +38,10 @@ def separators(model, folder):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--exp", required=True, help="experiment folder with best_model.pth and hparams.yaml")
     parser.add_argument("--manifests", required=True, help="folder of the test manifest tt.json")
     parser.add_argument("--limit", type=int, help="score only the first N test mixtures")
-    add_record_option(parser)
     args = parser.parse_args()
     import torch
 

@@ -54,7 +54,6 @@ out after another finished (a busy machine) is left out.
 (``audio_min``, ``status``, ``wall_s``, ``peak_mib``: None for a run that did not finish), ``peers`` (a row
 per peer: its load-only run, ``peak_growth_mib_per_min`` and ``memory_trend``) and the target lines.
 """
-import argparse
 import os
 import re
 import resource
@@ -63,7 +62,7 @@ import sys
 import tempfile
 import time
 
-from harness import add_record_option, save_record
+from harness import benchmark_parser, save_record
 
 RATE = 8000
 WINDOW_S, OVERLAP_S = 8.0, 1.0
@@ -307,13 +306,12 @@ def record_rows(results, load, peer_loader, minutes):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0], help="file lengths (default 1 10)")
     parser.add_argument("--quick", action="store_true", help="0.2 and 1 minute, for a quick look")
     parser.add_argument("--reps", type=int, default=2, help="repetitions of every run (default 2)")
     parser.add_argument("--timeout", type=float, default=360.0, help="seconds per run (default 360)")
     parser.add_argument("--memory-gib", type=float, default=8.0, help="address-space cap per run (default 8)")
-    add_record_option(parser)
     args = parser.parse_args()
     minutes = sorted([0.2, 1.0] if args.quick else args.minutes)
     memory = int(args.memory_gib * 2**30)

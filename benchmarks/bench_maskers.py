@@ -15,11 +15,10 @@ Times and memory are measured as ``benchmarks/harness.py`` describes.
 ``--record PATH`` writes a result record (``benchmarks/harness.py``): a row per model and length
 (``params_m``, ``audio_s``, ``time_s``, ``peak_mib``) and ``ratios`` (``time_ratio``, ``memory_ratio``).
 """
-import argparse
 import json
 import os
 
-from harness import add_record_option, interleaved_min_times, peak_mib, run_worker, save_record, separate_step
+from harness import benchmark_parser, interleaved_min_times, peak_mib, run_worker, save_record, separate_step
 
 MODELS = ["dprnn", "simo_siso", "dprnn_small", "sliced_12", "sliced_fixed"]
 LABELS = {
@@ -55,11 +54,9 @@ def build(name):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = benchmark_parser(__doc__, worker_nargs="+")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--lengths", type=float, nargs="+", default=[4.0, 16.0], help="seconds at 8 kHz")
-    add_record_option(parser)
-    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, *rest = args.worker

@@ -14,7 +14,6 @@ stops the script when the process holds more than ``--max-rss-gib``. Times are m
 ``--record PATH`` writes a result record (``benchmarks/harness.py``): a row per loss at P = 8
 (``asteroid_ms``, ``ours_ms``, ``speedup``) and ``scaling``, ours alone by P (``gram_ms``, ``waveforms_ms``).
 """
-import argparse
 import os
 import sys
 import threading
@@ -22,7 +21,7 @@ import time
 
 import torch
 from asteroid.losses import MixITLossWrapper, multisrc_mse, multisrc_neg_sisdr, multisrc_neg_snr
-from harness import add_record_option, interleaved_min_times, save_record
+from harness import benchmark_parser, interleaved_min_times, save_record
 
 from asteroid_deepmask import MixITWrapper
 
@@ -74,11 +73,10 @@ def fwd_bwd_step(wrapper, n_outputs, n_samples):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--max-rss-gib", type=float, default=6.0)
-    add_record_option(parser)
     args = parser.parse_args()
     watch_rss(args.max_rss_gib)
     n_samples = int(args.seconds * RATE)

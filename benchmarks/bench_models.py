@@ -24,13 +24,12 @@ tables give the minimum over all runs.
 (``time_s``, ``peak_mib``), ``ratios`` (the target ratios, both ways) and ``runs`` (each run's minima and
 round times, in s).
 """
-import argparse
 import json
 import os
 import statistics
 import time
 
-from harness import add_record_option, interleaved_min_times, peak_mib, run_worker, save_record, separate_step
+from harness import benchmark_parser, interleaved_min_times, peak_mib, run_worker, save_record, separate_step
 
 MODELS = ["asteroid_dprnn", "baseline", "mlp_l", "p16_relu"]
 LABELS = {
@@ -113,14 +112,12 @@ def memory_worker(name, task, seconds):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = benchmark_parser(__doc__, worker_nargs="+")
     parser.add_argument("--tasks", nargs="+", default=["separate", "train_step"], choices=["separate", "train_step"])
     parser.add_argument("--reps", type=int, default=5, help="timed training steps of each model")
     parser.add_argument("--separate-reps", type=int, default=40, help="timed separations of each model")
     parser.add_argument("--runs", type=int, default=1, help="timing processes, one after the other")
     parser.add_argument("--seconds", type=float, default=4.0, help="clip length (s) at 8 kHz")
-    add_record_option(parser)
-    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         kind, *rest = args.worker

@@ -39,14 +39,13 @@ Runtime's top operators. Speed-up: torch float32 median / the way's median.
 (``block_ms``, ``median_ms``, ``p99_ms``, ``rtf``, ``cpu_median_ms``, ``latency_ms``, ``speedup``, ...), the target
 lines, the profiles, and the machine line with its load averages.
 """
-import argparse
 import os
 import statistics
 import tempfile
 import time
 from collections import Counter
 
-from harness import add_record_option, onnx_op_ms, rotations, save_record, share_rows, top_shares, torch_op_ms
+from harness import benchmark_parser, onnx_op_ms, rotations, save_record, share_rows, top_shares, torch_op_ms
 
 MODELS = {"causal_baseline": "causal DPRNN baseline", "causal_mlp_l": "causal DPRNN MLP (L)",
           "convtasnet_causal_mlp_l": "causal Conv-TasNet MLP (L)"}
@@ -267,14 +266,13 @@ def cpu_name():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--reps", type=int, default=2, help="streams per way (interleaved)")
     parser.add_argument("--seconds", type=float, default=5.0, help="audio per stream (at least 1.1 s)")
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--blocks", nargs="+", type=float, default=list(BLOCKS_MS), help="block durations (ms)")
     parser.add_argument("--rerun-blocks", type=int, default=20, help="blocks timed per re-run stream")
     parser.add_argument("--profile", action="store_true", help="print where the time goes even when targets pass")
-    add_record_option(parser)
     args = parser.parse_args()
     warmup_s = RERUN_SECONDS + 0.1
     if args.seconds < warmup_s:

@@ -30,7 +30,6 @@ on them. Without a CUDA GPU the script says so and exits 0; otherwise it exits 1
 ``--record PATH`` writes a result record (``benchmarks/harness.py``) with a row per check (``check``,
 ``status``, ``seconds``, ``detail``); without a GPU there is nothing to record and no file is written.
 """
-import argparse
 import contextlib
 import json
 import os
@@ -40,7 +39,7 @@ import sys
 import tempfile
 import time
 
-from harness import add_record_option, interleaved_min_times, save_record
+from harness import benchmark_parser, interleaved_min_times, save_record
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRECISIONS = ("32", "16-mixed", "bf16-mixed")
@@ -345,9 +344,8 @@ def stream_check(source, wav, reference, device, workdir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--reps", type=int, default=5, help="timed training steps of each model (default 5)")
-    add_record_option(parser)
     args = parser.parse_args(argv)
     import torch
 

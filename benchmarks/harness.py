@@ -6,7 +6,7 @@ the repetitions (noise only ever adds time). Peak memory: a step runs once in a 
 (a worker started by :func:`run_worker`), and its peak is the max RSS above what the process
 held before the step.
 
-Results: every benchmark takes ``--record PATH`` (:func:`add_record_option`) and writes its rows
+Results: every benchmark takes ``--record PATH`` (:func:`benchmark_parser`) and writes its rows
 there as a result record (:func:`save_record`, :mod:`asteroid_deepmask.utils.result_records`): the
 JSON that the docs' tables and plots and the README's numbers are made from.
 """
@@ -143,11 +143,19 @@ def run_worker(script, *args):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def add_record_option(parser):
-    """Add ``--record PATH`` to a benchmark's ``parser``."""
+def benchmark_parser(doc, worker_nargs=None):
+    """A benchmark's argument parser: the first paragraph of its docstring ``doc`` as description,
+    ``--record PATH``, and, for a benchmark whose steps run in worker processes (:func:`run_worker`),
+    the ``--worker`` arguments (``worker_nargs`` of them) those processes are started with."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--record", metavar="PATH",
                         help="also write the results as a result record (JSON) to PATH; the docs show those "
                              "in docs/results/ (scripts/measure_docs_results.sh)")
+    if worker_nargs is not None:
+        parser.add_argument("--worker", nargs=worker_nargs, help=argparse.SUPPRESS)
+    return parser
 
 
 def save_record(path, name, rows, **extra):

@@ -23,14 +23,13 @@ class SlicedAttentionTasNet(DeepMaskPreset):
             then grows linearly with the input length.
         n_outputs, mask_head, head_hidden, shared_head, mask_act: the mask head, as in
             :class:`~asteroid_deepmask.DPRNNDeepMask`.
-        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate: the filterbank
-            (defaults: free, 16, 64, 8, None, 8000).
+        fb_name, kernel_size, n_filters, stride, encoder_activation, sample_rate, mixture_consistency:
+            the filterbank and the projection, as in :class:`~asteroid_deepmask.DPRNNDeepMask` (same defaults).
         **fb_kwargs: the filterbank's other arguments.
-        mixture_consistency (str, optional): project the outputs to sum to the input, as in
-            :class:`~asteroid_deepmask.DeepMaskTasNet`. Defaults to None.
 
     Shapes:
-        ``[batch, time] -> [batch, n_src, time]``.
+        ``[batch, time] -> [batch, n_src, time]``: the sliced attention trunk sees the encoded
+        mixture ``[batch, n_filters, frames]`` cut into slices of frames.
 
     Example:
         >>> import torch

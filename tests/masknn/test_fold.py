@@ -6,33 +6,26 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from asteroid_deepmask.complexity import _fold_saving
-from asteroid_deepmask.masknn import (
-    DPRNNTrunk,
-    LinearMaskerHead,
-    MaskerHead,
-    MLPMaskerHead,
-    OverseparationMasker,
-    SimoSisoTrunk,
-    TCNTrunk,
-)
+from asteroid_deepmask import masknn
 
 IN_CHAN, FRAMES = 12, 37
 TRUNKS = {
-    "dprnn": lambda p: DPRNNTrunk(IN_CHAN, p, bn_chan=6, hid_size=5, chunk_size=10, n_repeats=1),
-    "dprnn_hop_3": lambda p: DPRNNTrunk(IN_CHAN, p, bn_chan=6, hid_size=5, chunk_size=10, hop_size=3, n_repeats=1),
-    "tcn": lambda p: TCNTrunk(IN_CHAN, p, n_blocks=2, n_repeats=1, bn_chan=6, hid_chan=8, skip_chan=5),
-    "tcn_no_skip": lambda p: TCNTrunk(IN_CHAN, p, n_blocks=2, n_repeats=1, bn_chan=6, hid_chan=8, skip_chan=0),
+    "dprnn": lambda p: masknn.DPRNNTrunk(IN_CHAN, p, bn_chan=6, hid_size=5, chunk_size=10, n_repeats=1),
+    "dprnn_hop_3": lambda p: masknn.DPRNNTrunk(IN_CHAN, p, bn_chan=6, hid_size=5, chunk_size=10, hop_size=3,
+                                               n_repeats=1),
+    "tcn": lambda p: masknn.TCNTrunk(IN_CHAN, p, n_blocks=2, n_repeats=1, bn_chan=6, hid_chan=8, skip_chan=5),
+    "tcn_no_skip": lambda p: masknn.TCNTrunk(IN_CHAN, p, n_blocks=2, n_repeats=1, bn_chan=6, hid_chan=8, skip_chan=0),
 }
 HEADS = {
-    "linear_shared": lambda p, act: LinearMaskerHead(6, 2, IN_CHAN, p, mask_act=act),
-    "linear_per_output": lambda p, act: LinearMaskerHead(6, 2, IN_CHAN, p, mask_act=act, shared=False),
-    "mlp": lambda p, act: MLPMaskerHead(6, 2, IN_CHAN, p, mask_act=act, hidden=4),
-    "mlp_shared": lambda p, act: MLPMaskerHead(6, 2, IN_CHAN, p, mask_act=act, hidden=4, shared=True),
+    "linear_shared": lambda p, act: masknn.LinearMaskerHead(6, 2, IN_CHAN, p, mask_act=act),
+    "linear_per_output": lambda p, act: masknn.LinearMaskerHead(6, 2, IN_CHAN, p, mask_act=act, shared=False),
+    "mlp": lambda p, act: masknn.MLPMaskerHead(6, 2, IN_CHAN, p, mask_act=act, hidden=4),
+    "mlp_shared": lambda p, act: masknn.MLPMaskerHead(6, 2, IN_CHAN, p, mask_act=act, hidden=4, shared=True),
 }
 
 
 def random_masker(trunk, head, n_outputs, mask_act="relu", dtype=torch.float32):
-    masker = OverseparationMasker(TRUNKS[trunk](n_outputs), HEADS[head](n_outputs, mask_act)).to(dtype)
+    masker = masknn.OverseparationMasker(TRUNKS[trunk](n_outputs), HEADS[head](n_outputs, mask_act)).to(dtype)
     with torch.no_grad():
         for p in masker.parameters():  # random weights, non-zero biases
             p.copy_(0.5 * torch.randn_like(p))
@@ -73,7 +66,7 @@ def test_folded_masks_and_gradients_equal_the_layers_one_by_one(trunk, head, n_o
         torch.testing.assert_close(grad, ref_grad, rtol=tol, atol=atol, msg=lambda m: f"{name}: {m}")
 
 
-class ContextHead(MaskerHead):
+class ContextHead(masknn.MaskerHead):
     """A head whose first layer looks at 3 frames: nothing to fold a 1x1 layer into."""
 
     def _build_layers(self, n_copies, final_chan):
@@ -84,7 +77,7 @@ def test_a_head_without_a_1x1_first_layer_runs_the_layers_one_by_one():
     trunk = TRUNKS["dprnn"](4)
     head = ContextHead(6, 2, IN_CHAN, 4)
     assert head.foldable_layer() is None
-    masker = OverseparationMasker(trunk, head)
+    masker = masknn.OverseparationMasker(trunk, head)
     x = torch.randn(2, IN_CHAN, FRAMES)
     torch.testing.assert_close(masker.forward_outputs(x), head.forward_outputs(trunk(x)), rtol=0, atol=0)
     # Handed a projection anyway, the head applies it first.
@@ -94,11 +87,12 @@ def test_a_head_without_a_1x1_first_layer_runs_the_layers_one_by_one():
 
 
 def test_trunks_without_a_last_1x1_layer_are_not_folded():
-    trunk = SimoSisoTrunk(IN_CHAN, n_src=2, n_outputs=4, n_simo=1, n_siso=1, bn_chan=6, hid_size=5, chunk_size=10)
+    trunk = masknn.SimoSisoTrunk(IN_CHAN, n_src=2, n_outputs=4, n_simo=1, n_siso=1, bn_chan=6, hid_size=5,
+                                 chunk_size=10)
     assert trunk.output_projection() is None
     with pytest.raises(NotImplementedError, match="output_projection"):
         trunk.forward_unprojected(torch.randn(1, IN_CHAN, FRAMES))
-    masker = OverseparationMasker(trunk, LinearMaskerHead(6, 2, IN_CHAN, 4))
+    masker = masknn.OverseparationMasker(trunk, masknn.LinearMaskerHead(6, 2, IN_CHAN, 4))
     x = torch.randn(2, IN_CHAN, FRAMES)
     torch.testing.assert_close(masker.forward_outputs(x), masker.head.forward_outputs(trunk(x)), rtol=0, atol=0)
 
