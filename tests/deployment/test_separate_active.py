@@ -46,3 +46,32 @@ def test_library_path_and_refusals(scaled_outputs):
     model.export(str(d / "model.pt"))
     with pytest.raises(ValueError, match="gives the 2 grouped sources, not the model's 4 outputs"):
         separate_file(str(d / "model.pt"), str(d / "mix.wav"), str(d / "onnx"), active_only=True)
+
+
+#: Gains that vary in time: the P = 4 outputs of the second stub are the input times the first row where
+#: the input is loud (its first 0.1 s), times the second elsewhere.
+LOUD_GAINS, QUIET_GAINS = torch.tensor([0.9, 0.001, 0.1, 0.0]), torch.tensor([0.01, 0.001, 0.9, 0.0])
+
+
+def gated_outputs(self, wav):
+    wav = wav.reshape(-1, 1, wav.shape[-1])
+    return wav * torch.where(wav.abs() > 0.35, LOUD_GAINS[:, None], QUIET_GAINS[:, None])
+
+
+def test_the_ranking_is_over_the_whole_file_not_per_window(tiny_dprnn, tmp_path, monkeypatch, capsys):
+    """Output 0 is the loudest in the first window and nearly silent after it; output 2 is the loudest over
+    the file (-3.2 dB against -4.8 dB): ranking by the first window, by the last, or window by window, fails."""
+    monkeypatch.setattr(DeepMaskEncoderMaskerDecoder, "forward_outputs", gated_outputs)
+    torch.save(tiny_dprnn(n_src=2, n_outputs=4).serialize(), tmp_path / "model.pth")
+    signs = np.sign(np.random.default_rng(1).standard_normal(8000)).astype("float32")
+    loud = np.arange(8000) < 800
+    mix = signs * np.where(loud, 0.5, 0.2).astype("float32")
+    sf.write(tmp_path / "mix.wav", mix, 8000, subtype="FLOAT")
+    code = main(["separate", str(tmp_path / "mix.wav"), "--model", str(tmp_path / "model.pth"), "-o",
+                 str(tmp_path / "out"), "--active-only", "--window", "0.3", "--overlap", "0.05"])  # 4 windows
+    assert code == 0 and "Wrote 2 active sources" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["mix_s1.wav", "mix_s2.wav"]
+    for name, index in (("mix_s1.wav", 2), ("mix_s2.wav", 0)):
+        expected = mix * np.where(loud, float(LOUD_GAINS[index]), float(QUIET_GAINS[index]))
+        np.testing.assert_allclose(sf.read(tmp_path / "out" / name, dtype="float32")[0], expected, atol=1e-6,
+                                   err_msg=name)

@@ -16,14 +16,28 @@ def test_projection_by_hand():
     torch.testing.assert_close(given[0, :, 0], torch.tensor([1.0, 0.25, 1.75]))
 
 
-def test_outputs_sum_to_the_mixture_and_gradients_flow():
-    est = torch.randn(4, 8, 300, requires_grad=True)
+@pytest.mark.parametrize("weights", [None, "uniform", "power", "tensor"])
+def test_outputs_sum_to_the_mixture_and_gradients_flow(weights):
+    est = torch.randn(4, 8, 300)
     mix = torch.randn(4, 1, 300)
-    for weights in (None, "uniform", "power", torch.rand(4, 8)):
-        out = mixture_consistency(est, mix, weights)
-        torch.testing.assert_close(out.sum(1), mix[:, 0], atol=1e-5, rtol=0)
-    out.sum().backward()
-    assert est.grad is not None and torch.isfinite(est.grad).all()
+    given = torch.rand(4, 8) + 0.1
+    out = mixture_consistency(est, mix, given if weights == "tensor" else weights)
+    torch.testing.assert_close(out.sum(1), mix[:, 0], atol=1e-5, rtol=0)
+    # The gradient of out.sum() is zero whatever the projection does (the outputs sum to the mixture):
+    # check the whole Jacobian instead, through a random projection of the outputs, in float64. A
+    # projection (or its shares) cut from the graph makes the analytical gradient disagree with the numbers.
+    generator = torch.Generator().manual_seed(0)
+    est = torch.randn(2, 3, 5, dtype=torch.float64, generator=generator, requires_grad=True)
+    mix = torch.randn(2, 5, dtype=torch.float64, generator=generator, requires_grad=True)
+    shares = torch.rand(2, 3, dtype=torch.float64, generator=generator).add(0.1).requires_grad_()
+    projection = torch.randn(2, 3, 5, dtype=torch.float64, generator=generator)
+
+    def projected(est, mix, shares):
+        return (mixture_consistency(est, mix, shares if weights == "tensor" else weights) * projection).sum()
+
+    assert torch.autograd.gradcheck(projected, (est, mix, shares))
+    grad = torch.autograd.grad(projected(est, mix, shares), est)[0]
+    assert grad.abs().max() > 1e-3  # not zero by construction
 
 
 @pytest.mark.parametrize("est,mix,weights,match", [

@@ -8,7 +8,7 @@ import torch
 from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder
 from asteroid_deepmask.recipe import main as recipe
 from asteroid_deepmask.recipe.evaluation import evaluate, utterance_metrics
-from asteroid_deepmask.recipe.reference_free import evaluate_reference_free
+from asteroid_deepmask.recipe.reference_free import evaluate_reference_free, remix_si_sdr
 
 RATE = 8000
 
@@ -81,21 +81,83 @@ def test_pesq_and_stoi(voices):
     assert abs(useless["pesqi"]) < 1e-3 and abs(useless["stoii"]) < 1e-3
 
 
-def test_reference_free_dnsmos_and_remix(tiny_dprnn, voices, stub_outputs, tmp_path):
+def test_reference_free_dnsmos_and_remix(tiny_dprnn, voices, stub_outputs, tmp_path, monkeypatch):
     import soundfile as sf
 
+    from asteroid_deepmask.recipe import reference_free
+
+    calls = []
+
+    def fake_dnsmos(wav, sample_rate):  # records what is scored, at which rate; a score per name and output
+        calls.append((np.asarray(wav).copy(), sample_rate))
+        level = float(np.std(np.asarray(wav)))
+        return {"ovrl": 1 + level, "sig": 2 + level, "bak": 3 + level, "p808": 4 + level}
+
+    monkeypatch.setattr(reference_free, "dnsmos", fake_dnsmos)
     mix = voices[0]
     sf.write(tmp_path / "rec.wav", mix.numpy(), RATE, subtype="FLOAT")
     noise = 1e-4 * torch.randn(8000, generator=torch.Generator().manual_seed(1))
-    stub_outputs(mix, torch.stack([noise, mix - noise, torch.zeros(8000), torch.zeros(8000)]))  # one active output
+    outputs = torch.stack([0.3 * mix, noise, 0.7 * mix - noise, torch.zeros(8000)])  # -10.5, -60, -3.1 dB, silent
+    stub_outputs(mix, outputs)
     results = evaluate_reference_free(tiny_dprnn(n_outputs=4), [str(tmp_path / "rec.wav")], tmp_path / "out")
     m = results["metrics"]
     assert results["references"] is False and "WITHOUT reference" in results["note"]
-    assert m["active_outputs"] == 1 and m["remix_si_sdr"] > 60  # the outputs sum back to the input
-    assert 1 <= m["dnsmos_sig"] <= 5 and 1 <= m["dnsmos_ovrl"] <= 5 and 1 <= m["dnsmos_p808"] <= 5
+    assert m["active_outputs"] == 2 and m["remix_si_sdr"] > 60  # the outputs sum back to the input
+    # the two active outputs of the four, loudest first, each once, at the model's rate (dnsmos resamples)
+    assert [rate for _, rate in calls] == [RATE, RATE]
+    assert len(calls) == 2 and all(wav.shape == (8000,) for wav, _ in calls)
+    np.testing.assert_allclose(calls[0][0], outputs[2].numpy(), atol=1e-6)
+    np.testing.assert_allclose(calls[1][0], outputs[0].numpy(), atol=1e-6)
+    level = np.mean([outputs[2].numpy().std(), outputs[0].numpy().std()])
+    for offset, name in enumerate(("ovrl", "sig", "bak", "p808")):  # each name's mean over the scored outputs
+        assert m[f"dnsmos_{name}"] == pytest.approx(1 + offset + level, abs=1e-3), name
     assert "WITHOUT reference sources" in (tmp_path / "out" / "results.md").read_text().splitlines()[0]
     with pytest.raises(ValueError, match="Unknown reference-free metrics \\['pesq'\\]"):
         evaluate_reference_free(tiny_dprnn(), [str(tmp_path / "rec.wav")], tmp_path / "out", metrics=("pesq",))
+
+
+def test_dnsmos_names_speechmos_scores(voices, monkeypatch):
+    """Our names read speechmos's own keys: one real call (at DNSMOS's 16 kHz), and a call with a score per key."""
+    from speechmos import dnsmos as speechmos_dnsmos
+
+    from asteroid_deepmask.recipe.reference_free import DNSMOS_RATE, dnsmos
+
+    real, seen = speechmos_dnsmos.run, []
+
+    def spy(wav, sr, **kwargs):
+        seen.append((len(wav), sr, real(wav, sr=sr, **kwargs)))
+        return seen[-1][2]
+
+    monkeypatch.setattr(speechmos_dnsmos, "run", spy)
+    ours = dnsmos(voices[0].numpy(), RATE)
+    (samples, rate, theirs), = seen
+    assert DNSMOS_RATE == 16000 and (samples, rate) == (2 * 8000, DNSMOS_RATE)  # 1 s at 8 kHz, resampled
+    assert abs(theirs["sig_mos"] - theirs["bak_mos"]) > 1e-3  # the clip tells sig from bak
+    assert ours == {"ovrl": pytest.approx(theirs["ovrl_mos"]), "sig": pytest.approx(theirs["sig_mos"]),
+                    "bak": pytest.approx(theirs["bak_mos"]), "p808": pytest.approx(theirs["p808_mos"])}
+    monkeypatch.setattr(speechmos_dnsmos, "run",
+                        lambda wav, sr: {"ovrl_mos": 1.5, "sig_mos": 2.5, "bak_mos": 3.5, "p808_mos": 4.5})
+    assert dnsmos(np.zeros(800, "float32"), RATE) == {"ovrl": 1.5, "sig": 2.5, "bak": 3.5, "p808": 4.5}
+
+
+def test_remix_si_sdr_scores_against_the_projection():
+    """An imperfect remix: 0.5 * mixture plus an error orthogonal to it, at -10 dB of that scaled mixture.
+
+    Its SI-SDR is 10 dB; against the mixture itself (no projection) it would be about 5.6 dB, and against
+    the remix itself, unbounded."""
+    generator = torch.Generator().manual_seed(0)
+    mix = torch.randn(4000, dtype=torch.float64, generator=generator)
+    mix -= mix.mean()
+    error = torch.randn(4000, dtype=torch.float64, generator=generator)
+    error -= error.mean()
+    error -= (error @ mix) / (mix @ mix) * mix  # orthogonal to the mixture, zero mean
+    error *= (0.1 * (0.5 * mix).pow(2).sum() / error.pow(2).sum()).sqrt()
+    remix = 0.5 * mix + error
+    outputs = torch.stack([0.25 * remix + 0.1, 0.75 * remix - 0.1])  # an offset the means take out
+    assert remix_si_sdr(outputs, mix + 0.3) == pytest.approx(10.0, abs=1e-6)
+    snr = 10 * np.log10(mix.pow(2).sum() / (remix - mix).pow(2).sum())
+    assert abs(remix_si_sdr(outputs, mix) - snr) > 4  # what scoring without the projection would give
+    assert remix_si_sdr(0.2 * torch.stack([mix, mix]), mix) > 100  # a scaled, perfect remix: nothing lost
 
 
 def test_recipe_step_on_a_manifest_without_sources(tiny_dprnn, voices, stub_outputs, tmp_path, capsys):
