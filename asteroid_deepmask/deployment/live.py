@@ -10,7 +10,9 @@ algorithmic latency), the median and 99th-percentile time per
 block and the real-time factor are reported.
 """
 import contextlib
+import io
 import os
+import select
 import sys
 import time
 
@@ -33,11 +35,42 @@ def _file_blocks(wav, block):
         yield wav[start:start + block]
 
 
+#: Longest wait for input before Python runs the signal handlers that are due (Ctrl-C), in seconds.
+INPUT_WAIT_S = 0.1
+
+
+def _read_interruptibly(stream, size):
+    """Up to ``size`` bytes of ``stream`` (fewer only at its end; ``b""`` there).
+
+    A Ctrl-C to the process may be given by the kernel to any of its threads (torch's and ONNX
+    Runtime's workers too); then a blocking read in the main thread is not interrupted, and the
+    stream would wait for input that may never come. So a pipe or terminal is read only once
+    ``select`` says it has data, waiting at most ``INPUT_WAIT_S`` at a time: between the waits
+    Python runs its handler and the ``KeyboardInterrupt`` reaches the stream. Streams without a
+    file descriptor (in memory) and Windows, where ``select`` takes sockets only, read as usual.
+    """
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        fd = None
+    if fd is None or os.name == "nt":
+        return stream.read(size)
+    data = b""
+    while len(data) < size:
+        if not select.select([fd], [], [], INPUT_WAIT_S)[0]:
+            continue
+        chunk = os.read(fd, size - len(data))  # the only reader of this descriptor: no buffer to bypass
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def _stdin_blocks(stream, block, raw_format):
     dtype, scale = RAW_FORMATS[raw_format]
     size = block * np.dtype(dtype).itemsize
     while True:
-        data = stream.read(size)
+        data = _read_interruptibly(stream, size)
         if not data:
             return
         usable = len(data) - len(data) % np.dtype(dtype).itemsize

@@ -94,6 +94,46 @@ def test_ctrl_c_flushes_and_leaves_playable_files(hub, tmp_path):
     assert all(np.isfinite(sf.read(tmp_path / "out" / f"stream_s{i}.wav")[0]).all() for i in (1, 2))
 
 
+def _signal_a_thread_other_than_main(pid, sig):
+    """Send ``sig`` to one thread of process ``pid`` that is not its main thread (tgkill), as the kernel
+    may do with a Ctrl-C to the process: then the main thread's blocking read is not interrupted."""
+    import ctypes
+    import platform
+
+    tgkill = {"x86_64": 234, "aarch64": 131}[platform.machine()]
+    others = [int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid]
+    assert others, "the stream process has no thread besides its main one"
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.syscall(tgkill, pid, others[-1], sig) == 0, os.strerror(ctypes.get_errno())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads are signalled through Linux's tgkill")
+def test_ctrl_c_received_by_another_thread_still_stops_a_stream_waiting_for_input(hub, tmp_path):
+    """The race of a loaded machine, made certain: the signal lands on a worker thread (torch's, ONNX
+    Runtime's) while the main thread waits for standard input that stays open."""
+    root, _, wav = hub
+    proc = subprocess.Popen(_cli("stream", "--model", root / "hub", "--raw-rate", 8000, "--raw-format", "float32",
+                                 "-", "-o", tmp_path / "out"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdin.write(wav[:4000].tobytes())
+    proc.stdin.flush()
+    out = tmp_path / "out" / "stream_s1.wav"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (out.exists() and sf.info(out).frames >= 3000):
+        time.sleep(0.2)  # the model is loaded, the input separated: the stream now waits on standard input
+    time.sleep(0.5)
+    _signal_a_thread_other_than_main(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the stream did not stop within 20 s of a Ctrl-C received by a worker thread")
+    finally:
+        proc.stdin.close()
+    assert proc.returncode == 0, proc.stderr.read().decode()[-2000:]
+    assert b"Interrupted; flushed" in proc.stdout.read()
+
+
 @pytest.mark.parametrize("args, message", [
     (["-", "--model", "{hub}"], "--raw-rate"),
     (["-", "--model", "{hub}", "--raw-rate", "16000"], "16000 Hz but the model takes 8000 Hz"),
