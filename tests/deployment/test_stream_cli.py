@@ -71,17 +71,24 @@ def test_raw_pcm_through_a_pipe(hub, tmp_path):
     assert b"real-time factor" in run.stderr
 
 
-def test_ctrl_c_flushes_and_leaves_playable_files(hub, tmp_path):
+def _stream_waiting_on_stdin(hub, tmp_path, samples):
+    """``stream -`` in a process, fed ``samples`` of the hub's noise on a standard input left open, once
+    it has separated most of them (the model is loaded; the stream is waiting for input)."""
     root, _, wav = hub
     proc = subprocess.Popen(_cli("stream", "--model", root / "hub", "--raw-rate", 8000, "--raw-format", "float32",
                                  "-", "-o", tmp_path / "out"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    proc.stdin.write(wav[:8000].tobytes())
+    proc.stdin.write(wav[:samples].tobytes())
     proc.stdin.flush()
     out = tmp_path / "out" / "stream_s1.wav"
     deadline = time.time() + 60
-    while time.time() < deadline and not (out.exists() and sf.info(out).frames >= 7000):
-        time.sleep(0.2)  # the model is loaded and the first second separated
+    while time.time() < deadline and not (out.exists() and sf.info(out).frames >= samples - 1000):
+        time.sleep(0.2)
+    return proc
+
+
+def test_ctrl_c_flushes_and_leaves_playable_files(hub, tmp_path):
+    proc = _stream_waiting_on_stdin(hub, tmp_path, 8000)
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=60)  # standard input stays open: the interrupt, not its end, stops the stream
     out, err = proc.stdout.read(), proc.stderr.read()
@@ -111,17 +118,8 @@ def _signal_a_thread_other_than_main(pid, sig):
 def test_ctrl_c_received_by_another_thread_still_stops_a_stream_waiting_for_input(hub, tmp_path):
     """The race of a loaded machine, made certain: the signal lands on a worker thread (torch's, ONNX
     Runtime's) while the main thread waits for standard input that stays open."""
-    root, _, wav = hub
-    proc = subprocess.Popen(_cli("stream", "--model", root / "hub", "--raw-rate", 8000, "--raw-format", "float32",
-                                 "-", "-o", tmp_path / "out"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    proc.stdin.write(wav[:4000].tobytes())
-    proc.stdin.flush()
-    out = tmp_path / "out" / "stream_s1.wav"
-    deadline = time.time() + 60
-    while time.time() < deadline and not (out.exists() and sf.info(out).frames >= 3000):
-        time.sleep(0.2)  # the model is loaded, the input separated: the stream now waits on standard input
-    time.sleep(0.5)
+    proc = _stream_waiting_on_stdin(hub, tmp_path, 4000)
+    time.sleep(0.5)  # the rest of the input separated: the main thread now waits in the read
     _signal_a_thread_other_than_main(proc.pid, signal.SIGINT)
     try:
         proc.wait(timeout=20)
