@@ -24,9 +24,23 @@ from .quantization import INT8, quantize_int8
 PRECISIONS = ("32", "bf16", INT8)
 
 
+def check_device(device):
+    """``device`` as a ``torch.device``, or a ValueError naming it and the fix: a name torch does not know,
+    or CUDA on a machine where torch sees no CUDA GPU (before a model is moved there and fails deep in torch)."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"Unknown device {device!r} ({err}); give cpu or cuda.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: this machine has no CUDA GPU that torch can use; use --device cpu.")
+    return device
+
+
 def check_precision(precision, device="cpu"):
-    """Raise ValueError for a precision that is not in :data:`PRECISIONS`, or int8 off the CPU; warn when bf16
-    would run emulated (:func:`~asteroid_deepmask.utils.cpu_bf16.warn_if_bf16_emulated`)."""
+    """Raise ValueError for an unusable ``device`` (:func:`check_device`), a precision that is not in
+    :data:`PRECISIONS`, or int8 off the CPU; warn when bf16 would run emulated
+    (:func:`~asteroid_deepmask.utils.cpu_bf16.warn_if_bf16_emulated`)."""
+    check_device(device)
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
     if precision == INT8 and torch.device(device).type != "cpu":

@@ -12,7 +12,7 @@ import torch
 from ..models.pretrained import looks_like_repo_id
 from .export import INPUT_NAME, detect_export_format, read_export_metadata
 from .quantization import INT8, quantize_int8
-from .separators import check_file_precision, check_precision, file_precision
+from .separators import check_device, check_file_precision, check_precision, file_precision
 from .streaming import Streamer, skip_leading
 
 #: Precisions a torch model streams in (bf16 autocast is for whole files).
@@ -120,10 +120,7 @@ class ExportedStreamer:
 
 def _export_device(path, backend, precision, device):
     """The ``torch.device`` a streaming export at ``path`` runs on, or a ValueError naming the one it can use."""
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"Unknown device {device!r} ({err}); give cpu or cuda.") from None
+    device = check_device(device)
     if device.type == "cpu":
         return device
     if backend == "onnx":
@@ -133,9 +130,7 @@ def _export_device(path, backend, precision, device):
     if precision != "32":
         raise ValueError(f"{path!r} is an {precision} TorchScript export, which runs on the CPU (dynamic int8 "
                          f"kernels), not on {device}: use --device cpu, or a float32 export on {device}.")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: this machine has no CUDA GPU that torch can use; use --device cpu.")
-    if device.type not in ("cuda",):
+    if device.type != "cuda":
         raise ValueError(f"{path!r} streams on cpu or cuda, not on {device}: use --device cpu.")
     return device
 

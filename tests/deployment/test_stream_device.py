@@ -6,7 +6,8 @@ import torch
 
 from asteroid_deepmask import DPRNNDeepMask
 from asteroid_deepmask.deployment import streaming
-from asteroid_deepmask.deployment.streamers import ExportedStreamer
+from asteroid_deepmask.deployment.separators import load_separator
+from asteroid_deepmask.deployment.streamers import ExportedStreamer, load_streamer
 from asteroid_deepmask.deployment.streaming_export import export_streaming_model
 
 
@@ -46,15 +47,21 @@ def test_the_torch_streamer_puts_blocks_and_state_on_the_models_device(monkeypat
     ("s.pt", "meta", r"streams on cpu or cuda, not on meta: use --device cpu"),
     ("s.pt", "warp-drive", r"Unknown device 'warp-drive'"),
 ])
-def test_an_export_refuses_a_device_it_cannot_use_naming_the_one_it_can(exports, name, device, match):
+def test_an_export_refuses_a_device_it_cannot_use_naming_the_one_it_can(exports, name, device, match, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the refusal a GPU machine gives, on any host
     with pytest.raises(ValueError, match=match):
         ExportedStreamer(exports[name], device=device)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is here: gpu_check.py streams on it")
-def test_torchscript_on_cuda_without_a_gpu_says_to_use_the_cpu(exports):
+@pytest.mark.parametrize("load", ["torchscript stream", "torch stream", "torch separate"])
+def test_cuda_without_a_gpu_says_to_use_the_cpu(exports, load, monkeypatch):
+    """One check for every entry: before, a torch model was moved to CUDA and failed deep in torch."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    run = {"torchscript stream": lambda: ExportedStreamer(exports["s.pt"], device="cuda"),
+           "torch stream": lambda: load_streamer(_model(), device="cuda"),
+           "torch separate": lambda: load_separator(_model(), device="cuda")}[load]
     with pytest.raises(ValueError, match=r"--device cuda: this machine has no CUDA GPU .*use --device cpu"):
-        ExportedStreamer(exports["s.pt"], device="cuda")
+        run()
 
 
 def test_a_torchscript_streams_state_stays_on_its_device_and_sources_come_back_to_the_cpu(exports):
