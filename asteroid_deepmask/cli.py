@@ -23,7 +23,9 @@ def _complexity(args):
     if args.record:
         from .utils.result_records import make_record, write_record
 
-        print(f"record written to {write_record(args.record, make_record(os.path.splitext(os.path.basename(args.record))[0], rows))}")
+        name = "complexity_paper" if args.paper and not args.hparams else "complexity"
+        path = write_record(args.record, make_record(name, rows))
+        print(f"record written to {path}", file=sys.stderr)  # standard output stays the table or the JSON
 
 
 def _separate(args):

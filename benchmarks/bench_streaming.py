@@ -45,6 +45,7 @@ import tempfile
 import time
 from collections import Counter
 
+from asteroid_deepmask.utils.result_records import host_info
 from harness import benchmark_parser, onnx_op_ms, rotations, save_record, share_rows, top_shares, torch_op_ms
 
 MODELS = {"causal_baseline": "causal DPRNN baseline", "causal_mlp_l": "causal DPRNN MLP (L)",
@@ -260,11 +261,6 @@ def table(rows):
     return "\n".join(lines)
 
 
-def cpu_name():
-    with open("/proc/cpuinfo") as f:
-        return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown CPU")
-
-
 def main():
     parser = benchmark_parser(__doc__)
     parser.add_argument("--reps", type=int, default=2, help="streams per way (interleaved)")
@@ -285,7 +281,9 @@ def main():
     from asteroid_deepmask.deployment.streaming_export import block_samples, export_streaming_model
 
     torch.set_num_threads(1)
-    machine = (f"{cpu_name()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the start); "
+    host = host_info()
+    machine = (f"{host['cpu_model']} ({host['kind']}), {host['cores']} cores "
+               f"(load average {os.getloadavg()[0]:.1f} at the start); "
                f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, 1 thread")
     print(machine, flush=True)
     rows, where = [], {}

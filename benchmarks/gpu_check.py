@@ -58,16 +58,10 @@ def result_line(name, status, seconds, detail=""):
     return f"{name:<21} {status:<5} {seconds:5.1f} s  {detail}".rstrip()
 
 
-def run_check(name, check, *args, **kwargs):
-    """Run ``check(*args, **kwargs)``, which returns ``(status, detail)``, and print its line; returns the status.
-
-    An exception is a failure, reported by its last line.
-    """
-    return check_row(name, check, *args, **kwargs)["status"]
-
-
 def check_row(name, check, *args, **kwargs):
-    """:func:`run_check`, returning the record's row: ``{"check", "status", "seconds", "detail"}``."""
+    """Run ``check(*args, **kwargs)``, which returns ``(status, detail)``, and print its line; returns the
+    record's row, ``{"check", "status", "seconds", "detail"}``. An exception is a failure, reported by its last
+    line."""
     start = time.perf_counter()
     try:
         status, detail = check(*args, **kwargs)
@@ -367,9 +361,7 @@ def main(argv=None):
         try:
             model_file, onnx_file, wav, reference = separation_inputs(workdir)
         except Exception as err:  # without the CPU's reference neither separation can be judged
-            print(result_line("separate (setup)", "fail", 0.0, f"{type(err).__name__}: {err}"))
-            rows.append({"check": "separate (setup)", "status": "fail", "seconds": 0.0,
-                         "detail": f"{type(err).__name__}: {err}"})
+            rows.append(check_row("separate (setup)", lambda: ("fail", f"{type(err).__name__}: {err}")))
         else:
             rows.append(check_row("separate torch cuda", separate_check, model_file, wav, reference, "cuda", workdir))
             rows.append(check_row("separate onnx cuda", separate_check, onnx_file, wav, reference, "cuda", workdir))

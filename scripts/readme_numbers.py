@@ -16,7 +16,6 @@ README has there (none written yet: 3 significant digits). The syntax is
                                                 # marker whose record or key does not exist
 """
 import argparse
-import json
 import os
 import re
 import sys
@@ -24,20 +23,10 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from asteroid_deepmask.utils.result_records import format_value, lookup, split_name  # noqa: E402
+from asteroid_deepmask.utils.result_records import format_value, lookup, read_records, split_name  # noqa: E402
 
 MARKER = re.compile(r"<!--\s*result\s+(?P<name>[^>]*?)\s*-->(?P<text>[^<\n]*)<!--\s*/result\s*-->")
 NUMBER = re.compile(r"^[+-]?\d+(\.(?P<decimals>\d+))?$")
-
-
-def load_records(folder):
-    """``{stem: record}`` of ``folder``'s ``*.json`` (none when it does not exist)."""
-    records = {}
-    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-        if name.endswith(".json"):
-            with open(os.path.join(folder, name)) as f:
-                records[name[: -len(".json")]] = json.load(f)
-    return records
 
 
 def expected_text(value, spec, text):
@@ -106,7 +95,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with open(args.readme) as f:
         text = f.read()
-    records, name = load_records(args.results), os.path.relpath(args.readme)
+    records, name = read_records(args.results), os.path.relpath(args.readme)
     count = len(MARKER.findall(text))
     if args.check:
         problems = check(text, records, name)

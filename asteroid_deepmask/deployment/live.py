@@ -147,9 +147,9 @@ def stream_file(model, input, output, block_ms=None, raw_rate=None, raw_format="
     rate = int(streamer.sample_rate)
     exported_block = getattr(streamer, "block", None)
     if block_ms is None:
-        block = exported_block or block_samples(rate, None, streamer.stride, name="--block-ms")
+        block = exported_block or block_samples(streamer, None, name="--block-ms")
     else:
-        block = block_samples(rate, block_ms, streamer.stride, name="--block-ms")
+        block = block_samples(streamer, block_ms, name="--block-ms")
         if exported_block and block != exported_block:
             raise ValueError(f"{model!r} was exported for blocks of {exported_block} samples "
                              f"({1000 * exported_block / rate:g} ms); drop --block-ms or re-export with "
@@ -177,9 +177,10 @@ def stream_file(model, input, output, block_ms=None, raw_rate=None, raw_format="
         try:
             for samples in blocks:
                 start = time.perf_counter()
-                sources = streamer.process(samples[None].to(torch.float32))
+                # .cpu() inside the timing: on CUDA it waits for the block's work, which process() only queues
+                sources = streamer.process(samples[None].to(torch.float32))[0].cpu()
                 times.append(time.perf_counter() - start)
-                writer.write(sources[0].cpu().numpy())
+                writer.write(sources.numpy())
         except KeyboardInterrupt:
             interrupted = True
         if times:

@@ -113,8 +113,9 @@ class Streamer:
         self.stride = int(model.encoder.stride)
         #: Samples by which the output lags the input (:func:`stream_latency`).
         self.latency = stream_latency(model)
-        #: Where the model, the state and the sources are (blocks are moved there).
-        self.device = next(model.parameters()).device
+        #: Where the model, the state and the sources are (blocks are moved there), and the samples' type.
+        first = next(model.parameters())
+        self.device, self.dtype = first.device, first.dtype
         self.reset()
 
     def reset(self):
@@ -156,9 +157,8 @@ class Streamer:
             shape = tuple(block.shape) if torch.is_tensor(block) else type(block).__name__
             raise ValueError(f"Streamer.process takes a block [batch, samples] (a 2-D tensor), got {shape}; "
                              "a single stream is block[None].")
-        dtype = next(self.model.parameters()).dtype
-        if block.dtype != dtype:
-            raise ValueError(f"Streamer.process takes {dtype} samples, got {block.dtype}: convert them first "
+        if block.dtype != self.dtype:
+            raise ValueError(f"Streamer.process takes {self.dtype} samples, got {block.dtype}: convert them first "
                              "(16-bit integers: divide by 32768).")
         if self._states is not None and block.shape[0] != self._states[0].shape[0]:
             raise ValueError(f"This stream has a batch of {self._states[0].shape[0]}, the block {block.shape[0]}; "

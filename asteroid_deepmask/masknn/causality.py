@@ -25,6 +25,27 @@ def resolve_norm(norm_type, causal):
     return norm_type
 
 
+def resolve_direction(bidirectional, causal):
+    """Whether a DPRNN's RNNs read both ways: ``bidirectional``, or when it is None True unless causal.
+
+    Raises:
+        ValueError: a value that is not a bool or None, or ``bidirectional=True`` for a causal trunk.
+
+    Example:
+        >>> resolve_direction(None, causal=True), resolve_direction(None, causal=False)
+        (False, True)
+    """
+    if bidirectional is not None and not isinstance(bidirectional, bool):
+        raise ValueError(f"bidirectional must be True or False, got bidirectional={bidirectional!r} "
+                         "(or None: True, or False when causal).")
+    if bidirectional is None:
+        return not causal
+    if causal and bidirectional:
+        raise ValueError("bidirectional=True reads each sequence backwards from its end, which a causal DPRNN "
+                         "cannot see; leave it out (causal RNNs are unidirectional).")
+    return bidirectional
+
+
 def check_streamable(module, causal):
     """Raise a ValueError naming ``causal=True`` unless ``causal``: only causal trunks stream; nor does a model
     that projects its outputs to sum to the input (not yet done block by block)."""

@@ -5,7 +5,7 @@ from asteroid.masknn.recurrent import DPRNNBlock
 from torch import nn
 
 from . import causal_dual_path
-from .causality import check_streamable, resolve_norm
+from .causality import check_streamable, resolve_direction, resolve_norm
 from .dual_path import chunk_coverage, overlap_add, split_chunks
 from .trunk import Trunk, apply_projection, register_trunk
 from ..utils.checks import check_positive_int
@@ -96,14 +96,8 @@ class DualPathRNN(nn.Module):
         if causal and chunk_size % hop_size:
             raise ValueError(f"A causal DPRNN streams chunk by chunk: chunk_size={chunk_size} must be a multiple of "
                              f"hop_size={hop_size} (e.g. hop_size={chunk_size // 2}).")
-        if bidirectional is not None and not isinstance(bidirectional, bool):
-            raise ValueError(f"bidirectional must be True or False, got bidirectional={bidirectional!r} "
-                             "(or None: True, or False when causal).")
         norm_type = resolve_norm(norm_type, bool(causal))
-        bidirectional = not causal if bidirectional is None else bidirectional
-        if causal and bidirectional:
-            raise ValueError("bidirectional=True reads each sequence backwards from its end, which a causal DPRNN "
-                             "cannot see; leave it out (causal RNNs are unidirectional).")
+        bidirectional = resolve_direction(bidirectional, bool(causal))
         self.chan, self.n_outputs, self.causal = chan, n_outputs, causal
         self.norm_type, self.bidirectional = norm_type, bidirectional
         self.chunk_size, self.hop_size = chunk_size, hop_size
@@ -192,10 +186,7 @@ class DPRNNTrunk(Trunk):
         check_positive_int("bn_chan", bn_chan)
         self.n_outputs, self.out_chan, self.causal = n_outputs, bn_chan, bool(causal)
         self.norm_type = resolve_norm(norm_type, self.causal)
-        if bidirectional is not None and not isinstance(bidirectional, bool):
-            raise ValueError(f"bidirectional must be True or False, got bidirectional={bidirectional!r} "
-                             "(or None: True, or False when causal).")
-        self.bidirectional = not self.causal if bidirectional is None else bidirectional
+        self.bidirectional = resolve_direction(bidirectional, self.causal)
         self.bottleneck = bottleneck(in_chan, bn_chan, self.norm_type)
         self.dual_path = DualPathRNN(bn_chan, n_outputs, hid_size, chunk_size, hop_size, n_repeats, self.norm_type,
                                      self.bidirectional, rnn_type, num_layers, dropout, self.causal)

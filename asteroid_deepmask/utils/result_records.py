@@ -118,15 +118,34 @@ def versions():
     return found
 
 
+#: The checkout (or site-packages) holding the package: scripts under it (benchmarks/, egs/) are the project's.
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+#: Programs whose command line a record keeps: the package's command, its modules, its scripts.
+OWN_PROGRAMS = ("asteroid-deepmask", "asteroid_deepmask")
+
+
 def current_command():
-    """The command line this process was started with, as a user would type it."""
+    """The command line this process was started with, as a user would type it, when it is one of the
+    project's programs (``asteroid-deepmask ...``, ``python -m asteroid_deepmask...``, ``python benchmarks/x.py``);
+    None when the code runs inside another program (pytest, a notebook, a user's script), whose command line
+    would not say what measured the record.
+    """
     argv = list(sys.argv)
     spec = getattr(sys.modules.get("__main__"), "__spec__", None)
     if argv and spec is not None and spec.name:  # python -m package[.module]
-        argv[0:1] = ["python", "-m", spec.name.removesuffix(".__main__")]
+        module = spec.name.removesuffix(".__main__")
+        if not module.startswith(OWN_PROGRAMS[1]):
+            return None
+        argv[0:1] = ["python", "-m", module]
     elif argv and argv[0].endswith(".py"):
-        argv[0] = os.path.relpath(argv[0])
-        argv.insert(0, "python")
+        script = os.path.abspath(argv[0])
+        if not script.startswith(PROJECT_ROOT + os.sep):
+            return None
+        argv[0:1] = ["python", os.path.relpath(script, PROJECT_ROOT)]
+    elif argv and os.path.basename(argv[0]) == OWN_PROGRAMS[0]:  # the console script, without its local path
+        argv[0] = OWN_PROGRAMS[0]
+    else:
+        return None
     return shlex.join(argv)
 
 
@@ -135,7 +154,7 @@ def make_record(name, rows, command=None, **extra):
     record = {
         "name": name,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": command or current_command(),
+        "command": command or current_command(),  # None: run inside another program
         "versions": versions(),
         "host": host_info(),
         "rows": list(rows),
@@ -173,9 +192,10 @@ def finite(value):
 
 
 def read_records(folder):
-    """``{file stem: record}`` of every ``*.json`` record in ``folder``, sorted by name."""
+    """``{file stem: record}`` of every ``*.json`` record in ``folder``, sorted by name (none when it does not
+    exist)."""
     records = {}
-    for name in sorted(os.listdir(folder)):
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
         if name.endswith(".json"):
             with open(os.path.join(folder, name)) as f:
                 records[name[: -len(".json")]] = json.load(f)
@@ -278,7 +298,9 @@ def lookup(record, key):
         else:
             found = select_rows(rows, parse_where(select))
             if len(found) != 1:
-                raise KeyError(f"{match['list']}[{select}] matches {len(found)} rows, not one")
+                seen = {c: sorted({str(r.get(c)) for r in rows}) for c in parse_where(select)}
+                raise KeyError(f"{match['list']}[{select}] matches {len(found)} rows, not one; select one row "
+                               f"(values there: {'; '.join(f'{c}: ' + ', '.join(v) for c, v in seen.items())})")
             row = found[0]
         if match["column"] not in row:
             raise KeyError(f"no column {match['column']!r} in {match['list']}[{select}] (columns: {', '.join(row)})")
@@ -291,7 +313,10 @@ def lookup(record, key):
             return record["rows"][0][key]
         else:
             have = ", ".join(value) if isinstance(value, dict) else type(value).__name__
-            raise KeyError(f"no field {key!r} (at {part!r}; there: {have})")
+            rows = record.get("rows") or []
+            hint = (f"; the record has {len(rows)} rows: name one, rows[i].{key} or rows[column=value].{key}"
+                    if i == 0 and len(rows) > 1 and any(key in r for r in rows) else "")
+            raise KeyError(f"no field {key!r} (at {part!r}; there: {have}){hint}")
     return value
 
 

@@ -35,15 +35,15 @@ def test_without_a_gpu_it_says_so_and_exits_0():
 
 @pytest.mark.parametrize("precision", ["32", "bf16-mixed"])
 def test_a_training_step_of_both_models_passes_and_gives_their_ratio(precision, capsys):
-    status = gpu_check.run_check(f"train {precision}", gpu_check.training_check, _tiny_models(), "cpu", precision,
-                                 batch=2, seconds=0.25, reps=2)
+    status = gpu_check.check_row(f"train {precision}", gpu_check.training_check, _tiny_models(), "cpu", precision,
+                                 batch=2, seconds=0.25, reps=2)["status"]
     line = capsys.readouterr().out
     assert status == "pass" and line.startswith(f"train {precision} ") and " pass " in line, line
     assert "ours " in line and "asteroid " in line and "ms/step, ratio " in line
 
 
 def test_a_check_that_raises_is_a_failure_line_naming_the_error(capsys):
-    status = gpu_check.run_check("train 64", gpu_check.training_check, _tiny_models(), "cpu", "64")
+    status = gpu_check.check_row("train 64", gpu_check.training_check, _tiny_models(), "cpu", "64")["status"]
     line = capsys.readouterr().out.strip()
     assert status == "fail" and line.startswith("train 64") and " fail " in line
     assert line.endswith("ValueError: precision '64'; choose one of 32, 16-mixed, bf16-mixed.")

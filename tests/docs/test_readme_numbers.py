@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from asteroid_deepmask.utils.result_records import read_records
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "scripts", "readme_numbers.py")
 
@@ -32,7 +34,7 @@ STREAMING = {"name": "bench_streaming", "rows": [{"model": "causal_mlp_l", "way"
 def test_every_number_in_readme_agrees_with_its_record():
     with open(os.path.join(ROOT, "README.md")) as f:
         text = f.read()
-    records = readme_numbers.load_records(os.path.join(ROOT, "docs", "results"))
+    records = read_records(os.path.join(ROOT, "docs", "results"))
     problems = readme_numbers.check(text, records)
     assert not problems, "README.md disagrees with docs/results/ (python scripts/readme_numbers.py rewrites it):\n" + \
         "\n".join(problems)
@@ -65,7 +67,7 @@ GOOD = ("SI-SDRi <!-- result mini2mix_main:si_sdri_db -->5.54<!-- /result --> dB
 
 
 def test_numbers_that_agree_pass(folder):
-    assert readme_numbers.check(GOOD, readme_numbers.load_records(folder / "results")) == []
+    assert readme_numbers.check(GOOD, read_records(folder / "results")) == []
     out = _run(folder, _readme(folder, GOOD), "--check")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "4 numbers, all agree" in out.stdout

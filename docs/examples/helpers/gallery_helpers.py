@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import soundfile as sf
 import torch
+from asteroid.losses import singlesrc_neg_sisdr
 
 
 def describe(model, folder):
@@ -44,27 +45,29 @@ def mini2mix_test_mixtures(count):
     makes the same mixtures on every build. A name says the two voices (an eSpeak variant with its
     pitch and rate) and their levels in dB: ``<index>_<voice>_<dB>_<voice>_<dB>``.
     """
-    corpus = Path(tempfile.mkdtemp()) / "mini2mix"
-    subprocess.run([sys.executable, "-m", "asteroid_deepmask.recipe", "mini2mix", "--out", str(corpus),
-                    "--mixtures", "0", "0", str(2 * count)], check=True, capture_output=True)
-    test = corpus / "wav8k" / "min" / "tt"
-    examples, pairs = [], set()
-    for path in sorted((test / "mix").glob("*.wav")):
-        voices = frozenset(path.stem.split("_")[1::2])
-        if voices in pairs or len(examples) == count:
-            continue
-        pairs.add(voices)
-        mixture = sf.read(path, dtype="float32")[0]
-        examples.append((path.stem, mixture, [sf.read(test / s / path.name, dtype="float32")[0] for s in ("s1", "s2")]))
+    with tempfile.TemporaryDirectory() as folder:  # the files are read into memory: nothing left behind
+        corpus = Path(folder) / "mini2mix"
+        subprocess.run([sys.executable, "-m", "asteroid_deepmask.recipe", "mini2mix", "--out", str(corpus),
+                        "--mixtures", "0", "0", str(2 * count)], check=True, capture_output=True)
+        test = corpus / "wav8k" / "min" / "tt"
+        examples, pairs = [], set()
+        for path in sorted((test / "mix").glob("*.wav")):
+            voices = frozenset(path.stem.split("_")[1::2])
+            if voices in pairs:
+                continue
+            pairs.add(voices)
+            mixture = sf.read(path, dtype="float32")[0]
+            sources = [sf.read(test / s / path.name, dtype="float32")[0] for s in ("s1", "s2")]
+            examples.append((path.stem, mixture, sources))
+            if len(examples) == count:
+                break
     return examples
 
 
 def si_sdr(estimate, reference):
     """SI-SDR of ``estimate`` against ``reference`` (1-D arrays), in dB: the energy of the
-    estimate's projection on the reference over the energy of the rest."""
-    estimate, reference = estimate - estimate.mean(), reference - reference.mean()
-    target = np.dot(estimate, reference) / np.dot(reference, reference) * reference
-    return 10 * np.log10(np.sum(target**2) / np.sum((estimate - target) ** 2))
+    estimate's projection on the reference over the energy of the rest (Asteroid's, the training loss negated)."""
+    return -float(singlesrc_neg_sisdr(torch.as_tensor(estimate)[None], torch.as_tensor(reference)[None]))
 
 
 def best_order(estimates, references):
