@@ -40,14 +40,15 @@ def check_precision(precision, device="cpu"):
     """Raise ValueError for an unusable ``device`` (:func:`check_device`), a precision that is not in
     :data:`PRECISIONS`, or int8 off the CPU; warn when bf16 would run emulated
     (:func:`~asteroid_deepmask.utils.cpu_bf16.warn_if_bf16_emulated`)."""
-    check_device(device)
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
-    if precision == INT8 and torch.device(device).type != "cpu":
+    # int8 off the CPU is refused on any machine, before asking whether this one has the device
+    if precision == INT8 and str(device).split(":")[0] != "cpu":
         raise ValueError(f"--precision int8 runs on the CPU (dynamic int8 kernels), not on {device}: use "
                          "--device cpu, or bf16 on a GPU.")
+    device = check_device(device)
     if precision == "bf16":
-        warn_if_bf16_emulated(torch.device(device).type)
+        warn_if_bf16_emulated(device.type)
 
 
 def file_precision(metadata):
