@@ -7,7 +7,13 @@ import sys
 from .deployment.quantization import INT8
 from .deployment.separators import PRECISIONS
 from .deployment.streamers import STREAM_PRECISIONS
+from .deployment.web_runtime import VERSION as ORT_WEB_VERSION
+from .models.pretrained import WEB_DIR
 from .models.source_counting import ACTIVE_THRESHOLD_DB
+
+# `web --runtime` and `publish --runtime`: where the page's onnxruntime-web comes from
+_RUNTIME_HELP = (f"onnxruntime-web-{ORT_WEB_VERSION}.tgz (from `npm pack onnxruntime-web@{ORT_WEB_VERSION}`) or the "
+                 "folder it unpacks to (default: the cache, else npm)")
 
 
 def _complexity(args):
@@ -95,20 +101,33 @@ def _stream(args):
     print(report(stats) + where, file=sys.stderr if args.output == "-" else sys.stdout)
 
 
+def _web(args):
+    from .models import DeepMaskEncoderMaskerDecoder
+    from .deployment.streaming_export import block_samples
+    from .deployment.web import build_web_folder, describe
+
+    model = DeepMaskEncoderMaskerDecoder.from_pretrained(args.model, revision=args.revision)
+    block = None if args.block_ms is None else block_samples(model, args.block_ms, name="--block-ms")
+    print(describe(build_web_folder(model, args.output, block, args.quantize, args.runtime, args.force)))
+
+
 def _publish(args):
     from .recipe.publishing import HUB_DIR, upload_experiment, write_hub_folder
 
     if not args.dry_run and not args.repo_id:
         raise ValueError("give --repo-id user/name to upload, or --dry-run to only write the hub folder.")
+    if args.runtime and not args.web:
+        raise ValueError("--runtime is where the browser page's runtime comes from: add --web to write the page.")
+    options = dict(license=args.license, onnx=args.onnx, web=args.web, web_runtime=args.runtime)
 
     if args.dry_run:
         out = args.out or os.path.join(args.exp_dir, HUB_DIR)
         if os.path.exists(out) and os.listdir(out) and not args.force:
             raise ValueError(f"{out!r} exists and is not empty; pass --force to overwrite it, or --out DIR.")
-        write_hub_folder(args.exp_dir, out, license=args.license, onnx=args.onnx)
+        write_hub_folder(args.exp_dir, out, **options)
         print(f"Hub folder written to {out} ({', '.join(sorted(os.listdir(out)))}); nothing uploaded (--dry-run).")
         return
-    info = upload_experiment(args.exp_dir, args.repo_id, private=args.private, license=args.license, onnx=args.onnx)
+    info = upload_experiment(args.exp_dir, args.repo_id, private=args.private, **options)
     print(f"Uploaded to {getattr(info, 'commit_url', None) or args.repo_id}")
 
 
@@ -163,12 +182,14 @@ def build_parser():
                      "recurrent, linear and 1x1 convolution layers in dynamic int8, on the CPU (default 32; an export "
                      "runs in its own)")
     sep.add_argument("--batch-size", type=int, default=1, help="windows separated in one call (default 1)")
-    sep.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    sep.add_argument("--force", action="store_true", help="overwrite existing outputs (with --active-only, an earlier "
+                     "run's <name>_s<i>.wav past the new count are removed)")
     sep.add_argument("--active-only", action="store_true", help="write only the outputs that carry a source "
                      "(of an overseparated model's P outputs), loudest first: <name>_s1.wav is the loudest")
     sep.add_argument("--active-threshold", type=float, default=ACTIVE_THRESHOLD_DB, metavar="DB",
-                     help="with --active-only: the energy relative to the mixture an output must exceed, in dB "
-                     "(default %(default)g)")
+                     help="with --active-only: the level relative to the mixture an output must exceed, in dB, "
+                     "after removing what it shares with another output (the residual of a mixture-consistency "
+                     "projection) (default %(default)g)")
     sep.set_defaults(func=_separate)
 
     exp = sub.add_parser(
@@ -220,6 +241,26 @@ def build_parser():
     live.add_argument("--force", action="store_true", help="overwrite existing outputs")
     live.set_defaults(func=_stream)
 
+    web = sub.add_parser(
+        "web",
+        help="write a static page that separates the microphone live in the browser",
+        description="Write a folder any static web server can serve (python -m http.server -d FOLDER): a page "
+        "that separates the microphone, or a dropped WAV file, live on the visitor's CPU with the causal model's "
+        f"streaming ONNX step, run by onnxruntime-web {ORT_WEB_VERSION} (WebAssembly; multi-threaded where "
+        "the server sends the cross-origin isolation headers). The runtime comes from --runtime, the cache "
+        "(python -m asteroid_deepmask.deployment.web_runtime fills it) or npm.",
+    )
+    web.add_argument("--model", required=True, help="a causal model: hub repository id or folder, or .pth file")
+    web.add_argument("--revision", help="hub revision (branch, tag or commit)")
+    web.add_argument("-o", "--output", required=True, help="the folder to write")
+    web.add_argument("--block-ms", type=float, help="block length in ms (default 10), a multiple of the model's "
+                     "stride")
+    web.add_argument("--quantize", choices=[INT8], help="int8: the step's LSTM, GRU, Linear and 1x1 convolution "
+                     "layers in dynamic int8 (a smaller file)")
+    web.add_argument("--runtime", metavar="PATH", help=_RUNTIME_HELP)
+    web.add_argument("--force", action="store_true", help="write into a non-empty folder that `web` did not write")
+    web.set_defaults(func=_web)
+
     pub = sub.add_parser(
         "publish",
         help="publish a recipe's experiment folder to the Hugging Face hub",
@@ -235,6 +276,10 @@ def build_parser():
     pub.add_argument("--license", default="cc-by-sa-4.0", help="license of the weights (default cc-by-sa-4.0)")
     pub.add_argument("--force", action="store_true", help="with --dry-run: overwrite a non-empty --out")
     pub.add_argument("--onnx", action="store_true", help="include model.onnx (an ONNX Runtime export) and its usage")
+    pub.add_argument("--web", action="store_true", help=f"include {WEB_DIR}/, the page that separates the microphone live in "
+                     "the browser (as `asteroid-deepmask web` writes it, float32; 14 MB of WebAssembly), and how to run "
+                     "it; a causal model only")
+    pub.add_argument("--runtime", metavar="PATH", help=f"with --web: {_RUNTIME_HELP}")
     pub.set_defaults(func=_publish)
     return parser
 

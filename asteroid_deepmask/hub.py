@@ -4,7 +4,8 @@ A hub folder holds ``model.safetensors`` (the weights), ``config.json`` (class n
 arguments, and parameters and MACs when measured: :func:`measure_complexity`),
 ``pytorch_model.bin`` (Asteroid's model package, plain types only, for
 ``asteroid.models.BaseModel.from_pretrained``), a model card ``README.md`` and, on request,
-``model.onnx`` (an export for ONNX Runtime, :mod:`asteroid_deepmask.deployment.export`).
+``model.onnx`` (an export for ONNX Runtime, :mod:`asteroid_deepmask.deployment.export`) and, for a causal
+model, ``web/`` (the live browser page, :mod:`asteroid_deepmask.deployment.web`).
 
 :func:`save_pretrained` and :func:`push_to_hub` are the functions behind every model's methods
 of the same names (``save_pretrained(model, folder)`` is ``model.save_pretrained(folder)``);

@@ -16,3 +16,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[test]"
   echo "$want" > "$stamp"
 fi
+# The runtime of `asteroid-deepmask web`'s page (onnxruntime-web, pinned and checked) into the user's cache,
+# where npm is installed; its browser tests use the cache. Without npm, `web` says how to get it.
+if command -v npm >/dev/null 2>&1; then
+  .venv/bin/python -m asteroid_deepmask.deployment.web_runtime
+fi

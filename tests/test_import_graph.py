@@ -94,12 +94,13 @@ def module_level_imports(path):
 
 
 def test_models_reach_deployment_only_inside_functions_and_only_its_model_level_parts():
-    """docs/contributing/architecture.md: `model.streamer()`, `model.export()` and `save_pretrained(onnx=...)`
-    import the export and streaming step of deployment/ when called; importing models never loads deployment/,
+    """docs/contributing/architecture.md: `model.streamer()`, `model.export()`, `save_pretrained(onnx=...)` and
+    `save_pretrained(web=True)` import the export, streaming step and page of deployment/ when called; importing models never loads deployment/,
     and those deployment modules never import models."""
     modules = _modules()
     graph = import_graph()
-    allowed = {f"{PACKAGE}.deployment.{name}" for name in ("export", "quantization", "streaming", "streaming_export")}
+    allowed = {f"{PACKAGE}.deployment.{name}" for name in ("export", "quantization", "streaming", "streaming_export",
+                                                                   "web", "web_runtime")}
     for name, path in modules.items():
         if name.startswith(f"{PACKAGE}.models"):
             assert not any("deployment" in target for target in module_level_imports(path)), name

@@ -17,15 +17,15 @@ mixture is above a threshold (:mod:`asteroid_deepmask.models.source_counting`), 
 import contextlib
 import glob
 import os
-import tempfile
+import re
 
 import numpy as np
 import soundfile as sf
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from ..models.source_counting import ACTIVE_THRESHOLD_DB, output_levels_db, ranked_active
-from ..utils.atomic import atomic_paths
+from ..models.source_counting import ACTIVE_THRESHOLD_DB, active_outputs
+from ..utils.atomic import atomic_paths, scratch_folder
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
 
@@ -220,10 +220,37 @@ def read_mono(path, sample_rate, channel=None, downmix=False):
     return wav
 
 
+#: An output's file name: the input's name less its extension, and the output's number from 1.
+OUTPUT_NAME = "{stem}_s{number}.wav"
+
+
+def _stem(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
 def output_paths(path, out_dir, n_src):
     """``<out_dir>/<name>_s1.wav`` ... for an input ``path``."""
-    stem = os.path.splitext(os.path.basename(path))[0]
-    return [os.path.join(out_dir, f"{stem}_s{i + 1}.wav") for i in range(n_src)]
+    return [os.path.join(out_dir, OUTPUT_NAME.format(stem=_stem(path), number=i + 1)) for i in range(n_src)]
+
+
+def earlier_outputs(path, out_dir):
+    """The files in ``out_dir`` named as outputs of the input ``path`` (``<name>_s<i>.wav`` for any ``i``),
+    whatever number of outputs the run that wrote them had; in the order of ``i``.
+
+    Example:
+        >>> import tempfile
+        >>> out = tempfile.mkdtemp()
+        >>> for name in ("mix_s1.wav", "mix_s12.wav", "mix_s01.wav", "mix_s2.wav.txt", "mix_sx.wav", "mix2_s1.wav"):
+        ...     open(os.path.join(out, name), "w").close()
+        >>> [os.path.basename(p) for p in earlier_outputs("in/mix.flac", out)]
+        ['mix_s1.wav', 'mix_s12.wav']
+    """
+    prefix, suffix = OUTPUT_NAME.format(stem=_stem(path), number="\0").split("\0")
+    name = re.compile(re.escape(prefix) + "([1-9][0-9]*)" + re.escape(suffix))
+    names = os.listdir(out_dir) if os.path.isdir(out_dir) else ()
+    found = [(int(m.group(1)), os.path.join(out_dir, f)) for f in names
+             if (m := name.fullmatch(f)) and os.path.isfile(os.path.join(out_dir, f))]
+    return [p for _, p in sorted(found)]
 
 
 def _energy(source, block=1 << 16):
@@ -233,17 +260,19 @@ def _energy(source, block=1 << 16):
 
 
 def _write_windows(separator, source, paths, window, overlap, batch_size, progress):
-    """Write the separated ``source`` to ``paths`` (one per output); returns the outputs' energies."""
+    """Write the separated ``source`` to ``paths`` (one per output); returns the outputs' Gram matrix
+    ``[n_out, n_out]`` (their energies on its diagonal), which decides the active ones."""
     rate = int(separator.sample_rate)
-    energies = torch.zeros(separator.n_src, dtype=torch.float64)
+    gram = torch.zeros(separator.n_src, separator.n_src, dtype=torch.float64)
     with contextlib.ExitStack() as stack:
         writers = [stack.enter_context(sf.SoundFile(p, "w", samplerate=rate, channels=1, subtype="FLOAT", format="WAV"))
                    for p in paths]
         for block in separate_windows(separator, source, int(window * rate), int(overlap * rate), batch_size, progress):
-            energies += block.double().pow(2).sum(-1).cpu()
+            block64 = block.double()
+            gram += (block64 @ block64.transpose(0, 1)).cpu()
             for writer, estimate in zip(writers, block.cpu().numpy()):
                 writer.write(estimate)
-    return energies
+    return gram
 
 
 def _write_sources(separator, path, out_dir, window, overlap, channel, downmix, batch_size, progress,
@@ -263,14 +292,19 @@ def _write_sources(separator, path, out_dir, window, overlap, channel, downmix, 
                            progress)
             return paths
         # Which outputs are active, and their order, is known at the end: all are written into a scratch
-        # folder first, then the active ones are renamed to <name>_s1.wav (the loudest) ...
-        scratch = stack.enter_context(tempfile.TemporaryDirectory(dir=out_dir, prefix=".separating-"))
+        # folder first, then the active ones are renamed to <name>_s1.wav (the loudest) ... The folder's name
+        # is this input's, so that a killed run's is removed by the next run of the input (or sweep_partials).
+        scratch = stack.enter_context(scratch_folder(os.path.join(out_dir, f".{_stem(path)}.separating")))
         written = [os.path.join(scratch, os.path.basename(p)) for p in paths]
-        energies = _write_windows(separator, source, written, window, overlap, batch_size, progress)
-        active = ranked_active(output_levels_db(energies, _energy(source), len(source)), active_threshold_db)
+        gram = _write_windows(separator, source, written, window, overlap, batch_size, progress)
+        active = active_outputs(gram, _energy(source), len(source), active_threshold_db)
         with atomic_paths(*paths[: len(active)]) as partial:
             for index, tmp in zip(active, partial):
                 os.replace(written[index], tmp)
+    # An earlier run's outputs of this input past the new count (the run got here with --force, or it refused
+    # them) would read as sources of this one: only our names of this input go.
+    for stale in sorted(set(earlier_outputs(path, out_dir)) - set(paths[: len(active)])):
+        os.remove(stale)
     return paths[: len(active)]
 
 
@@ -300,12 +334,14 @@ def separate_files(model, inputs, output, window=8.0, overlap=1.0, channel=None,
         device, precision, revision: passed to ``load_separator``.
         progress (bool): show a progress bar (windows) on a terminal.
         active_only (bool): separate into the model's P outputs (an overseparated model's, before
-            grouping) and write only the active ones: those whose energy over the whole file, relative
-            to the mixture's, is above ``active_threshold_db``; numbered by decreasing energy
+            grouping) and write only the active ones (:func:`~asteroid_deepmask.models.source_counting.active_outputs`:
+            their distinct energy over the whole file, relative to the mixture's, is above ``active_threshold_db``;
+            blind to a residual shared by every output); numbered by decreasing energy
             (``<name>_s1.wav`` the loudest), so a file may get fewer outputs than the model has, or none.
             Needs a torch model (hub folder, ``.pth``) when P > C: exports give the grouped sources.
-            Every ``<name>_s<i>.wav`` for i up to P is checked as an output name; with ``force`` the
-            files of a previous run past the active count stay as they were.
+            Every existing ``<name>_s<i>.wav`` (any i: an earlier run's, whatever its count) is checked as an
+            output name; with ``force`` those past the new active count are removed, so that the folder holds
+            this run's outputs of the input and no other (files not named so are never touched).
         active_threshold_db (float): the threshold of ``active_only`` in dB relative to the mixture
             (default -20: see :mod:`asteroid_deepmask.models.source_counting`).
 
@@ -343,7 +379,8 @@ def separate_files(model, inputs, output, window=8.0, overlap=1.0, channel=None,
     clashes = sorted({p for p in flat if flat.count(p) > 1})
     if clashes:
         raise ValueError(f"Inputs with the same name would write the same outputs: {clashes}.")
-    existing = [p for p in flat if os.path.exists(p)]
+    existing = [p for f, paths in outputs.items() for p in (earlier_outputs(f, output) if active_only else paths)
+                if os.path.exists(p)]
     if existing and not force:
         raise ValueError(f"Refusing to overwrite {len(existing)} existing file(s), e.g. {existing[0]!r}; pass --force.")
     check_output_folder(output)

@@ -13,7 +13,7 @@ from ..models.pretrained import looks_like_repo_id
 from .export import INPUT_NAME, detect_export_format, read_export_metadata
 from .quantization import INT8, quantize_int8
 from .separators import check_device, check_file_precision, check_precision, file_precision
-from .streaming import Streamer, skip_leading
+from .streaming import Streamer, consistent, skip_leading
 
 #: Precisions a torch model streams in (bf16 autocast is for whole files).
 STREAM_PRECISIONS = ("32", INT8)
@@ -69,9 +69,11 @@ class ExportedStreamer:
         return [torch.zeros(shape, dtype=getattr(torch, dtype), device=self.device) for shape, dtype in shapes]
 
     def _tail(self):
-        """The decoder's overlap tail (the last state) as a CPU array."""
-        tail = self._states[-1]
-        return tail.cpu().numpy() if torch.is_tensor(tail) else tail
+        """The decoder's overlap tail (the last state) as a CPU array, projected as the model projects its
+        outputs onto the input samples it lines up with (the first ``latency`` of the encoder's, the first state)."""
+        tail, past = (torch.as_tensor(state).cpu() for state in (self._states[-1], self._states[0]))
+        weights = self.metadata.get("model_args", {}).get("mixture_consistency")
+        return consistent(weights, tail, past[:, 0, :tail.shape[-1]]).numpy()
 
     def _run(self, block):
         if self._states is None:

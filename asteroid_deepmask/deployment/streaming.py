@@ -6,11 +6,15 @@ of ``n * stride`` samples completes ``n`` frames. :func:`stream_step` runs those
 the encoder, the trunk (:meth:`~asteroid_deepmask.masknn.Trunk.forward_streaming`), the head and
 the decoder, and returns every output sample that no later frame changes. The state is a tuple of
 tensors of fixed size: the encoder's last samples, the trunk's state, the decoder's overlap tail.
+A model with ``mixture_consistency="uniform"`` streams exactly too: that projection gives each output
+``(mixture - sum of outputs) / n_src`` sample by sample, so it is applied to the final samples with the
+input samples they line up with; ``"power"`` is refused (:func:`check_consistency_streams`).
 :class:`Streamer` is what a user holds (``model.streamer()``); an exported step
 (:mod:`~asteroid_deepmask.deployment.streaming_export`) runs the same :func:`stream_step`.
 """
 import torch
 
+from ..losses.mixture_consistency import mixture_consistency
 from ..masknn.causality import check_streamable
 from ..masknn.heads import group_outputs
 
@@ -24,25 +28,59 @@ def stream_latency(model):
     return model.encoder.filterbank.kernel_size - model.encoder.stride
 
 
-def initial_states(model, batch, like):
-    """The state of ``batch`` new streams: ``(encoder_past, *trunk_states, decoder_tail)``.
+def check_consistency_streams(model):
+    """Raise a ValueError for ``mixture_consistency="power"``, which a stream cannot compute.
 
-    ``encoder_past`` ``[batch, 1, latency]`` and ``decoder_tail`` ``[batch, n_src, latency]`` start
-    as zeros (the causal start is zeros), the trunk's as it says (:meth:`~asteroid_deepmask.masknn.Trunk.streaming_state`).
+    Its shares are each output's energy over the whole signal, which a block does not know yet;
+    ``"uniform"`` shares equally, sample by sample, and streams exactly (:func:`consistent`).
+    """
+    if model.mixture_consistency == "power":
+        raise ValueError(
+            f"{type(model).__name__} has mixture_consistency='power', which shares the residual by each output's "
+            "energy over the whole signal, unknown while streaming; separate whole files with it, or stream a "
+            "model with mixture_consistency='uniform' or None.")
+
+
+def consistent(weights, sources, mixture):
+    """``sources`` ``[batch, n_src, m]`` projected onto the ``mixture`` samples ``[batch, m]`` they line up
+    with, as a model with ``mixture_consistency=weights`` projects its outputs (None: unchanged).
+
+    The model projects its P outputs with shares 1/P; the C sources sum P/C of them each (equal
+    groups), so they take shares 1/C: the uniform projection of the sources themselves.
+    """
+    if weights is None:
+        return sources
+    return mixture_consistency(sources, mixture.to(sources.dtype), "uniform")
+
+
+def initial_states(model, batch, like):
+    """The state of ``batch`` new streams, all zeros: ``(encoder_past, *trunk_states, decoder_tail)``.
+
+    ``encoder_past`` ``[batch, 1, latency]`` and ``decoder_tail`` ``[batch, n_src, latency]`` (the causal
+    start is zeros), the trunk's as it says (:meth:`~asteroid_deepmask.masknn.Trunk.streaming_state`): where
+    its zeros stand for something else at the start, :func:`stream_start` holds that.
     """
     trunk = model.masker.trunk
     check_streamable(model, getattr(trunk, "causal", False))
+    check_consistency_streams(model)
     latency = stream_latency(model)
     return (like.new_zeros(batch, 1, latency), *trunk.streaming_state(batch, like),
             like.new_zeros(batch, model.masker.n_src, latency))
 
 
-def stream_step(model, mixture, states, frame_valid=None):
+def stream_start(model, like):
+    """What the zeros of the trunk's states stand for at a stream's start (constants of batch 1, from the
+    weights: :meth:`~asteroid_deepmask.masknn.Trunk.streaming_start`), or None when zeros are the start."""
+    return model.masker.trunk.streaming_start(like)
+
+
+def stream_step(model, mixture, states, frame_valid=None, start=None):
     """Separate the next samples ``mixture`` ``[batch, n]`` of streams in ``states``.
 
     ``frame_valid`` (optional, ``[batch, frames]``, 1 or 0 per frame this block completes) drops the frames
     past a stream's end: an exported step's last block is padded, and the frames the padding completes
-    must add nothing, as in ``model(whole input)``, where they do not exist.
+    must add nothing, as in ``model(whole input)``, where they do not exist. ``start`` (optional):
+    :func:`stream_start`, computed once per stream by the caller (else by the trunk when it needs it).
 
     Returns:
         ``(sources, states)``: ``[batch, n_src, m]``, the output samples this block made final (``m``
@@ -57,7 +95,9 @@ def stream_step(model, mixture, states, frame_valid=None):
     if n_frames <= 0:
         return tail.new_zeros(*tail.shape[:2], 0), (samples, *trunk_states, tail)
     tf_rep = model.enc_activation(model.encoder(samples[..., :used + kernel - stride]))  # [batch, n_filters, n_frames]
-    feats, trunk_states = model.masker.trunk.forward_streaming(tf_rep, trunk_states)
+    trunk = model.masker.trunk
+    feats, trunk_states = (trunk.forward_streaming(tf_rep, trunk_states) if start is None
+                           else trunk.forward_streaming(tf_rep, trunk_states, start))
     masks = group_outputs(model.masker.head.forward_outputs(feats), model.masker.n_src)
     masked = model.apply_masks(tf_rep, masks)  # [batch, n_src, n_filters, n_frames]
     if frame_valid is not None:
@@ -65,7 +105,9 @@ def stream_step(model, mixture, states, frame_valid=None):
     decoded = model.decoder(masked)  # [batch, n_src, used + latency]
     overlap = tail.shape[-1]
     decoded = torch.cat([decoded[..., :overlap] + tail, decoded[..., overlap:]], dim=-1)
-    return decoded[..., :used], (samples[..., used:], *trunk_states, decoded[..., used:])
+    # the final samples line up with the encoder's input samples[..., :used] (both lag the stream by `latency`)
+    final = consistent(model.mixture_consistency, decoded[..., :used], samples[:, 0, :used])
+    return final, (samples[..., used:], *trunk_states, decoded[..., used:])
 
 
 def skip_leading(out, to_skip):
@@ -106,6 +148,7 @@ class Streamer:
 
     def __init__(self, model, precision="32"):
         check_streamable(model, getattr(model.masker.trunk, "causal", False))
+        check_consistency_streams(model)
         self.model, self.precision = model, precision
         self.sample_rate = float(model.sample_rate)
         self.n_src = int(model.masker.n_src)
@@ -120,7 +163,7 @@ class Streamer:
 
     def reset(self):
         """Forget the streams: the next block starts new ones (of any batch size)."""
-        self._states = None
+        self._states = self._start = None
         self._to_skip = self.latency  # the output's first samples come before the input's start
 
     def process(self, block):
@@ -134,10 +177,11 @@ class Streamer:
         """
         self._check(block)
         block = block.to(self.device)
-        if self._states is None:
-            self._states = initial_states(self.model, block.shape[0], block)
         with torch.no_grad():
-            out, self._states = stream_step(self.model, block, self._states)
+            if self._states is None:
+                self._states = initial_states(self.model, block.shape[0], block)
+                self._start = stream_start(self.model, block)
+            out, self._states = stream_step(self.model, block, self._states, start=self._start)
         out, self._to_skip = skip_leading(out, self._to_skip)
         return out
 
@@ -148,7 +192,9 @@ class Streamer:
         past, tail = self._states[0], self._states[-1]
         # Samples after the last complete frame get no frame of their own, as in model(whole input).
         unframed = past.shape[-1] - self.latency
-        out, _ = skip_leading(torch.cat([tail, tail.new_zeros(*tail.shape[:2], unframed)], dim=-1), self._to_skip)
+        out = torch.cat([tail, tail.new_zeros(*tail.shape[:2], unframed)], dim=-1)
+        out = consistent(self.model.mixture_consistency, out, past[:, 0])  # past lines up with the tail
+        out, _ = skip_leading(out, self._to_skip)
         self.reset()
         return out
 

@@ -9,6 +9,14 @@ at its end the last ones are the ``decoder_tail`` state. The metadata record say
 batch goes) and dtype, and ``end_padding: "nan"``: pad a stream's last block with NaN (samples that add no
 frame) to end it as ``model(whole input)`` does. The graph is :func:`~.streaming.stream_step`, traced for that block.
 
+The states, in order: ``encoder_past``, the trunk's (``trunk_state_0``, ...), ``decoder_tail``. A causal DPRNN's
+are a frame count (int64 ``[1]``: its value modulo ``hop_size`` is the phase of the next frame), then for each block
+the intra-chunk LSTM's h and c (``[layers, lanes, batch, hid]`` each) and its inter-chunk queues of h and c
+(``[hop_size, layers, lanes, batch, hid]`` each, ring buffers whose row is the phase: a call reads and rewrites
+the rows of its frames, nothing shifts), four tensors per block, none stacked (a GRU or plain RNN: h only, two
+per block). A Conv-TasNet's are the last inputs of each block's depthwise convolution. Every state is
+float32 or int64, and the metadata's list is complete: a client reads nothing else.
+
 :func:`~.streamers.load_streamer` runs such a file (or a model) as a streamer.
 """
 import math
@@ -21,7 +29,7 @@ from torch import nn
 from .export import (INPUT_NAME, OUTPUT_NAME, cpu_float_copy, export_format, export_metadata, read_export_metadata,
                      write_export)
 from ..utils.errors import UserFacingWarning
-from .streaming import initial_states, stream_latency, stream_step
+from .streaming import initial_states, stream_latency, stream_start, stream_step
 
 ENCODER_STATE, DECODER_STATE = "encoder_past", "decoder_tail"
 #: What pads a stream's last, partial block (:class:`StreamingStep`): NaN, which adds no frame.
@@ -117,8 +125,9 @@ def state_names(n_states):
 class StreamingStep(nn.Module):
     """One block of a stream, as a module to export: ``(mixture, *states) -> (sources, *next_states)``.
 
-    The states a user feeds start at zeros; the trunk's own start (a DPRNN's run through the
-    zero padding of its chunking) is added inside, as constants.
+    The states a user feeds start at zeros; what they stand for at a stream's start (a DPRNN's run
+    through the zero padding of its chunking, :func:`~.streaming.stream_start`) is inside, as
+    constants, read only where the stream has not written yet.
 
     NaN samples are no samples: they count as zeros, and a frame whose last sample is NaN adds
     nothing to the output. A stream's last, partial block is padded with NaN (metadata
@@ -132,17 +141,16 @@ class StreamingStep(nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model
-        start = initial_states(model, 1, torch.zeros(()))
-        self.offsets = [s if s.is_floating_point() and bool(s.any()) else None for s in start]
+        self.start = stream_start(model, torch.zeros(()))
         self.stride = int(model.encoder.stride)
 
     def forward(self, mixture, *states):
-        states = tuple(s if o is None else s + o for s, o in zip(states, self.offsets))
         present = ~torch.isnan(mixture)
         mixture = torch.where(present, mixture, torch.zeros_like(mixture))
         # a frame is past the end when its newest sample is padding
-        sources, states = stream_step(self.model, mixture, states, present[:, self.stride - 1::self.stride])
-        return (sources, *(s if o is None else s - o for s, o in zip(states, self.offsets)))
+        sources, states = stream_step(self.model, mixture, states, present[:, self.stride - 1::self.stride],
+                                      self.start)
+        return (sources, *states)
 
 
 def streaming_metadata(model, block):

@@ -22,6 +22,8 @@ RESULTS = "results.json"  #: the evaluation's summary (evaluation's last file; m
 RESULTS_TABLE = "results.md"  #: the summary as a markdown table
 HUB = "hub"  #: the hub folder built from the experiment
 REFERENCE_FREE = "reference_free"  #: a MixIT model's scores computed without references (a results folder)
+#: a result record of how often ``count_sources`` counts 1, 2 and 3 voices right (``egs/mixit/count_mini.py --record``)
+COUNTING = "counting.json"
 
 #: What each step makes in an experiment folder, and the file it writes last (its work is done when that exists).
 STEP_OUTPUTS = {

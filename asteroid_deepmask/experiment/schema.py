@@ -40,12 +40,15 @@ def _integer(value):
 
 NUMBER = Rule(_number, "a number")
 POSITIVE = Rule(lambda v: _number(v) and v > 0, "a number > 0")
+NON_NEGATIVE = Rule(lambda v: _number(v) and v >= 0, "a number >= 0 (0: off)")
 POSITIVE_INT = Rule(lambda v: _integer(v) and v >= 1, "an integer >= 1")
 COUNT = Rule(lambda v: _integer(v) and v >= 0, "an integer >= 0")
 BOOLEAN = Rule(lambda v: isinstance(v, bool), "true or false")
 SHARE = Rule(lambda v: _number(v) and 0 <= v < 1, "a share >= 0 and < 1 (e.g. 0.1)")
 DB_RANGE = Rule(lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and all(map(_number, v)) and v[0] <= v[1],
                 "[low, high] in dB with low <= high")
+MODEL_PATH = Rule(lambda v: v is None or (isinstance(v, str) and bool(v.strip())),
+                  "the path of a trained model (an experiment's best_model.pth or a hub folder), or null")
 WORKERS = Rule(lambda v: v == "auto" or (_integer(v) and v >= 0), "auto or an integer >= 0 (0: load in "
                "the training process)")
 #: ``training.precision``: Lightning's names (weights stay float32, losses are computed in float32);
@@ -75,10 +78,17 @@ SCHEMA = {
         # with unsupervised_mixit: the share of each batch drawn from a labelled corpus (semi-supervised)
         "supervised_share": (0.0, SHARE),
         "snr_max": (SNR_MAX, POSITIVE),
+        # with unsupervised_mixit: weights of losses on the P outputs added to MixIT's (0: off; see OUTPUT_PRIORS)
+        "sparsity_weight": (0.0, NON_NEGATIVE), "covariance_weight": (0.0, NON_NEGATIVE),
+        # teacher-student MixIT: a trained MixIT model whose grouped outputs the model learns (with PIT)
+        "teacher": (None, MODEL_PATH),
     },
     "optim": {"optimizer": ("adam", OPTIMIZER), "lr": (REQUIRED, POSITIVE), "weight_decay": (0.0, NUMBER)},
     "scheduler": {"factor": (0.5, POSITIVE), "patience": (3, COUNT)},
 }
+#: ``training`` weights of the losses on a MixIT model's P outputs: of
+#: :func:`~asteroid_deepmask.losses.rms_sparsity` and of :func:`~asteroid_deepmask.losses.envelope_covariance`.
+OUTPUT_PRIORS = ("sparsity_weight", "covariance_weight")
 #: Sections whose every key training reads (others may hold keys for other steps).
 _CLOSED = ("training", "optim", "scheduler")
 #: Keys that may change between the runs of one experiment (resuming to train longer, on other hardware).
@@ -121,6 +131,8 @@ def check_experiment(hparams, source="the experiment file", gpus=None):
             elif not rule.test(given[key]):
                 raise ValueError(f"{section}.{key}={given[key]!r} in {source}; {rule.says}.")
     _check_silent_references(hparams, source)
+    _check_output_priors(hparams, source)
+    _check_teacher(hparams, source)
     if gpus == 0 and str(hparams["training"].get("precision")) == "16-mixed":
         raise ValueError(f"training.precision=16-mixed in {source} needs a GPU; on the CPU use bf16-mixed (or 32).")
 
@@ -137,6 +149,35 @@ def _check_silent_references(hparams, source):
                          f"silent reference, which training.loss={loss} scores as a constant with no gradient (in "
                          "training and validation); use training.loss=thresholded_snr (the MixIT paper's), or "
                          "data.mixit_less_crowded_share=0.")
+
+
+def _check_output_priors(hparams, source):
+    """Refuse a weight of a loss on the P outputs (:data:`OUTPUT_PRIORS`) without MixIT training, whose
+    outputs are the sources it acts on: a supervised run would silently ignore it."""
+    training = hparams["training"]
+    if training.get("unsupervised_mixit", False):
+        return
+    for key in OUTPUT_PRIORS:
+        if training.get(key, 0):
+            raise ValueError(f"training.{key}={training[key]!r} in {source} weighs a loss on the outputs of MixIT "
+                             f"training: set training.unsupervised_mixit=true, or training.{key}=0.")
+
+
+def _check_teacher(hparams, source):
+    """A teacher labels the mixtures of a MixIT run's data (``unsupervised_mixit``), and replaces its losses:
+    refuse it with what it would leave unused (a labelled share, the losses on MixIT's outputs)."""
+    training = hparams["training"]
+    teacher = training.get("teacher")
+    if teacher is None:
+        return
+    if not training.get("unsupervised_mixit", False):
+        raise ValueError(f"training.teacher={teacher!r} in {source} labels the mixtures of unlabeled data: set "
+                         "training.unsupervised_mixit=true (its data), or training.teacher=null.")
+    used = [key for key in ("supervised_share", *OUTPUT_PRIORS) if training.get(key, 0)]
+    if used:
+        unused, zeros = ", ".join(f"training.{k}" for k in used), " and ".join(f"training.{k}=0" for k in used)
+        raise ValueError(f"training.teacher={teacher!r} in {source} trains on the teacher's outputs alone, without "
+                         f"{unused}: set {zeros}, or training.teacher=null.")
 
 
 def with_defaults(hparams):

@@ -10,10 +10,17 @@ is covered by ``lanes = chunk_size // hop_size`` chunks at once, the newest in l
   from zeros;
 * the inter-chunk RNN of a chunk at position ``k`` continues the state of the previous chunk at
   position ``k``, which that chunk reached ``hop_size`` frames earlier in the same lane: a
-  first-in first-out queue of ``hop_size`` states per lane.
+  queue of ``hop_size`` states per lane, kept as a ring buffer whose row is the frame's phase
+  (its position in the hop), so that a run of frames reads and rewrites its own rows and nothing
+  moves.
 
-The chunking pads the start with ``chunk_size`` zero frames; :func:`initial_state` runs them
-through, so that a stream starts where the whole-input forward pass starts.
+The state (:func:`initial_state`) is a frame count (int64, which gives the phase), then per block
+the intra-chunk RNN's h and c and the inter-chunk queues of h and c, each its own tensor: an
+exported step feeds each tensor to its LSTM as it is, with no stacking or slicing per call. A new
+stream's state is zeros. The chunking pads the start with ``chunk_size`` zero frames, which the
+whole-input forward pass runs through; :func:`stream_start` runs them once, and a stream reads its
+result where it has not written yet (the intra states at its first frame, the queues' rows in its
+first hop), so that it starts where the whole-input forward pass starts.
 """
 import math
 
@@ -52,14 +59,46 @@ class CausalDPRNNBlock(DPRNNBlock):
         self.intra_linear = nn.Linear(self.intra_RNN.output_size, chan)
 
 
+def _n_states(rnn):
+    """State tensors of one RNN: h and c for an LSTM, h otherwise."""
+    return 2 if rnn.mode == "LSTM" else 1
+
+
 def _rnn(rnn, x, state):
-    """``rnn`` on ``x`` ``[batch', frames, chan]`` from ``state`` ``[n_states, layers, batch', hid]``
-    (h and c for an LSTM, h otherwise); returns the outputs and the state after the last frame."""
-    if rnn.mode == "LSTM":  # also an int8 LSTM (deployment.quantization)
-        out, (h, c) = rnn(x, (state[0].contiguous(), state[1].contiguous()))
-        return out, torch.stack((h, c))
-    out, h = rnn(x, state[0].contiguous())
-    return out, h[None]
+    """``rnn`` (Asteroid's batch-first RNN, or its int8
+    :class:`~asteroid_deepmask.deployment.quantization.QuantizedRNN`) on the time-major ``x``
+    ``[frames, batch', chan]`` from ``state`` (a list of ``[layers, batch', hid]``: h and c for an LSTM,
+    h otherwise); returns the outputs ``[frames, batch', hid]`` and the list after the last frame.
+
+    Time-major as ONNX's LSTM: the transposes around the batch-first call cancel in an exported graph."""
+    out, state = rnn(x.transpose(0, 1), tuple(state) if len(state) > 1 else state[0])
+    return out.transpose(0, 1), list(state) if isinstance(state, tuple) else [state]
+
+
+def _rnn_step(rnn, x, state):
+    """:func:`_rnn` on one frame of many sequences, ``x`` ``[1, batch', chan]``.
+
+    In eager mode a float LSTM's cell is written out with the LSTM's own weights (gates i, f, g, o,
+    both biases): a dozen small operations cost about a third of one call of torch's LSTM kernel at
+    this size, whose fixed cost dominates a 10 ms block. A traced step (ONNX, TorchScript) keeps the
+    LSTM call: ONNX Runtime runs its fused LSTM faster than the written-out cell. Both are the same
+    function up to float rounding.
+    """
+    if torch.jit.is_tracing() or not isinstance(rnn, nn.LSTM) or rnn.proj_size or not rnn.bias:
+        return _rnn(rnn, x, state)
+    out, (h, c) = x[0], state
+    next_h, next_c = [], []
+    for layer in range(rnn.num_layers):
+        if layer:  # as torch's LSTM: dropout between layers, in training mode
+            out = nn.functional.dropout(out, rnn.dropout, rnn.training)
+        gates = nn.functional.linear(out, getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"bias_ih_l{layer}"))
+        weight_hh, bias_hh = getattr(rnn, f"weight_hh_l{layer}"), getattr(rnn, f"bias_hh_l{layer}")
+        gates = torch.addmm(gates + bias_hh, h[layer], weight_hh.t())
+        i, f, g, o = gates.chunk(4, dim=-1)
+        next_c.append(torch.sigmoid(f) * c[layer] + torch.sigmoid(i) * torch.tanh(g))
+        out = torch.sigmoid(o) * torch.tanh(next_c[-1])
+        next_h.append(out)
+    return out[None], [torch.stack(next_h), torch.stack(next_c)] if len(next_h) > 1 else [out[None], next_c[0][None]]
 
 
 def _per_frame(norm, x):
@@ -70,48 +109,95 @@ def _per_frame(norm, x):
     return nn.functional.layer_norm(x, norm.gamma.shape, norm.gamma, norm.beta, norms.EPS)
 
 
-def _block_step(block, h, intra, inter):
-    """One causal block on ``h`` ``[batch, lanes, frames, chan]``; returns it and the RNN states.
+def _block_step(block, h, intra, inter, frames, lanes):
+    """One causal block on ``h`` ``[frames, lanes, batch, chan]``; returns it and the RNN states after it.
 
-    ``intra`` ``[n_states, layers, batch * lanes, hid]`` continues each lane's chunk;
-    ``inter`` ``[n_states, layers, frames * batch * lanes, hid]`` holds, for each frame, the
-    previous chunk's state at the same position.
+    ``intra`` (a list of ``[layers, lanes, batch, hid]``) continues each lane's chunk; ``inter`` (a list of
+    ``[frames, layers, lanes, batch, hid]``, the rows of the queue) holds, for each frame, the previous
+    chunk's state at the same position. Sizes are Python ints from the layers, so that an exported
+    step has no shape arithmetic; -1 stands for the batch, which an exported step leaves free.
     """
-    _, lanes, frames, chan = h.shape
-    # -1 for the batch axis: an exported step takes any batch size
-    out, intra = _rnn(block.intra_RNN.rnn, h.reshape(-1, frames, chan), intra)
-    h = h + _per_frame(block.intra_norm, block.intra_linear(out)).reshape(-1, lanes, frames, chan)
-    across = h.permute(2, 0, 1, 3).reshape(-1, 1, chan)
-    out, inter = _rnn(block.inter_RNN.rnn, across, inter)
-    out = _per_frame(block.inter_norm, block.inter_linear(out)).reshape(frames, -1, lanes, chan)
-    return h + out.permute(1, 2, 0, 3), intra, inter
+    chan, rnn = block.intra_linear.out_features, block.intra_RNN.rnn
+    layers, hid = rnn.num_layers, rnn.hidden_size
+    out, intra = _rnn(rnn, h.reshape(frames, -1, chan), [s.reshape(layers, -1, hid) for s in intra])
+    h = h + _per_frame(block.intra_norm, block.intra_linear(out)).reshape(frames, lanes, -1, chan)
+    # each (frame, lane, item) is one step of the inter-chunk RNN
+    rows = [(s.reshape(layers, -1, hid) if layers == 1 else s.transpose(0, 1).reshape(layers, -1, hid)) for s in inter]
+    out, inter = _rnn_step(block.inter_RNN.rnn, h.reshape(1, -1, chan), rows)
+    h = h + _per_frame(block.inter_norm, block.inter_linear(out)).reshape(frames, lanes, -1, chan)
+    intra = [s.reshape(layers, lanes, -1, hid) for s in intra]
+    inter = [(s.reshape(frames, layers, lanes, -1, hid) if layers == 1
+              else s.reshape(layers, frames, lanes, -1, hid).transpose(0, 1)) for s in inter]
+    return h, intra, inter
 
 
-def advance(dual_path, x, states):
+def advance(dual_path, x, states, start=None, count=None):
     """Run ``x`` ``[batch, chan, frames]`` through a causal :class:`~.dprnn.DualPathRNN` from ``states``.
 
     The frames must not cross the start of a chunk, except at their first frame: the callers
-    cut a stream into such runs (:func:`runs`).
+    cut a stream into such runs (:func:`runs`). The inter-chunk queues are ring buffers indexed by
+    the phase (the count of frames modulo ``hop_size``): a run reads and rewrites their rows
+    ``phase .. phase + frames - 1``, and nothing else moves.
+
+    Args:
+        start (tuple, optional): what the states' zeros stand for (:func:`stream_start`): read where the
+            stream has not written yet (the intra states at its first frame, the queues' rows in its first
+            ``hop_size`` frames). None: the states are what they say (the warm-up of :func:`stream_start`).
+        count (int, optional): the frame count ``states[0]`` as a Python int (eager mode), which picks
+            the start and the rows in Python; None while tracing, where tensor ops pick them.
 
     Returns:
         ``(feats, states)``: the PReLU features overlap-added, ``[batch, chan, frames]`` (the
         input of the projection, whose bias counts ``lanes`` times), and the next states.
     """
-    phase, intra, inter = states
-    frames = x.shape[-1]
-    lanes = intra.shape[-2]
-    # A chunk starts at this frame: lanes move up one, lane 0 starts from zeros.
-    moved = nn.functional.pad(intra[..., :-1, :], (0, 0, 1, 0))
-    intra = torch.where(phase == 0, moved, intra)
-    h = x.transpose(1, 2).unsqueeze(1).expand(-1, lanes, -1, -1)
-    next_intra, next_inter = [], []
+    counter, rnn_states = states[0], states[1:]
+    frames, lanes, hop = int(x.shape[-1]), dual_path.chunk_size // dual_path.hop_size, dual_path.hop_size
+    n = _n_states(dual_path.blocks[0].intra_RNN.rnn)
+    if count is None:
+        phase = torch.remainder(counter, hop)
+        rows = phase + torch.arange(frames, device=counter.device)
+        chunk_starts, first, not_written = phase == 0, counter == 0, counter < hop
+    else:
+        phase = count % hop
+        rows = slice(phase, phase + frames)
+        chunk_starts, first, not_written = phase == 0, count == 0, count < hop
+
+    def read(queue):
+        return queue[rows] if count is not None else queue.index_select(0, rows)
+
+    def write(queue, new):
+        if count is not None:
+            return torch.cat([queue[:phase], new, queue[phase + frames:]])
+        return queue.index_put((rows,), new)
+
+    def pick(condition, if_true, state):
+        """``if_true()`` where ``condition`` (a bool, or a tensor while tracing), else ``state``; ``state``'s shape."""
+        if isinstance(condition, bool):
+            return if_true().expand_as(state) if condition else state
+        return torch.where(condition, if_true(), state)
+
+    h = x.permute(2, 0, 1).unsqueeze(1).expand(-1, lanes, -1, -1)  # [frames, lanes, batch, chan]
+    next_states = []
     for r, block in enumerate(dual_path.blocks):
-        h, hi, he = _block_step(block, h, intra[r].flatten(-3, -2), inter[r][:, :, :frames].flatten(-4, -2))
-        next_intra.append(hi.unflatten(-2, (-1, lanes)))
-        next_inter.append(he.unflatten(-2, (frames, -1, lanes)))
-    inter = torch.cat([inter[:, :, :, frames:], torch.stack(next_inter)], dim=3)
-    feats = dual_path.output[0](h).sum(1).transpose(1, 2)
-    return feats, (torch.remainder(phase + frames, dual_path.hop_size), torch.stack(next_intra), inter)
+        at = slice(2 * n * r, 2 * n * r + n), slice(2 * n * r + n, 2 * n * (r + 1))
+        intra, rows_in = rnn_states[at[0]], [read(q) for q in rnn_states[at[1]]]
+        if start is not None:  # what the stream has not written yet stands for the start
+            intra = [pick(first, lambda s0=s0: s0, s) for s, s0 in zip(intra, start[at[0]])]
+            rows_in = [pick(not_written, lambda q0=q0: read(q0), q) for q, q0 in zip(rows_in, start[at[1]])]
+        # A chunk starts at this run's first frame: lanes move up one, lane 0 starts from zeros.
+        intra = [pick(chunk_starts, lambda s=s: nn.functional.pad(s[:, :-1], (0, 0, 0, 0, 1, 0)), s) for s in intra]
+        h, intra, inter = _block_step(block, h, intra, rows_in, frames, lanes)
+        next_states += intra + [write(q, new) for q, new in zip(rnn_states[at[1]], inter)]
+    feats = dual_path.output[0](h).sum(1).permute(1, 2, 0)
+    # frames since the stream's start, kept in [hop, 2 hop) once past the first hop: its phase and whether
+    # the queues were written are all that is needed
+    if count is None:
+        counter = counter + frames
+        counter = counter - hop * (counter >= 2 * hop).to(counter.dtype)
+    else:
+        counted = count + frames
+        counter = torch.full_like(counter, counted if counted < hop else hop + counted % hop)
+    return feats, (counter, *next_states)
 
 
 def runs(dual_path, n_frames, phase):
@@ -134,34 +220,46 @@ def runs(dual_path, n_frames, phase):
 
 
 def initial_state(dual_path, batch, like):
-    """The state of a new stream: the start's ``chunk_size`` zero frames already run through.
+    """The state of ``batch`` new streams: zeros, which stand for :func:`stream_start` until the stream writes.
 
-    Returns ``(phase, intra, inter)``: int64 ``[1]``, ``[n_repeats, n_states, layers, batch, lanes, hid]``
-    and ``[n_repeats, n_states, layers, hop_size, batch, lanes, hid]`` (n_states: 2 for an LSTM).
+    Returns ``(count, *per_block)``: the frames since the stream's start, int64 ``[1]`` (kept in
+    ``[hop_size, 2 hop_size)`` after the first hop: its value modulo ``hop_size`` is the phase), then for
+    each block its intra-chunk RNN's state (h and c for an LSTM, h otherwise), each ``[layers, lanes, batch, hid]``,
+    and its inter-chunk queue of the same, each ``[hop_size, layers, lanes, batch, hid]`` (row ``k``: the state of
+    the previous chunk at position ``k`` in the hop).
     """
     rnn = dual_path.blocks[0].intra_RNN.rnn
-    n_states = 2 if rnn.mode == "LSTM" else 1
+    shape = (rnn.num_layers, dual_path.chunk_size // dual_path.hop_size, batch, rnn.hidden_size)
+    states = [torch.zeros(1, dtype=torch.long, device=like.device)]
+    for _ in dual_path.blocks:
+        states += [like.new_zeros(shape) for _ in range(_n_states(rnn))]
+        states += [like.new_zeros(dual_path.hop_size, *shape) for _ in range(_n_states(rnn))]
+    return tuple(states)
+
+
+def stream_start(dual_path, like):
+    """What a new stream's RNN states (``initial_state(...)[1:]``, batch 1) stand for: the chunking's
+    ``chunk_size`` zero frames at the start, already run through, as in the whole-input forward pass."""
     lanes, hop = dual_path.chunk_size // dual_path.hop_size, dual_path.hop_size
-    shape = (len(dual_path.blocks), n_states, rnn.num_layers)
-    phase = torch.zeros(1, dtype=torch.long, device=like.device)
-    intra = like.new_zeros(*shape, batch, lanes, rnn.hidden_size)
-    inter = like.new_zeros(*shape, hop, batch, lanes, rnn.hidden_size)
-    silence = like.new_zeros(batch, dual_path.chan, hop)
+    states = initial_state(dual_path, 1, like)
+    silence = like.new_zeros(1, dual_path.chan, hop)
     with torch.no_grad():
         for started in range(1, lanes + 1):
-            _, (phase, intra, inter) = advance(dual_path, silence, (phase, intra, inter))
-            # Lanes that held no chunk yet: the first chunk at their positions starts from zeros.
-            inter[..., started:, :] = 0
-    return phase, intra, inter
+            states = list(advance(dual_path, silence, states)[1])
+            for q in states[1:]:
+                if q.dim() == 5:  # lanes that held no chunk yet: the first chunk at their positions starts from zeros
+                    q[:, :, started:] = 0
+    return tuple(states[1:])
 
 
-def forward_streaming(dual_path, x, states):
-    """:func:`advance` over any number of frames ``x`` ``[batch, chan, frames]``, cut at chunk starts."""
-    phase = states[0]
-    feats = []
-    start = 0
-    for length in runs(dual_path, x.shape[-1], None if torch.jit.is_tracing() else int(phase)):
-        out, states = advance(dual_path, x[..., start:start + length], states)
+def forward_streaming(dual_path, x, states, start):
+    """:func:`advance` over any number of frames ``x`` ``[batch, chan, frames]``, cut at chunk starts;
+    ``start``: :func:`stream_start`."""
+    count = None if torch.jit.is_tracing() else int(states[0])
+    feats, done = [], 0
+    for length in runs(dual_path, x.shape[-1], None if count is None else count % dual_path.hop_size):
+        out, states = advance(dual_path, x[..., done:done + length], states, start,
+                              None if count is None else count + done)
         feats.append(out)
-        start += length
+        done += length
     return torch.cat(feats, dim=-1) if len(feats) != 1 else feats[0], states

@@ -47,14 +47,7 @@ def resolve_direction(bidirectional, causal):
 
 
 def check_streamable(module, causal):
-    """Raise a ValueError naming ``causal=True`` unless ``causal``: only causal trunks stream; nor does a model
-    that projects its outputs to sum to the input (not yet done block by block)."""
-    if getattr(module, "mixture_consistency", None) is not None:
-        raise ValueError(
-            f"{type(module).__name__} projects its outputs to sum to the input (mixture_consistency="
-            f"{module.mixture_consistency!r}), which streaming does not do yet; separate files with it, or stream "
-            "a model trained without the projection."
-        )
+    """Raise a ValueError naming ``causal=True`` unless ``causal``: only causal trunks stream."""
     if not causal:
         raise ValueError(
             f"{type(module).__name__} is not causal: it looks at future frames, so it cannot separate a live "

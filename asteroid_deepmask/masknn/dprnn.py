@@ -124,16 +124,22 @@ class DualPathRNN(nn.Module):
         return out.reshape(batch, self.n_outputs, self.chan, n_frames)
 
     def streaming_state(self, batch, like):
-        """The state of a new stream (a tuple of tensors, see :func:`~.causal_dual_path.initial_state`)."""
+        """The state of a new stream: zeros (a tuple of tensors, see :func:`~.causal_dual_path.initial_state`)."""
         check_streamable(self, self.causal)
         return causal_dual_path.initial_state(self, batch, like)
 
-    def forward_streaming(self, x, states):
+    def streaming_start(self, like):
+        """What the zeros of :meth:`streaming_state` stand for (:func:`~.causal_dual_path.stream_start`)."""
+        check_streamable(self, self.causal)
+        return causal_dual_path.stream_start(self, like)
+
+    def forward_streaming(self, x, states, start=None):
         """:meth:`forward` on the frames ``x`` ``[batch, chan, frames]`` that follow ``states``; returns
         ``(out, states)``. The frames of a stream, given in any number of calls, give the outputs of
-        :meth:`forward` on all of them at once."""
+        :meth:`forward` on all of them at once. ``start``: :meth:`streaming_start` (computed when None)."""
         check_streamable(self, self.causal)
-        feats, states = causal_dual_path.forward_streaming(self, x, states)
+        start = self.streaming_start(x) if start is None else start
+        feats, states = causal_dual_path.forward_streaming(self, x, states, start)
         batch, _, n_frames = x.shape
         out = apply_projection(self.output[1], feats, self.chunk_size // self.hop_size)
         return out.reshape(batch, self.n_outputs, self.chan, n_frames), states
@@ -198,8 +204,11 @@ class DPRNNTrunk(Trunk):
     def streaming_state(self, batch, like):
         return self.dual_path.streaming_state(batch, like)
 
-    def forward_streaming(self, mix_rep, states):
-        return self.dual_path.forward_streaming(self.bottleneck(mix_rep), states)
+    def streaming_start(self, like):
+        return self.dual_path.streaming_start(like)
+
+    def forward_streaming(self, mix_rep, states, start=None):
+        return self.dual_path.forward_streaming(self.bottleneck(mix_rep), states, start)
 
     def output_projection(self):
         return self.dual_path.output[1]

@@ -95,7 +95,7 @@ class TCNTrunk(Trunk):
         return tuple(like.new_zeros(batch, conv.in_channels, conv.padding[0])
                      for conv in (block.shared_block[3][0] for block in self.blocks))
 
-    def forward_streaming(self, mix_rep, states):
+    def forward_streaming(self, mix_rep, states, start=None):
         check_streamable(self, self.causal)
         steps = [_StreamedBlock(block, past) for block, past in zip(self.blocks, states)]
         feats = self.output[1](self._features(mix_rep, steps))

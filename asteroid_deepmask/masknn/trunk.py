@@ -59,12 +59,21 @@ class Trunk(RecordsConfig, nn.Module, metaclass=abc.ABCMeta):
         return None
 
     def streaming_state(self, batch, like):
-        """The state of a new stream of ``batch`` items: a tuple of tensors of the dtype and device of ``like``."""
+        """The state of a new stream of ``batch`` items: a tuple of tensors of the dtype and device of ``like``
+        (an int64 counter may be among them), all zeros, as an exported step's client starts them."""
         raise NotImplementedError(f"{type(self).__name__} does not stream: a causal trunk (causal=True) does.")
 
-    def forward_streaming(self, mix_rep, states):
+    def streaming_start(self, like):
+        """What the zeros of :meth:`streaming_state` stand for at a stream's start, when not zeros: constants
+        (batch 1) that :meth:`forward_streaming` reads where the stream has not written its state yet. None
+        (the default): the zeros are the start."""
+        return None
+
+    def forward_streaming(self, mix_rep, states, start=None):
         """``(forward(frames), next states)`` for the frames ``mix_rep`` ``[batch, in_chan, frames]`` that follow
-        ``states``; the outputs of a stream's calls, concatenated, are :meth:`forward` of all its frames."""
+        ``states``; the outputs of a stream's calls, concatenated, are :meth:`forward` of all its frames.
+        ``start``: :meth:`streaming_start`, given by a caller that computed it once (an exported step holds it
+        as constants)."""
         raise NotImplementedError(f"{type(self).__name__} does not stream: a causal trunk (causal=True) does.")
 
     def forward_unprojected(self, mix_rep):

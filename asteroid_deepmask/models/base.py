@@ -174,8 +174,10 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
         return outputs[0] if wav.dim() == 1 else outputs
 
     def count_sources(self, wav, threshold_db=ACTIVE_THRESHOLD_DB):
-        """How many sources each mixture holds: its P outputs (:meth:`forward_outputs`) whose energy
-        relative to the mixture is above ``threshold_db`` (:func:`~.source_counting.active_sources`).
+        """How many sources each mixture holds: its P outputs (:meth:`forward_outputs`) whose distinct energy
+        (blind to a residual that a mixture-consistency projection adds to every output) relative to the
+        mixture is above ``threshold_db`` (:func:`~.source_counting.active_outputs`, the rule of
+        ``separate --active-only`` too).
 
         Meaningful for an overseparated model trained to leave unused outputs silent (MixIT, dynamic
         grouping); a model with P = C counts at most C.

@@ -149,6 +149,8 @@ def model_card(config, results=None, training=None, license="cc-by-sa-4.0"):
         ]
     if config.get("streaming_onnx"):
         lines += _streaming_section(config["streaming_onnx"], config["sample_rate"], args.get("n_src"))
+    if config.get("web"):
+        lines += _web_section(config["web"], config["sample_rate"])
     return "\n".join(lines)
 
 
@@ -170,5 +172,26 @@ def _streaming_section(streaming, sample_rate, n_src):
         "",
         "In Python: `streamer = model.streamer()`, then `streamer.process(block)` for each block and "
         "`streamer.flush()` at the end.",
+        "",
+    ]
+
+
+def _web_section(web, sample_rate):
+    folder, block = web["folder"], web["block"]
+    return [
+        "## Live in the browser",
+        "",
+        f"`{folder}/` is a static web page that separates a microphone, or a dropped WAV file, live with this model "
+        f"(blocks of {1000 * block / sample_rate:g} ms) and plays the source you choose. The model runs on the "
+        "visitor's own CPU, in the browser (onnxruntime-web, WebAssembly, held in the folder): no audio is uploaded "
+        "anywhere. In a clone of this repository (with git-lfs, which fetches the model and the WebAssembly):",
+        "",
+        "```bash",
+        f"python -m http.server -d {folder} 8000",
+        "# then open http://localhost:8000 and allow the microphone",
+        "```",
+        "",
+        f"The folder also works as a static Hugging Face Space: create a Space with the SDK \"static\" and copy the "
+        f"files of `{folder}/` to its root.",
         "",
     ]

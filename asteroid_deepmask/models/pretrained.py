@@ -25,6 +25,9 @@ HUB_FILES = (CONFIG_NAME, WEIGHTS_NAME, ASTEROID_WEIGHTS_NAME, CARD_NAME)
 ONNX_NAME = "model.onnx"
 #: A causal model's streaming step (``save_pretrained(..., streaming_block_ms=10)``).
 STREAMING_ONNX_NAME = "model_streaming.onnx"
+#: The live browser page a hub folder holds when asked for (``save_pretrained(..., web=True)``,
+#: :mod:`asteroid_deepmask.deployment.web`): a folder, served as is.
+WEB_DIR = "web"
 
 _PLAIN_TYPES = (str, int, float, bool, type(None))
 

@@ -11,7 +11,11 @@ confidence interval of that mean over seeds.
 
 Overseparated experiments (P outputs) were also scored on selections of their P outputs
 (:data:`~.evaluation.OUTPUT_SELECTIONS`); the C grouped outputs say little about such a model, so
-a second table gives those scores, one column per improvement every row measured.
+a second table gives those scores, one column per improvement every row measured. Folders with a
+counting record (:data:`~asteroid_deepmask.experiment.folder.COUNTING`, written by
+``egs/mixit/count_mini.py --record``) add a third: how often ``count_sources`` counts 1, 2 and 3
+voices right at the default threshold. :func:`comparison_records` gives all of it as the rows of a
+result record (``compare --record FILE``).
 """
 import json
 import math
@@ -26,6 +30,9 @@ from ..experiment import folder
 from ..experiment.schema import differing_keys
 
 _SEED_SUFFIX = re.compile(r"^(?P<name>.+)_seed(?P<seed>\d+)$")
+#: Keys that may differ between the seeds of one row: the seed, and the teacher of teacher-student MixIT (each
+#: seed's student learns from the teacher of its own seed).
+SEED_KEYS = ("training.seed", "training.teacher")
 
 
 def _read_json(path):
@@ -41,9 +48,10 @@ def experiment_result(exp_dir):
 
     Returns:
         dict: ``{"si_sdri", "sdri", "selections", "params_m", "macs_g", "train_seconds", "resumed",
-        "hparams"}``; ``sdri`` and ``train_seconds`` are None when not measured, ``selections`` holds
+        "hparams", "counting"}``; ``sdri`` and ``train_seconds`` are None when not measured, ``selections`` holds
         the improvements on selections of an overseparated model's outputs (``{"si_sdri_loudest": ...}``,
-        empty for other models), ``hparams`` is ``{}`` without ``hparams.yaml``.
+        empty for other models), ``hparams`` is ``{}`` without ``hparams.yaml``, ``counting`` is
+        :func:`counting_rates` of the folder's counting record (``{}`` without one).
     """
     results_path = os.path.join(exp_dir, folder.RESULTS)
     if not os.path.isfile(results_path):
@@ -56,6 +64,7 @@ def experiment_result(exp_dir):
             hparams = yaml.safe_load(f) or {}
     time_path = os.path.join(exp_dir, folder.TRAIN_TIME)
     timing = _read_json(time_path) if os.path.isfile(time_path) else {}
+    counting_path = os.path.join(exp_dir, folder.COUNTING)
     return {
         "si_sdri": results["metrics"].get("si_sdri"),
         "sdri": results["metrics"].get("sdri"),
@@ -65,7 +74,23 @@ def experiment_result(exp_dir):
         "train_seconds": timing.get("train_seconds"),
         "resumed": bool(timing.get("resumed")),
         "hparams": hparams,
+        "counting": counting_rates(_read_json(counting_path)) if os.path.isfile(counting_path) else {},
     }
+
+
+def counting_rates(record):
+    """``{voices: share counted right}`` at the record's default threshold, from a counting record
+    (``egs/mixit/count_mini.py --record``); numbers of voices without mixtures are left out.
+
+    Example:
+        >>> counting_rates({"default_threshold_db": -20.0, "rows": [
+        ...     {"voices": 1, "threshold_db": -20.0, "counted_right": 0.5},
+        ...     {"voices": 1, "threshold_db": -10.0, "counted_right": 0.9}]})
+        {1: 0.5}
+    """
+    default = record["default_threshold_db"]
+    return {r["voices"]: r["counted_right"] for r in record["rows"]
+            if r["threshold_db"] == default and r["counted_right"] is not None}
 
 
 def _selection(key):
@@ -104,18 +129,19 @@ def comparison_row(exp_dirs):
 
     Args:
         exp_dirs (str or list of str): the experiment's folder, or the folders of its seeds, which
-            must share their hparams except ``training.seed`` (keys set in one folder only are allowed).
+            must share their hparams except :data:`SEED_KEYS` (keys set in one folder only are allowed).
 
     Returns:
         dict: ``{"model", "n_seeds", "si_sdri", "si_sdri_ci", "sdri", "sdri_ci", "si_sdri_seeds",
-        "selections", "params_m", "macs_g", "train_seconds", "resumed", "paper_si_sdri", "paper_sdri"}``:
-        means over seeds, CI half-widths (None for one seed or a metric not measured); ``selections``
-        maps each selection key every seed measured to its ``(mean, CI half-width)``.
+        "selections", "counting", "params_m", "macs_g", "train_seconds", "resumed", "paper_si_sdri",
+        "paper_sdri"}``: means over seeds, CI half-widths (None for one seed or a metric not measured);
+        ``selections`` maps each selection key every seed measured to its ``(mean, CI half-width)``,
+        ``counting`` each number of voices every seed counted to its ``(mean share, CI half-width)``.
     """
     exp_dirs = [exp_dirs] if isinstance(exp_dirs, (str, os.PathLike)) else list(exp_dirs)
     runs = [experiment_result(exp) for exp in exp_dirs]
     for exp, run in zip(exp_dirs[1:], runs[1:]):
-        differing = differing_keys(runs[0]["hparams"], run["hparams"], ("training.seed",), set_in_both=True)
+        differing = differing_keys(runs[0]["hparams"], run["hparams"], SEED_KEYS, set_in_both=True)
         if differing:
             raise ValueError(f"{exp!r} was trained with other hparams than {exp_dirs[0]!r} ({', '.join(differing)}), "
                              "not only another training.seed: give the seeds of one experiment the same file and "
@@ -130,6 +156,8 @@ def comparison_row(exp_dirs):
         row[key], row[f"{key}_ci"] = mean_ci(values) if None not in values else (None, None)
     common = [k for k in runs[0]["selections"] if all(k in r["selections"] for r in runs)]
     row["selections"] = {k: mean_ci([r["selections"][k] for r in runs]) for k in common}
+    voices = [v for v in runs[0]["counting"] if all(v in r["counting"] for r in runs)]
+    row["counting"] = {v: mean_ci([r["counting"][v] for r in runs]) for v in voices}
     times = [r["train_seconds"] for r in runs]
     row["train_seconds"] = None if None in times else math.fsum(times) / len(times)
     return row
@@ -183,7 +211,7 @@ def comparison_markdown(exp_dirs):
                "4 s of audio. Train time: wall-clock seconds of the training step, mean over seeds.")
     if resumed:
         caption += " *: a training resumed from a checkpoint; its time covers the resumed part only."
-    return "\n".join(lines) + "\n\n" + caption + "\n" + selections_markdown(rows)
+    return "\n".join(lines) + "\n\n" + caption + "\n" + selections_markdown(rows) + counting_markdown(rows)
 
 
 def selections_markdown(rows):
@@ -208,3 +236,59 @@ def selections_markdown(rows):
         f"`{name}`: {how}" for name, how in OUTPUT_SELECTIONS.items()) + ". Improvements over the mixture, mean "
         "over seeds ± the half-width of the 95 % confidence interval.")
     return "\n".join([*lines, "", caption]) + "\n"
+
+
+def counting_markdown(rows):
+    """The third table of :func:`comparison_markdown`: how often each row's model counts 1, 2 and 3 voices
+    right, for the rows of :func:`comparison_row` that have counting records (an empty string when none has).
+
+    Example:
+        >>> row = {"model": "mixit", "n_seeds": 3, "counting": {1: (0.5, 0.1), 2: (0.25, None)}}
+        >>> print(counting_markdown([row]).splitlines()[3])
+        | mixit | 3 | 50 ± 10 % | 25 % |
+    """
+    rows = [r for r in rows if r.get("counting")]
+    if not rows:
+        return ""
+    voices = sorted({v for r in rows for v in r["counting"]})
+    titles = [f"{v} voice" + ("s" if v > 1 else "") for v in voices]
+    lines = ["", f"| Model | Seeds | {' | '.join(titles)} |",
+             "|---|---|" + "---|" * len(voices)]
+    for r in rows:
+        cells = [("-" if v not in r["counting"] else
+                  _number(100 * r["counting"][v][0], ".0f", None if r["counting"][v][1] is None
+                          else 100 * r["counting"][v][1]) + " %") for v in voices]
+        lines.append(f"| {r['model']} | {r['n_seeds']} | {' | '.join(cells)} |")
+    caption = ("Counted right: the share of test mixtures of 1, 2 and 3 voices (egs/mixit/count_mini.py) whose "
+               "`count_sources` at the default threshold is their number of voices; mean over seeds ± the "
+               "half-width of the 95 % confidence interval.")
+    return "\n".join([*lines, "", caption]) + "\n"
+
+
+def comparison_records(exp_dirs):
+    """The rows of :func:`comparison_markdown` as flat dicts, for a result record: per experiment (seeds
+    grouped), ``model``, ``n_seeds``, ``si_sdri``, ``si_sdri_ci``, each selection key and its ``_ci``
+    (``si_sdri_best_assignment``, ``si_sdri_active``, ``dnsmosi_active`` ...), and
+    ``counted_right_<n>_voices`` and its ``_ci``.
+
+    Example:
+        >>> import tempfile
+        >>> exp = tempfile.mkdtemp()
+        >>> with open(os.path.join(exp, "results.json"), "w") as f:
+        ...     json.dump({"metrics": {"si_sdri": 4.0, "si_sdri_active": 3.5},
+        ...                "complexity": {"params_m": 2.6, "macs_g_4s": 21.5}}, f)
+        >>> row = comparison_records([exp])[0]
+        >>> row["si_sdri_active"], row["si_sdri_active_ci"], row["n_seeds"]
+        (3.5, None, 1)
+    """
+    records = []
+    for _, folders in group_seeds(exp_dirs):
+        row = comparison_row(folders)
+        flat = {"model": row["model"], "n_seeds": row["n_seeds"], "si_sdri": row["si_sdri"],
+                "si_sdri_ci": row["si_sdri_ci"], "si_sdri_seeds": row["si_sdri_seeds"]}
+        for key, (mean, half) in row["selections"].items():
+            flat[key], flat[f"{key}_ci"] = mean, half
+        for voices, (mean, half) in row["counting"].items():
+            flat[f"counted_right_{voices}_voices"], flat[f"counted_right_{voices}_voices_ci"] = mean, half
+        records.append(flat)
+    return records

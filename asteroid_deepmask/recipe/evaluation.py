@@ -10,15 +10,17 @@ DNSMOS overall score of the estimates (:func:`~.reference_free.dnsmos`), its imp
 mixture's. The model runs through a separator (:mod:`asteroid_deepmask.deployment.separators`), so an
 exported ONNX or TorchScript file, or a torch model in bf16, is scored like the model it came from.
 
-An overseparated model (P outputs, P > C, run in torch) is also scored on its P outputs, two ways
+An overseparated model (P outputs, P > C, run in torch) is also scored on its P outputs, three ways
 (:data:`OUTPUT_SELECTIONS`): summed into the references by the best assignment (the MixIT paper's
-oracle figure), and its C most energetic outputs matched by PIT (what a user without references has).
+oracle figure), its C most energetic outputs matched by PIT, and the outputs ``separate --active-only``
+keeps, matched one to one to the references (what a user without references has).
 DNSMOS, a score without references that takes seconds per clip, is computed on the outputs a user
-without references gets (the C outputs, and the C loudest), not on the best assignment, and the
-mixture's once per utterance.
+without references gets (the C outputs, the C loudest, the active ones), not on the best assignment,
+and the mixture's once per utterance.
 :func:`evaluate_experiment` is the recipes' stage 3: an experiment's best model on a test manifest, or
 on a manifest without sources, :func:`~.reference_free.evaluate_reference_free`.
 """
+import itertools
 import os
 
 import numpy as np
@@ -30,6 +32,7 @@ from ..data import ManifestDataset, manifest_path
 from ..deployment.separators import all_outputs_separator, load_separator
 from ..experiment import folder
 from ..losses import MixITWrapper
+from ..models.source_counting import active_sources
 from .reference_free import REFERENCE_FREE_METRICS, dnsmos, evaluate_reference_free, reference_free_markdown
 from .result_files import RESULT_FILES, record_fields, scored_records, summarise, write_result_files
 
@@ -43,9 +46,13 @@ OUTPUT_SELECTIONS = {
                        "(MixIT's best assignment, as the MixIT paper reports; an oracle: it reads the references)",
     "loudest": "its C most energetic outputs, matched to the references by PIT (what a user without references "
                "gets)",
+    "active": "the outputs that `separate --active-only` keeps (models.source_counting.active_outputs, at the "
+              "default threshold), matched one to one to the references by the SI-SDR-best assignment for scoring "
+              "only; a reference left without a kept output is scored on the mixture itself (0 dB improvement), "
+              "kept outputs left without a reference are not scored",
 }
 #: The selections scored with DNSMOS too (the others read the references to pick the outputs).
-DNSMOS_SELECTIONS = ("loudest",)
+DNSMOS_SELECTIONS = ("loudest", "active")
 #: Overlap-ratio bins of the SIMO-SISO paper's analysis (fraction of speech frames with two talkers).
 OVERLAP_BINS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0))
 
@@ -128,25 +135,71 @@ def selection_metrics(suffix, metrics):
     return tuple(m for m in metrics if m != "dnsmos" or keep_dnsmos)
 
 
-def select_outputs(outputs, sources):
-    """The C estimates of :data:`OUTPUT_SELECTIONS` from P outputs ``[P, time]`` and the sources ``[C, time]``.
+def _si_sdr_matrix(estimates, refs, eps=1e-8):
+    """SI-SDR in dB (zero-mean) of every estimate ``[K, time]`` against every reference ``[C, time]``: ``[K, C]``."""
+    estimates = estimates - estimates.mean(-1, keepdims=True)
+    refs = refs - refs.mean(-1, keepdims=True)
+    cross = estimates @ refs.T  # [K, C]
+    signal = cross**2 / ((refs**2).sum(-1) + eps)  # ||a s||^2 with a = <e, s> / ||s||^2
+    noise = (estimates**2).sum(-1, keepdims=True) - signal  # ||e - a s||^2 = ||e||^2 - ||a s||^2
+    return 10 * np.log10((signal + eps) / (np.maximum(noise, 0) + eps))
+
+
+def match_kept(kept, refs, mix):
+    """The kept outputs ``[K, time]`` matched one to one to the references ``[C, time]`` by the assignment of
+    largest total SI-SDR (for scoring only); a reference without a kept output gets ``mix`` ``[time]``.
 
     Returns:
-        dict: ``{"best_assignment": [C, time], "loudest": [C, time]}`` (np.ndarray); the best assignment
-        gives every source at least one output, the loudest are in decreasing energy (PIT orders them later).
+        np.ndarray: ``[C, time]``, in the order of ``refs``.
+
+    Example:
+        >>> refs = np.stack([np.sin(np.arange(800.0)), np.cos(np.arange(800.0) / 3)])
+        >>> mix = refs.sum(0)
+        >>> np.allclose(match_kept(refs[[1, 0]], refs, mix), refs), np.allclose(match_kept(refs[1:], refs, mix)[0], mix)
+        (True, True)
+    """
+    n_kept, n_refs = len(kept), len(refs)
+    out = np.repeat(np.asarray(mix, dtype=float)[None], n_refs, axis=0)
+    if n_kept == 0:
+        return out
+    sdr = _si_sdr_matrix(np.asarray(kept, dtype=float), np.asarray(refs, dtype=float))  # [K, C]
+    pairs = min(n_kept, n_refs)
+    # at most P!/(P-C)! assignments (336 for P = 8, C = 3): all of them are scored
+    best = max(((outs, ins) for outs in itertools.permutations(range(n_kept), pairs)
+                for ins in itertools.combinations(range(n_refs), pairs)),
+               key=lambda oi: sdr[list(oi[0]), list(oi[1])].sum())
+    for o, r in zip(*best):
+        out[r] = kept[o]
+    return out
+
+
+def select_outputs(outputs, sources, mix):
+    """The C estimates of :data:`OUTPUT_SELECTIONS` from P outputs ``[P, time]``, the sources ``[C, time]`` and the
+    mixture ``[time]``.
+
+    Returns:
+        dict: ``{"best_assignment": [C, time], "loudest": [C, time], "active": [C, time]}`` (np.ndarray); the best
+        assignment gives every source at least one output, the loudest are in decreasing energy (PIT orders them
+        later), the active ones are in the order of the sources (:func:`match_kept`).
 
     Example:
         >>> sources = np.stack([np.sin(np.arange(800.0)), np.cos(np.arange(800.0) / 3)])
         >>> outputs = np.stack([0.5 * sources[1], 0.01 * sources[0], 0.5 * sources[1], sources[0]])
-        >>> picked = select_outputs(outputs, sources)
+        >>> picked = select_outputs(outputs, sources, sources.sum(0))
         >>> np.allclose(picked["best_assignment"][1], sources[1]), np.allclose(picked["loudest"], outputs[[3, 0]])
         (True, True)
+        >>> # outputs 0 and 2 are twins, as outputs sharing a residual are: neither is kept, source 1 gets the mixture
+        >>> np.allclose(picked["active"], [sources[0], sources.sum(0)])
+        True
     """
     outputs = torch.as_tensor(np.asarray(outputs), dtype=torch.float64)
     refs = torch.as_tensor(np.asarray(sources), dtype=torch.float64)
     remix = MixITWrapper("neg_sisdr", require_nonempty=True)(outputs[None], refs[None], return_est=True)[1][0]
     loudest = outputs[outputs.pow(2).sum(-1).argsort(descending=True, stable=True)[: refs.shape[0]]]
-    return {"best_assignment": remix.numpy(), "loudest": loudest.numpy()}
+    mix = torch.as_tensor(np.asarray(mix), dtype=torch.float64)
+    kept = outputs[active_sources(outputs, mix)].numpy()
+    return {"best_assignment": remix.numpy(), "loudest": loudest.numpy(),
+            "active": match_kept(kept, refs.numpy(), mix.numpy())}
 
 
 def by_overlap(rows, key="si_sdri"):
@@ -190,7 +243,7 @@ def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), devic
         mix_dnsmos = dnsmos(mix, rate)["ovrl"] if "dnsmos" in metrics else None
         row = utterance_metrics(mix, sources, separator(mix_t)[0].cpu().double().numpy(), rate, metrics, mix_dnsmos)
         if all_outputs is not None:
-            picked = select_outputs(all_outputs(mix_t)[0].cpu().double().numpy(), sources)
+            picked = select_outputs(all_outputs(mix_t)[0].cpu().double().numpy(), sources, mix)
             for suffix, estimates in picked.items():
                 values = scores(mix, sources, estimates, rate, selection_metrics(f"_{suffix}", metrics), mix_dnsmos)
                 row.update({f"{k}_{suffix}": v for k, v in values.items()})

@@ -15,7 +15,7 @@ import yaml
 
 from ..experiment.folder import HPARAMS as HPARAMS_FILE, HUB as HUB_DIR, MODEL as MODEL_FILE, RESULTS as RESULTS_FILE
 from ..hub import HUB_FILES, ONNX_NAME, measure_complexity, push_to_hub, save_pretrained
-from ..models.pretrained import STREAMING_ONNX_NAME
+from ..models.pretrained import STREAMING_ONNX_NAME, WEB_DIR
 
 #: Block of the streaming step that stage 4 writes into a causal model's hub folder.
 STREAMING_BLOCK_MS = 10
@@ -55,7 +55,7 @@ def read_experiment(exp_dir):
 def write_hub_folder(exp_dir, out, **options):
     """Write the hub folder of the experiment ``exp_dir`` into ``out``; returns ``out``.
 
-    ``options`` go to :func:`~asteroid_deepmask.hub.save_pretrained` (``license``, ``onnx``, ...).
+    ``options`` go to :func:`~asteroid_deepmask.hub.save_pretrained` (``license``, ``onnx``, ``web``, ...).
     """
     model, card = read_experiment(exp_dir)
     save_pretrained(model, out, **card, **options)
@@ -65,7 +65,7 @@ def write_hub_folder(exp_dir, out, **options):
 def upload_experiment(exp_dir, repo_id, **options):
     """Upload the hub folder of the experiment ``exp_dir`` to the hub repository ``repo_id``.
 
-    ``options`` go to :func:`~asteroid_deepmask.hub.push_to_hub` (``private``, ``license``, ``onnx``, ...);
+    ``options`` go to :func:`~asteroid_deepmask.hub.push_to_hub` (``private``, ``license``, ``onnx``, ``web``, ...);
     returns what it returns (huggingface_hub's commit info).
     """
     model, card = read_experiment(exp_dir)
@@ -74,14 +74,16 @@ def upload_experiment(exp_dir, repo_id, **options):
 
 def package_experiment(exp_dir):
     """Stage 4: ``exp_dir/hub`` rebuilt from the experiment's current model; returns its path. A causal
-    model's folder also holds its streaming step, ``model_streaming.onnx`` (blocks of 10 ms).
+    model's folder also holds its streaming step, ``model_streaming.onnx`` (blocks of 10 ms), and not the
+    browser page (14 MB of WebAssembly; ``asteroid-deepmask publish --web`` adds it). A page a ``publish
+    --dry-run --web`` wrote there goes with the rest: it ran the previous model.
 
     Raises:
         ValueError: that folder holds files the hub writer does not make (they are never removed).
     """
     out = os.path.join(exp_dir, HUB_DIR)
     if os.path.isdir(out):
-        if not set(os.listdir(out)) <= {*HUB_FILES, ONNX_NAME, STREAMING_ONNX_NAME}:
+        if not set(os.listdir(out)) <= {*HUB_FILES, ONNX_NAME, STREAMING_ONNX_NAME, WEB_DIR}:
             raise ValueError(f"{out!r} holds files this step did not write; move them away first.")
         shutil.rmtree(out)
     model, card = read_experiment(exp_dir)

@@ -3,8 +3,8 @@
 Two scores, both computed WITHOUT references:
 
 * ``dnsmos``: DNSMOS P.835 (``ovrl``, ``sig``, ``bak``) and P.808 (``p808``) mean opinion scores of
-  every output, predicted by Microsoft's DNSMOS networks, run by the ``speechmos`` package from the
-  ONNX files its wheel ships (nothing is downloaded), on the CPU, at its 16 kHz (outputs are
+  every output, predicted by Microsoft's DNSMOS networks (:mod:`.dnsmos_scorer`: the ONNX files the
+  ``speechmos`` wheel ships, nothing is downloaded), on the CPU, at their 16 kHz (outputs are
   resampled; an output whose peak exceeds 1 is scaled down to it, the range DNSMOS reads).
 * ``remix_si_sdr``: the MixIT remix SI-SDR, the SI-SDR of the outputs summed back against the input
   mixture: how much of the input the separation keeps (a mask model that loses nothing scores high;
@@ -24,14 +24,11 @@ from ..deployment.long_files import read_mono
 from ..deployment.separators import all_outputs_separator, load_separator, n_outputs
 from ..models.source_counting import ACTIVE_THRESHOLD_DB, active_sources
 from ..utils.progress import with_progress
+from .dnsmos_scorer import DNSMOS_RATE, DNSMOS_SCORES, dnsmos_scorer
 from .result_files import record_fields, scored_records, summarise, write_result_files
 
 #: The scores :func:`evaluate_reference_free` can compute.
 REFERENCE_FREE_METRICS = ("dnsmos", "remix_si_sdr")
-#: The sample rate of the DNSMOS networks.
-DNSMOS_RATE = 16000
-#: The scores of one DNSMOS call, as ``speechmos`` names them (``ovrl_mos`` ...), under our names.
-DNSMOS_SCORES = {"ovrl": "ovrl_mos", "sig": "sig_mos", "bak": "bak_mos", "p808": "p808_mos"}
 #: What the results say about the references.
 WITHOUT_REFERENCES = "computed WITHOUT reference sources"
 
@@ -43,18 +40,17 @@ def dnsmos(wav, sample_rate):
         wav (np.ndarray or torch.Tensor): ``[time]``.
         sample_rate (int): its rate; resampled to :data:`DNSMOS_RATE`.
 
-    A call takes seconds on the CPU (a clip shorter than 9 s is repeated to 9 s, as DNSMOS is scored).
+    A clip is scored as DNSMOS scores it (:class:`~.dnsmos_scorer.DnsmosScorer`): one window of 9.01 s
+    per second, a shorter clip repeated; each distinct window costs one pass of each network.
     """
     import torchaudio.functional as AF
-    from speechmos import dnsmos as speechmos_dnsmos
 
     wav = torch.as_tensor(np.asarray(wav), dtype=torch.float32).reshape(-1)
     if sample_rate != DNSMOS_RATE:
         wav = AF.resample(wav, int(sample_rate), DNSMOS_RATE)
     peak = float(wav.abs().max()) if wav.numel() else 0.0
-    wav = wav / peak if peak > 1 else wav  # speechmos refuses samples outside [-1, 1]
-    scores = speechmos_dnsmos.run(wav.numpy(), sr=DNSMOS_RATE)
-    return {name: float(scores[key]) for name, key in DNSMOS_SCORES.items()}
+    wav = wav / peak if peak > 1 else wav  # DNSMOS reads samples within [-1, 1]
+    return dnsmos_scorer()(wav.numpy())
 
 
 def remix_si_sdr(outputs, mixture, eps=1e-8):

@@ -16,7 +16,7 @@
     python -m asteroid_deepmask.recipe evaluate-mixit --manifests DIR --exp EXP [--test-manifests DIR --dataset NAME]
                                                   [--metrics ...] [--limit N] [--force]
     python -m asteroid_deepmask.recipe package    --exp EXP
-    python -m asteroid_deepmask.recipe compare    --exps EXP [EXP ...] [--out FILE]
+    python -m asteroid_deepmask.recipe compare    --exps EXP [EXP ...] [--out FILE] [--record FILE]
     python -m asteroid_deepmask.recipe record     --exp EXP --name NAME --wall-s S --command CMD [--out FILE]
 
 Every step refuses to overwrite what it did not create in this run and skips work already done
@@ -30,7 +30,7 @@ import argparse
 import json
 import os
 
-from .comparison import comparison_markdown
+from .comparison import comparison_markdown, comparison_records
 from ..data import make_mini2mix, manifest_path, write_manifests, write_unlabeled_manifests
 from ..data.manifests import write_test_manifest
 from ..data.librimix import corpus_plan, generate_librimix
@@ -176,6 +176,7 @@ def _parser():
     p.add_argument("--exps", nargs="+", required=True,
                    help="experiment folders; <name>_seed<N> folders of one parent make one row (mean, 95%% CI)")
     p.add_argument("--out", default="", help="also write the table to this file")
+    p.add_argument("--record", default="", help="also write its rows as a result record (JSON) to this file")
     p = sub.add_parser("record", help="result record of a recipe run: its evaluation's scores and its wall time")
     p.add_argument("--exp", required=True, help="the evaluated experiment folder (its results.json)")
     p.add_argument("--name", required=True, help="the record's name (docs/results/<name>.json when the docs show it)")
@@ -307,6 +308,11 @@ def _compare(args):
         with open(args.out, "w") as f:
             f.write(table)
     print(table)
+    if args.record:
+        from ..utils.result_records import make_record, write_record
+
+        write_record(args.record, make_record("compare", comparison_records(args.exps), exps=list(args.exps)))
+        print(f"record written to {args.record}")
 
 
 def _record(args):

@@ -14,7 +14,13 @@ Lightning 2, see DESIGN.md). The objective follows the experiment file's ``train
   (the same every epoch). With ``training.supervised_share`` and a labelled corpus, that share of
   each batch comes from the corpus and is trained on its sources (PIT, or the best assignment
   when the model has more outputs than the corpus has sources), and its validation set gives
-  ``val_si_sdr``.
+  ``val_si_sdr``. ``training.sparsity_weight`` and ``training.covariance_weight`` add losses on the P outputs
+  of the mixtures of mixtures to MixIT's (:func:`~asteroid_deepmask.losses.rms_sparsity`,
+  :func:`~asteroid_deepmask.losses.envelope_covariance`), in training and validation.
+* ``training.teacher`` (teacher-student MixIT): the same mixtures, each one alone (not their sums), are
+  separated by a trained MixIT model (the teacher, frozen), its outputs grouped into as many targets as the
+  model has outputs (:func:`~asteroid_deepmask.losses.group_teacher_outputs`), and the model is trained on
+  them with PIT (``training.loss``); validation is the same loss on the validation mixtures.
 
 :func:`fit` resumes from ``<exp_dir>/checkpoints/last.ckpt`` when it exists (loaded with
 ``weights_only=True``) and keeps the best model by validation loss. :func:`train_experiment`
@@ -49,7 +55,8 @@ from .faults import AtomicCheckpointIO, NonFiniteLosses
 from ..experiment import folder
 from ..experiment.schema import check_experiment, check_same_experiment, recorded, with_defaults
 from ..experiment.hparams import load_hparams
-from ..losses import MixITWrapper, pairwise_loss
+from ..losses import MixITWrapper, envelope_covariance, group_teacher_outputs, pairwise_loss, rms_sparsity
+from ..losses.covariance import ENVELOPE_FRAME_S
 from ..models import build_model
 from .log import EpochLog
 
@@ -88,6 +95,10 @@ class SeparationModule(pl.LightningModule):
         self.pit_sisdr = PITLossWrapper(pairwise_neg_sisdr, pit_from="pw_mtx")  # the validation SI-SDR
         self.mixit = MixITWrapper(training["loss"], snr_max=training["snr_max"])
         self.mixit_sisdr = MixITWrapper("neg_sisdr")  # the validation SI-SDR of more outputs than sources
+        self.sparsity_weight, self.covariance_weight = training["sparsity_weight"], training["covariance_weight"]
+        self.envelope_frame = max(1, round(ENVELOPE_FRAME_S * self.config["data"]["sample_rate"]))
+        # in a list: the teacher is no submodule (no parameters to train, nothing in checkpoints)
+        self._teacher = [] if training["teacher"] is None else [load_teacher(training["teacher"], model, self.config)]
         self.nonfinite = NonFiniteLosses(training["max_nonfinite_batches"])
 
     @staticmethod
@@ -112,11 +123,35 @@ class SeparationModule(pl.LightningModule):
         return self._float32(self.pit if estimates.shape[1] == sources.shape[1] else self.mixit, estimates, sources)
 
     def mixit_loss(self, moms, mixtures):
-        """The MixIT loss: the P outputs for the mixtures of mixtures ``moms`` remixed into their ``mixtures``."""
-        return self._float32(self.mixit, self.separate(moms, outputs=True), mixtures)
+        """The MixIT loss: the P outputs for the mixtures of mixtures ``moms`` remixed into their ``mixtures``,
+        plus the weighted losses on those outputs (``training.sparsity_weight``, ``training.covariance_weight``)."""
+        outputs = self.separate(moms, outputs=True)
+        loss = self._float32(self.mixit, outputs, mixtures)
+        with torch.autocast(outputs.device.type, enabled=False):
+            if self.sparsity_weight:
+                loss = loss + self.sparsity_weight * rms_sparsity(outputs.float()).mean()
+            if self.covariance_weight:
+                loss = loss + self.covariance_weight * envelope_covariance(outputs.float(), self.envelope_frame).mean()
+        return loss
+
+    def teacher_loss(self, moms, mixtures):
+        """Teacher-student MixIT: each of ``mixtures`` ``[batch, 2, time]`` (their sums ``moms`` unused) separated
+        by the model and by the teacher, the teacher's outputs grouped into the model's number of outputs, PIT
+        between the two; silent mixtures (the less crowded mixtures of mixtures' second parts) left out."""
+        del moms
+        mixes = mixtures.flatten(0, 1)
+        mixes = mixes[mixes.pow(2).sum(-1) > 0]
+        teacher = self._teacher[0].to(mixes.device)
+        with torch.no_grad(), torch.autocast(mixes.device.type, enabled=False):
+            teacher_outputs = teacher.forward_outputs(mixes.float())
+        estimates = self.separate(mixes, outputs=True)
+        targets = group_teacher_outputs(teacher_outputs, estimates.shape[1], self.envelope_frame)
+        return self._float32(self.pit, estimates, targets)
 
     def training_step(self, batch, batch_idx):
-        if self.unsupervised:
+        if self._teacher:
+            loss, size = self.teacher_loss(*batch), batch[0].shape[0]
+        elif self.unsupervised:
             parts = batch if isinstance(batch, dict) else {MIXIT: batch}
             losses = {MIXIT: self.mixit_loss(*parts[MIXIT])}
             if SUPERVISED in parts:
@@ -147,7 +182,8 @@ class SeparationModule(pl.LightningModule):
         # named without a loader suffix: each name comes from one loader
         log = dict(on_epoch=True, sync_dist=True, batch_size=batch[0].shape[0], add_dataloader_idx=False)
         if self.unsupervised and dataloader_idx == 0:  # held-out mixtures of mixtures: no references
-            self.log("val_loss", self.mixit_loss(*batch), prog_bar=True, **log)
+            self.log("val_loss", (self.teacher_loss if self._teacher else self.mixit_loss)(*batch), prog_bar=True,
+                     **log)
             return
         mix, sources = batch
         estimates = self.separate(mix, outputs=self.unsupervised)  # a MixIT model's sources are its P outputs
@@ -164,6 +200,26 @@ class SeparationModule(pl.LightningModule):
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=sched["factor"],
                                                                patience=sched["patience"])
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
+
+
+def load_teacher(path, student, hparams):
+    """The frozen teacher model of ``training.teacher`` for ``student`` (a package model), checked against it.
+
+    Raises:
+        ValueError: no model at ``path``, or a teacher at another sample rate or with fewer outputs than the student.
+    """
+    from ..models import DeepMaskEncoderMaskerDecoder
+
+    if not os.path.exists(path):
+        raise ValueError(f"training.teacher={path!r}: no model there; train the teacher first (a MixIT experiment's "
+                         "best_model.pth, e.g. egs/mixit/compare_mini.sh's unsupervised way) or give its path.")
+    teacher = DeepMaskEncoderMaskerDecoder.from_pretrained(path).eval().requires_grad_(False)
+    rate, outputs = hparams["data"]["sample_rate"], student.masker.n_outputs
+    if teacher.sample_rate != rate or teacher.masker.n_outputs < outputs:
+        raise ValueError(f"training.teacher={path!r} separates {teacher.sample_rate:g} Hz audio into "
+                         f"{teacher.masker.n_outputs} outputs; the model trains at {rate:g} Hz with {outputs} outputs: "
+                         "give a teacher at that rate with at least as many outputs.")
+    return teacher
 
 
 def make_trainer(hparams, exp_dir, **trainer_kwargs):

@@ -4,9 +4,13 @@ Every file the package writes for a user (separated audio, exports, checkpoints,
 written under a temporary name next to it (``<name>.partial``), flushed to the disk and then
 renamed over its final name, so a crash, a kill or a full disk never leaves a half-written file
 under a final name, and the previous version of the file stays whole until the new one replaces it.
+Files that are only known to be kept at the end are written into a scratch folder of the same
+suffix (:func:`scratch_folder`). What a killed run leaves under that suffix is ours by its name:
+the next run writing the same name removes it, and :func:`sweep_partials` removes all of a folder's.
 """
 import contextlib
 import os
+import shutil
 
 #: Appended to a final name while its content is being written.
 PARTIAL_SUFFIX = ".partial"
@@ -58,9 +62,35 @@ def atomic_paths(*paths, durable=True):
             _remove_if_present(tmp)
 
 
+@contextlib.contextmanager
+def scratch_folder(path):
+    """Yield a new empty folder ``<path>.partial``, removed with whatever is left in it when the block ends.
+
+    For outputs that are written first and sorted out at the end (the files to keep are renamed out
+    of it, the others go with it). A leftover of a killed run under that name is removed first, as
+    :func:`atomic_paths` removes its files'.
+
+    Example:
+        >>> import os, tempfile
+        >>> parent = tempfile.mkdtemp()
+        >>> with scratch_folder(os.path.join(parent, ".work")) as scratch:
+        ...     open(os.path.join(scratch, "a.wav"), "w").close()
+        ...     os.replace(os.path.join(scratch, "a.wav"), os.path.join(parent, "a.wav"))
+        >>> os.path.basename(scratch), sorted(os.listdir(parent))
+        ('.work.partial', ['a.wav'])
+    """
+    scratch = os.fspath(path) + PARTIAL_SUFFIX
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def sweep_partials(folder):
-    """Remove the temporary files (``*.partial``) that killed runs of :func:`atomic_paths` left in
-    ``folder`` and below; returns how many.
+    """Remove the temporary files and scratch folders (``*.partial``) that killed runs of :func:`atomic_paths`
+    and :func:`scratch_folder` left in ``folder`` and below; returns how many.
 
     A step calls it when it starts writing into a folder it owns (a corpus it claimed): a file
     under a temporary name of ours is never the user's, and no other run writes there meanwhile.
@@ -77,7 +107,11 @@ def sweep_partials(folder):
         (1, ['a.wav'])
     """
     swept = 0
-    for here, _, files in os.walk(folder):
+    for here, folders, files in os.walk(folder):
+        for name in [f for f in folders if f.endswith(PARTIAL_SUFFIX)]:
+            shutil.rmtree(os.path.join(here, name), ignore_errors=True)
+            folders.remove(name)  # gone: nothing to walk into
+            swept += 1
         for name in files:
             if name.endswith(PARTIAL_SUFFIX):
                 _remove_if_present(os.path.join(here, name))

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Re-make the two small models the Examples gallery uses, from nothing, offline, on the CPU:
+# Re-make the three small models the Examples gallery and the live page use, from nothing, offline, on the CPU:
 #   ./docs/examples/make_models.sh
 # It runs the mini2mix recipe (egs/mini2mix/run.sh, stages 0-4: synthesise the corpus into
 # data/mini2mix, manifests, train, evaluate on the 50 test mixtures, hub folder) once per experiment
 # file of hparams/docs/ (seed 0), then copies each hub folder (less its model card) and its results.json
-# into docs/examples/models/<name>/. About 15 minutes on a 2-core CPU. Extra options go to run.sh
+# into docs/examples/models/<name>/. About 25 minutes on an idle 2-core CPU. Extra options go to run.sh
 # (e.g. --force true to train again over an earlier run in exp/docs/).
 # Training is seeded but not bit-exact across machines and thread counts: a re-made model scores
 # close to the kept one, not the same, and its results.json says how well.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-for name in mini2mix_mlp mini2mix_p4; do
+for name in mini2mix_mlp mini2mix_p4 mini2mix_causal; do
   exp=exp/docs/${name}
   ./egs/mini2mix/run.sh --hparams "hparams/docs/${name}.yaml" --exp "${exp}" "$@"
   out=docs/examples/models/${name}

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# On mini2mix, the same model (--hparams, P = 8) and budget trained three ways, once per seed:
+# On mini2mix, the same model (--hparams, P = 8) and budget trained several ways, once per seed:
 #   supervised_seed<N>    on the sources (the best assignment of the P outputs to them: dynamic grouping)
 #   unsupervised_seed<N>  MixIT on mixtures of the training mixtures: the sources are never read
 #   semi_seed<N>          MixIT, with --supervised-share of each batch from the first --labelled-share of
 #                         the training mixtures, with their sources
-# then each scored on the test set (stage 3: SI-SDRi of the outputs assigned to the references, as the
-# evaluation states it) and one table row per way: the mean and 95 % CI over seeds (recipe/confidence.py).
-# About 9 mini2mix trainings: an hour or more on a CPU.
+#   sparse_seed<N>        unsupervised, plus --sparsity-weight times the L1/L2 sparsity of the outputs' RMS
+#   decorrelated_seed<N>  unsupervised, plus --covariance-weight times the envelope covariance of the outputs
+#   power_seed<N>         unsupervised, with the power mixture-consistency projection (silent outputs stay silent)
+#   teacher_seed<N>       teacher-student MixIT: a student with --student-outputs outputs trained with PIT on the
+#                         grouped outputs of a MixIT teacher (--teacher EXP; default this seed's unsupervised run,
+#                         so list unsupervised before teacher in --ways)
+# then each scored on the test set (stage 3: SI-SDRi of the outputs assigned to the references, of the
+# outputs `separate --active-only` keeps, DNSMOS with --metrics dnsmos; and counting on 1, 2 and 3 voices,
+# egs/mixit/count_mini.py) and one table row per way: the mean and 95 % CI over seeds (recipe/confidence.py),
+# in ${exp}/comparison.md and as a result record in ${exp}/comparison.json.
+# About 21 mini2mix trainings with the default --ways: two and a half hours or more on a CPU.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -18,11 +26,17 @@ labelled_corpus=""            # those mixtures (default <corpus>_labelled<share>
                               # mixtures in order from one seed, so a smaller tr holds the first ones
 manifests=""                  # default <corpus>/manifests
 hparams=hparams/mixit/mini2mix.yaml
-exp=exp/mixit/mini2mix        # parent of the experiment folders and comparison.md
+exp=exp/mixit/mini2mix        # parent of the experiment folders, comparison.md and comparison.json
 supervised_share=0.1          # semi: share of each batch that is labelled
+sparsity_weight=1.0           # sparse: training.sparsity_weight (not tuned: no comparison has measured it yet)
+covariance_weight=1.0         # decorrelated: training.covariance_weight (not tuned either)
+teacher=""                    # teacher: the teacher's experiment folder (default <exp>/unsupervised_seed<N>)
+student_outputs=4             # teacher: the student's outputs (model.n_outputs; a multiple of the model's n_src)
 seeds="0 1 2"
-ways="supervised unsupervised semi"  # which of the three ways to train and score (e.g. unsupervised alone)
-options="${options} corpus mixtures labelled_share labelled_corpus manifests hparams exp supervised_share seeds ways"
+all_ways="supervised unsupervised semi sparse decorrelated power teacher"
+ways=${all_ways}              # which ways to train and score (e.g. unsupervised alone)
+options="${options} corpus mixtures labelled_share labelled_corpus manifests hparams exp supervised_share"
+options="${options} sparsity_weight covariance_weight teacher student_outputs seeds ways"
 help_message="Usage: $0 [--seeds \"0 1 2\"] [--ways \"${ways}\"] [--stage N] [--stop-stage M] [--option value ...]"
 . egs/tools/parse_options.sh
 
@@ -35,8 +49,8 @@ labelled_manifests=${labelled_corpus}/manifests
 . egs/tools/stage_helpers.sh
 user_sets=("${sets[@]}")
 for way in ${ways}; do
-  case "${way}" in supervised|unsupervised|semi) ;;
-    *) echo "$0: --ways: unknown way '${way}'; choose among supervised unsupervised semi" >&2; exit 1;; esac
+  case " ${all_ways} " in *" ${way} "*) ;;
+    *) echo "$0: --ways: unknown way '${way}'; choose among ${all_ways}" >&2; exit 1;; esac
 done
 way_sets() {  # way, seed: the --set options and train options of one run
   sets=("${user_sets[@]}" --set "training.seed=$2")
@@ -44,6 +58,11 @@ way_sets() {  # way, seed: the --set options and train options of one run
     supervised) sets+=(--set training.unsupervised_mixit=false --set training.grouping=dynamic);;
     semi) sets+=(--set "training.supervised_share=${supervised_share}")
           way_args=(--supervised-manifests "${labelled_manifests}");;
+    sparse) sets+=(--set "training.sparsity_weight=${sparsity_weight}");;
+    decorrelated) sets+=(--set "training.covariance_weight=${covariance_weight}");;
+    power) sets+=(--set model.mixture_consistency=power);;
+    teacher) sets+=(--set "training.teacher=${teacher:-${exp}/unsupervised_seed$2}/best_model.pth"
+                    --set "model.n_outputs=${student_outputs}");;
   esac
 }
 
@@ -70,11 +89,12 @@ for seed in ${seeds}; do  # seed by seed, so that a stopped run has every way at
     if run_stage 3; then
       echo "== stage 3: ${dir} on the test set"
       step evaluate --manifests "${manifests}" --exp "${dir}" --dataset mini2mix --metrics ${metrics} "${extra[@]}"
+      "${python}" egs/mixit/count_mini.py --exp "${dir}" --manifests "${manifests}" "${extra[@]}"  # 1, 2, 3 voices
     fi
     exps+=("${dir}")
   done
 done
 if run_stage 4; then
   echo "== stage 4: comparison (also in ${exp}/comparison.md)"
-  step compare --exps "${exps[@]}" --out "${exp}/comparison.md"
+  step compare --exps "${exps[@]}" --out "${exp}/comparison.md" --record "${exp}/comparison.json"
 fi

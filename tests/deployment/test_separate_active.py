@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -39,7 +41,8 @@ def test_cli_writes_only_the_active_outputs_loudest_first(scaled_outputs, capsys
 
 def test_library_path_and_refusals(scaled_outputs):
     model, _, d = scaled_outputs
-    written = separate_file(model, str(d / "mix.wav"), str(d / "lib"), active_only=True, active_threshold_db=-5.0)
+    # the outputs are copies of one signal: the 0.7 one is 0.4 (-8 dB) from its nearest, the 0.3 one -10.5 dB
+    written = separate_file(model, str(d / "mix.wav"), str(d / "lib"), active_only=True, active_threshold_db=-9.0)
     assert [p.rsplit("/", 1)[1] for p in written] == ["mix_s1.wav"]
     with pytest.raises(ValueError, match="Refusing to overwrite"):
         separate_file(model, str(d / "mix.wav"), str(d / "lib"), active_only=True)
@@ -75,3 +78,50 @@ def test_the_ranking_is_over_the_whole_file_not_per_window(tiny_dprnn, tmp_path,
         expected = mix * np.where(loud, float(LOUD_GAINS[index]), float(QUIET_GAINS[index]))
         np.testing.assert_allclose(sf.read(tmp_path / "out" / name, dtype="float32")[0], expected, atol=1e-6,
                                    err_msg=name)
+
+
+def test_a_killed_runs_scratch_folder_goes_with_the_next_run(scaled_outputs, monkeypatch):
+    """A killed run leaves its hidden scratch folder (all P outputs, unsorted); the next run of that input
+    writes into the same name, removing it first, and leaves nothing hidden behind."""
+    from asteroid_deepmask.deployment import long_files
+
+    _, mix, d = scaled_outputs
+    leftover = d / "out" / ".mix.separating.partial"
+    leftover.mkdir(parents=True)
+    for name in ("mix_s1.wav", "mix_s3.wav"):
+        (leftover / name).write_text("half-written by a killed run")
+    used, write_windows = [], long_files._write_windows
+
+    def recording(separator, source, paths, *args):
+        used.append((os.path.dirname(paths[0]), sorted(os.listdir(os.path.dirname(paths[0])))))
+        return write_windows(separator, source, paths, *args)
+
+    monkeypatch.setattr(long_files, "_write_windows", recording)
+    assert main(["separate", str(d / "mix.wav"), "--model", str(d / "model.pth"), "-o", str(d / "out"),
+                 "--active-only"]) == 0
+    assert used == [(str(leftover), [])]  # the killed run's name, emptied before this run wrote
+    assert sorted(p.name for p in (d / "out").iterdir()) == ["mix_s1.wav", "mix_s2.wav"]  # hidden ones included
+    np.testing.assert_allclose(sf.read(d / "out" / "mix_s1.wav", dtype="float32")[0], 0.7 * mix, atol=1e-6)
+
+
+def test_force_removes_an_earlier_runs_outputs_past_the_new_count_and_nothing_else(scaled_outputs, capsys):
+    """An earlier run wrote 5 active outputs of mix.wav; this one finds 2. Without --force it refuses, even
+    when only an output past the model's 4 remains; with --force mix_s3..s5 go, and files not named as
+    outputs of mix.wav stay."""
+    _, mix, d = scaled_outputs
+    out = d / "out"
+    out.mkdir()
+    users = ["mix_s03.wav", "mix_s3.flac", "mix_s6.wav.txt", "mix_notes.wav", "other_s4.wav", "mix2_s1.wav"]
+    for name in users:
+        (out / name).write_text("the user's")
+    (out / "mix_s7.wav").mkdir()  # a folder, not a file this program wrote
+    args = ["separate", str(d / "mix.wav"), "--model", str(d / "model.pth"), "-o", str(out), "--active-only"]
+    sf.write(out / "mix_s5.wav", np.full(800, 0.5, "float32"), 8000)
+    assert main(args) == 2 and "Refusing to overwrite 1 existing file" in capsys.readouterr().err
+    for i in range(1, 5):
+        sf.write(out / f"mix_s{i}.wav", np.full(800, i / 10, "float32"), 8000)
+    assert main(args + ["--force"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(["mix_s1.wav", "mix_s2.wav", "mix_s7.wav", *users])
+    for name, gain in (("mix_s1.wav", 0.7), ("mix_s2.wav", 0.3)):  # this run's, not the earlier ones
+        np.testing.assert_allclose(sf.read(out / name, dtype="float32")[0], gain * mix, atol=1e-6)
+    assert all((out / name).read_text() == "the user's" for name in users)

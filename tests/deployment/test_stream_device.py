@@ -28,7 +28,7 @@ def test_the_torch_streamer_puts_blocks_and_state_on_the_models_device(monkeypat
     model = _model().to("meta")
     seen = []
 
-    def step(model, mixture, states, frame_valid=None):
+    def step(model, mixture, states, frame_valid=None, start=None):
         seen.append((mixture.device, {s.device for s in states}))
         return torch.zeros(mixture.shape[0], 2, mixture.shape[-1], device=mixture.device), states
 

@@ -12,7 +12,7 @@ from asteroid_deepmask import DPRNNDeepMask
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = os.path.join(ROOT, "docs", "examples", "models")
 #: name -> (sources C, outputs P)
-KEPT = {"mini2mix_mlp": (2, 2), "mini2mix_p4": (2, 4)}
+KEPT = {"mini2mix_mlp": (2, 2), "mini2mix_p4": (2, 4), "mini2mix_causal": (2, 2)}
 
 
 @pytest.mark.parametrize("name", sorted(KEPT))

@@ -39,9 +39,7 @@ def test_it_is_saved_with_the_model_and_round_trips(tmp_path):
     assert DeepMaskTasNet(**general.get_model_args()).mixture_consistency == "power"
 
 
-def test_bad_values_and_streaming_are_refused():
+def test_bad_values_are_refused():
+    """(Streaming: ``"uniform"`` streams, ``"power"`` is refused, tests/deployment/test_stream_consistency.py.)"""
     with pytest.raises(ValueError, match="mixture_consistency='yes'; choose None .* uniform, power"):
         DPRNNDeepMask(**TINY, mixture_consistency="yes")
-    causal = DPRNNDeepMask(**TINY, causal=True, mixture_consistency="uniform")
-    with pytest.raises(ValueError, match="projects its outputs to sum to the input"):
-        causal.streamer()

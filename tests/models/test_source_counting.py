@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from asteroid_deepmask.models.source_counting import active_sources
+from asteroid_deepmask.losses import mixture_consistency
+from asteroid_deepmask.models.source_counting import (ACTIVE_THRESHOLD_DB, active_sources, distinct_energies,
+                                                       output_levels_db)
 
 
 def oracle_outputs(voices, n_voices, n_outputs=6, leakage_db=-40.0):
@@ -53,3 +55,45 @@ def test_bad_inputs():
         active_sources(torch.zeros(8000), torch.zeros(8000))
     with pytest.raises(ValueError, match="mixture must have the batch and time sizes"):
         active_sources(torch.zeros(2, 3, 100), torch.zeros(2, 90))
+
+
+def uniform_projection_outputs(voices, n_voices, residual_db, n_outputs=6):
+    """The voices (split as a MixIT model splits them: the first over two outputs, one third and two thirds),
+    near-silent leakage in the other outputs, then the uniform mixture-consistency projection with a residual
+    ``residual_db`` below the mixture: every output gets the same share of it."""
+    mix = voices[:n_voices].sum(0)
+    parts = [voices[0] / 3, 2 * voices[0] / 3, *voices[1:n_voices]]
+    leak = 1e-4 * torch.randn(n_outputs - len(parts), mix.shape[-1], generator=torch.Generator().manual_seed(1))
+    raw = torch.cat([torch.stack(parts), leak])
+    residual = torch.randn(mix.shape[-1], generator=torch.Generator().manual_seed(2))
+    residual *= mix.norm() / residual.norm() * 10 ** (residual_db / 20)
+    projected = mixture_consistency(raw[None], (raw.sum(0) + residual)[None])[0]  # the residual is r / P in each
+    return mix + residual, projected
+
+
+@pytest.mark.parametrize("n_voices", [1, 2, 3])
+def test_a_residual_that_every_output_shares_does_not_make_them_active(voices, n_voices):
+    mix, outputs = uniform_projection_outputs(voices, n_voices, residual_db=0.0)
+    levels = output_levels_db(outputs.pow(2).sum(-1), mix.pow(2).sum(), mix.shape[-1])
+    assert (levels > ACTIVE_THRESHOLD_DB).all()  # a threshold on the outputs' own levels keeps all 6
+    active = active_sources(outputs, mix)
+    assert len(active) == n_voices + 1  # the voices' outputs, the first voice's two parts, and none of the rest
+    assert sorted(active) == list(range(n_voices + 1))
+    energies = outputs[active].pow(2).sum(-1)
+    assert (energies[:-1] >= energies[1:]).all()  # loudest first
+
+
+def test_distinct_energies_by_hand():
+    y = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.1, 0.1, 0.0], [0.1, 0.1, 0.1]])
+    energy = (y**2).sum(-1)
+    nearest = torch.tensor([min(((y[p] - y[q]) ** 2).sum() for q in range(4) if q != p) for p in range(4)])
+    torch.testing.assert_close(distinct_energies(y @ y.T).float(), torch.minimum(energy, nearest))
+    assert distinct_energies(y[:1] @ y[:1].T).tolist() == [4.0]  # a single output: its energy
+
+
+def test_outputs_all_alike_hold_one_source_not_none(voices):
+    mix = voices[0]
+    spread = torch.stack([mix / 4] * 4) + 1e-4 * torch.randn(4, 8000, generator=torch.Generator().manual_seed(4))
+    active = active_sources(spread, mix)
+    assert len(active) == 1 and active[0] == int(spread.pow(2).sum(-1).argmax())
+    assert active_sources(spread, mix, threshold_db=-10.0) == []  # its own level, -12 dB, must pass too

@@ -107,3 +107,44 @@ def test_rows_of_one_name_from_two_parents_say_their_parent(tmp_path):
             for parent in ("share0.1", "share0") for s in range(2)]
     rows = [line.split(" | ")[0] for line in comparison_markdown(runs).splitlines()[2:4]]
     assert rows == ["| share0.1/unsupervised", "| share0/unsupervised"]
+
+
+def counting_record(folder, rates, default=-20.0):
+    """A counting record as ``egs/mixit/count_mini.py --exp`` writes it: ``rates`` at the default threshold,
+    and other rates at another threshold (which the table must not read)."""
+    rows = [{"voices": v, "threshold_db": default, "mixtures": 10, "counted_right": r, "counts": {}}
+            for v, r in rates.items()]
+    rows += [{"voices": v, "threshold_db": default + 5, "mixtures": 10, "counted_right": 0.0, "counts": {}}
+             for v in rates]
+    (folder / "counting.json").write_text(json.dumps({"name": "count_mini", "default_threshold_db": default,
+                                                      "rows": rows}))
+
+
+def test_counting_records_make_a_third_table_and_every_row_a_result_record(tmp_path):
+    from asteroid_deepmask.recipe.comparison import comparison_records
+
+    ones, twos = [0.5, 0.7, 0.6], [0.2, 0.4, 0.3]
+    seeds = []
+    for s in range(3):
+        seeds.append(fake_exp(tmp_path / f"mixit_seed{s}", -9.0, -3.0, s, selections={
+            "si_sdri_best_assignment": 5.0 + s, "si_sdri_active": 3.0 + s}))
+        counting_record(tmp_path / f"mixit_seed{s}", {1: ones[s], 2: twos[s]})
+    plain = fake_exp(tmp_path / "pit", 7.0, 7.5, hparams={**HPARAMS, "paper": {"name": "PIT"}})
+    row = comparison_row(seeds)
+    assert row["counting"][1] == pytest.approx(student_ci(ones))
+    assert row["counting"][2] == pytest.approx(student_ci(twos))
+    table = comparison_markdown([*seeds, plain])
+    (m1, h1), (m2, h2) = student_ci(ones), student_ci(twos)
+    assert "| Model | Seeds | 1 voice | 2 voices |" in table
+    assert f"| MLP (L) | 3 | {100 * m1:.0f} ± {100 * h1:.0f} % | {100 * m2:.0f} ± {100 * h2:.0f} % |" in table
+    assert "| PIT | 1 | " not in table.split("1 voice")[1]  # no counting record: no counting row
+    records = comparison_records([*seeds, plain])
+    assert [r["model"] for r in records] == ["MLP (L)", "PIT"]
+    assert records[0]["si_sdri_active"] == pytest.approx(4.0)
+    assert records[0]["counted_right_2_voices"] == pytest.approx(0.3)
+    assert records[0]["counted_right_1_voices_ci"] == pytest.approx(h1) and "counted_right_1_voices" not in records[1]
+    out = subprocess.run([sys.executable, "-m", "asteroid_deepmask.recipe", "compare", "--exps", *seeds, plain,
+                          "--record", str(tmp_path / "comparison.json")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    record = json.loads((tmp_path / "comparison.json").read_text())
+    assert record["name"] == "compare" and record["rows"][0]["si_sdri_active"] == pytest.approx(4.0)

@@ -7,7 +7,7 @@ import torch
 
 from asteroid_deepmask.models import DeepMaskEncoderMaskerDecoder
 from asteroid_deepmask.recipe import main as recipe
-from asteroid_deepmask.recipe.evaluation import evaluate, utterance_metrics
+from asteroid_deepmask.recipe.evaluation import evaluate, match_kept, utterance_metrics
 from asteroid_deepmask.recipe.reference_free import evaluate_reference_free, remix_si_sdr
 
 RATE = 8000
@@ -44,7 +44,7 @@ def test_overseparated_rows_best_assignment_and_loudest(tiny_dprnn, voices, stub
     # the best assignment puts both halves back together; the two loudest are source 2 and one half of source 1
     assert m["si_sdri_best_assignment"] > 40
     assert m["si_sdri_best_assignment"] - m["si_sdri_loudest"] > 20
-    assert set(results["rows"]) == {"<metric>", "<metric>_best_assignment", "<metric>_loudest"}
+    assert set(results["rows"]) == {"<metric>", "<metric>_best_assignment", "<metric>_loudest", "<metric>_active"}
     assert "best assignment" in results["rows"]["<metric>_best_assignment"]
     table = (tmp_path / "results.md").read_text()
     assert "| si_sdri_loudest |" in table and "`<metric>_loudest` rows: the model's 4 outputs: its C most energetic" in table
@@ -68,8 +68,40 @@ def test_dnsmos_on_the_outputs_a_user_without_references_gets(tiny_dprnn, voices
     m = results["metrics"]
     assert "dnsmosi" in m and "dnsmosi_loudest" in m and "si_sdri_best_assignment" in m
     assert "dnsmosi_best_assignment" not in m  # that selection reads the references
-    assert len(calls) == 1 + 2 + 2  # the mixture once, the C outputs, the C loudest
+    assert "dnsmosi_active" in m
+    assert len(calls) == 1 + 2 + 2 + 2  # the mixture once, the C outputs, the C loudest, the C matched active ones
     assert sum(np.allclose(c, sources.sum(0).numpy()) for c in calls) == 1
+
+
+def test_active_rows_score_what_separate_active_only_keeps(tiny_dprnn, voices, stub_outputs, tmp_path):
+    sources = voices[:2]
+    outputs = split_outputs(sources)
+    stub_outputs(sources.sum(0), outputs)
+    results = evaluate(tiny_dprnn(n_outputs=4), [("utt0", sources.sum(0).numpy(), sources.numpy())], tmp_path, "tiny",
+                       metrics=("si_sdr",))
+    # kept: both halves of source 1 and source 2 (not the silent output); scored: source 2's output and the half
+    # of source 1 that matches it best, as the C = 2 kept outputs a user would match by ear
+    mix = sources.sum(0).numpy()
+    refs = sources.numpy().astype(float)
+    halves = [utterance_metrics(mix, refs, np.stack([outputs[i].numpy(), outputs[3].numpy()]), RATE, ("si_sdr",))
+              for i in (0, 2)]
+    m = results["metrics"]
+    assert m["si_sdri_active"] == pytest.approx(max(h["si_sdri"] for h in halves), abs=1e-3)
+    assert m["si_sdri_best_assignment"] - m["si_sdri_active"] > 20
+
+
+def test_a_source_without_a_kept_output_is_scored_on_the_mixture():
+    rng = np.random.default_rng(0)
+    refs = rng.standard_normal((3, 800))
+    mix = refs.sum(0)
+    kept = np.stack([refs[2] + 0.01 * rng.standard_normal(800), 0.5 * refs[0]])
+    matched = match_kept(kept, refs, mix)
+    np.testing.assert_array_equal(matched[[0, 2]], kept[[1, 0]])
+    np.testing.assert_array_equal(matched[1], mix)
+    # more kept outputs than sources: the best one-to-one match, the others left out
+    many = np.stack([refs[1] + rng.standard_normal(800), refs[0], refs[1], 0.1 * refs[2]])
+    np.testing.assert_array_equal(match_kept(many, refs[:2], mix), refs[:2])
+    np.testing.assert_array_equal(match_kept(np.zeros((0, 800)), refs, mix), np.stack([mix] * 3))
 
 
 def test_pesq_and_stoi(voices):
@@ -116,28 +148,29 @@ def test_reference_free_dnsmos_and_remix(tiny_dprnn, voices, stub_outputs, tmp_p
         evaluate_reference_free(tiny_dprnn(), [str(tmp_path / "rec.wav")], tmp_path / "out", metrics=("pesq",))
 
 
-def test_dnsmos_names_speechmos_scores(voices, monkeypatch):
-    """Our names read speechmos's own keys: one real call (at DNSMOS's 16 kHz), and a call with a score per key."""
+def test_dnsmos_scores_the_clip_at_16_khz_within_range_as_speechmos_does(voices, monkeypatch):
+    """One real call on a 1 s voice at 8 kHz: the scorer gets it resampled to 16 kHz, and our names hold the
+    scores speechmos gives that clip; a clip beyond [-1, 1] is scaled down to a peak of 1 first."""
+    import torchaudio.functional as AF
     from speechmos import dnsmos as speechmos_dnsmos
 
-    from asteroid_deepmask.recipe.reference_free import DNSMOS_RATE, dnsmos
+    from asteroid_deepmask.recipe import reference_free
 
-    real, seen = speechmos_dnsmos.run, []
+    scorer, seen = reference_free.dnsmos_scorer(), []
 
-    def spy(wav, sr, **kwargs):
-        seen.append((len(wav), sr, real(wav, sr=sr, **kwargs)))
-        return seen[-1][2]
+    def spy(wav):
+        seen.append(wav)
+        return scorer(wav)
 
-    monkeypatch.setattr(speechmos_dnsmos, "run", spy)
-    ours = dnsmos(voices[0].numpy(), RATE)
-    (samples, rate, theirs), = seen
-    assert DNSMOS_RATE == 16000 and (samples, rate) == (2 * 8000, DNSMOS_RATE)  # 1 s at 8 kHz, resampled
+    monkeypatch.setattr(reference_free, "dnsmos_scorer", lambda: spy)
+    ours = reference_free.dnsmos(voices[0].numpy(), RATE)
+    clip = AF.resample(voices[0], RATE, reference_free.DNSMOS_RATE).numpy()
+    np.testing.assert_allclose(seen[0], clip, atol=1e-6)
+    theirs = speechmos_dnsmos.run(clip, sr=reference_free.DNSMOS_RATE)
     assert abs(theirs["sig_mos"] - theirs["bak_mos"]) > 1e-3  # the clip tells sig from bak
-    assert ours == {"ovrl": pytest.approx(theirs["ovrl_mos"]), "sig": pytest.approx(theirs["sig_mos"]),
-                    "bak": pytest.approx(theirs["bak_mos"]), "p808": pytest.approx(theirs["p808_mos"])}
-    monkeypatch.setattr(speechmos_dnsmos, "run",
-                        lambda wav, sr: {"ovrl_mos": 1.5, "sig_mos": 2.5, "bak_mos": 3.5, "p808_mos": 4.5})
-    assert dnsmos(np.zeros(800, "float32"), RATE) == {"ovrl": 1.5, "sig": 2.5, "bak": 3.5, "p808": 4.5}
+    assert ours == {name: pytest.approx(float(theirs[f"{name}_mos"]), abs=1e-3) for name in reference_free.DNSMOS_SCORES}
+    reference_free.dnsmos(np.full(800, 4.0, "float32"), reference_free.DNSMOS_RATE)
+    assert np.abs(seen[1]).max() == 1.0
 
 
 def test_remix_si_sdr_scores_against_the_projection():

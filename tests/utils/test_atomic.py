@@ -1,4 +1,6 @@
 """atomic_paths: a final name holds a whole file or its previous content; durable writes reach the disk."""
+import os
+
 import pytest
 
 from asteroid_deepmask import atomic
@@ -36,6 +38,23 @@ def test_sweep_removes_only_our_temporary_files_in_the_folder_and_below(tmp_path
     (tmp_path / "sub").mkdir()
     for path in kept + swept:
         path.write_text("x")
-    assert sweep_partials(tmp_path) == 2
+    scratch = tmp_path / "sub" / (".mix.separating" + PARTIAL_SUFFIX)  # a killed scratch_folder's, with its files
+    scratch.mkdir()
+    (scratch / "mix_s1.wav").write_text("x")
+    assert sweep_partials(tmp_path) == 3
     assert sorted(tmp_path.rglob("*.*")) == sorted(kept)
     assert sweep_partials(tmp_path / "missing") == 0
+
+
+def test_a_scratch_folder_replaces_a_killed_runs_and_goes_when_done(tmp_path):
+    from asteroid_deepmask.utils.atomic import PARTIAL_SUFFIX, scratch_folder
+
+    left = tmp_path / (".work" + PARTIAL_SUFFIX)
+    left.mkdir()
+    (left / "old.wav").write_text("killed run")
+    with pytest.raises(RuntimeError):
+        with scratch_folder(tmp_path / ".work") as scratch:
+            assert os.listdir(scratch) == []  # the leftover is gone before the new run writes
+            (left / "new.wav").write_text("x")
+            raise RuntimeError("failed")
+    assert list(tmp_path.iterdir()) == []
