@@ -51,6 +51,7 @@ measure bench_maskers benchmarks/bench_maskers.py --reps 2                      
 measure bench_streaming benchmarks/bench_streaming.py --seconds 2 --reps 1 --rerun-blocks 10   # ~5 min
 measure bench_export benchmarks/bench_export.py --models baseline mlp_l --seconds 4 --reps 3   # ~5 min
 measure bench_long_files benchmarks/bench_long_files.py --minutes 0.5 2 5 --reps 1     # ~6 min
+measure bench_dnsmos benchmarks/bench_dnsmos.py --evaluation 100                      # ~3 min
 measure bench_web benchmarks/bench_web.py --reps 3 --screenshot docs/_static/web_page.png   # ~3 min, Chromium
 if "${python}" -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
   measure gpu_check benchmarks/gpu_check.py                                            # ~2 min, GPU only

@@ -93,6 +93,7 @@ def chromium(fake_microphone=None, window=(1000, 800)):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     flags = ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required",
+             "--hide-scrollbars",
              f"--window-size={window[0]},{window[1]}"]
     if fake_microphone is not None:
         flags += ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
