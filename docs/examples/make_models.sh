@@ -4,7 +4,8 @@
 # It runs the mini2mix recipe (egs/mini2mix/run.sh, stages 0-4: synthesise the corpus into
 # data/mini2mix, manifests, train, evaluate on the 50 test mixtures, hub folder) once per experiment
 # file of hparams/docs/ (seed 0), then copies each hub folder (less its model card) and its results.json
-# into docs/examples/models/<name>/. About 25 minutes on an idle 2-core CPU. Extra options go to run.sh
+# into docs/examples/models/<name>/. On a 2-core CPU the first two took about 15 minutes together (idle), the
+# causal one 45 minutes (with other jobs running). Extra options go to run.sh
 # (e.g. --force true to train again over an earlier run in exp/docs/).
 # Training is seeded but not bit-exact across machines and thread counts: a re-made model scores
 # close to the kept one, not the same, and its results.json says how well.

@@ -217,12 +217,15 @@ def check_shell_blocks(page, blocks):
 # ----------------------------------------------------------------------------------------------- tests
 
 
-@pytest.mark.parametrize("page", pages())
+def pages_with_python():
+    """The pages of :func:`pages` that have a Python block to run (the others have nothing to test here)."""
+    return [page for page in pages()
+            if any(lang == "python" and not skip for lang, _, _, skip in code_blocks(read(page)))]
+
+
+@pytest.mark.parametrize("page", pages_with_python())
 def test_python_blocks_run(page, tmp_path):
-    blocks = code_blocks(read(page))
-    if not any(lang == "python" and not skip for lang, _, _, skip in blocks):
-        pytest.skip("no python block")
-    run_python_blocks(page, blocks, tmp_path)
+    run_python_blocks(page, code_blocks(read(page)), tmp_path)
 
 
 @pytest.mark.parametrize("page", pages())
