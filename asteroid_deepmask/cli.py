@@ -107,7 +107,7 @@ def _web(args):
     from .deployment.web import build_web_folder, describe
 
     model = DeepMaskEncoderMaskerDecoder.from_pretrained(args.model, revision=args.revision)
-    block = None if args.block_ms is None else block_samples(model, args.block_ms, name="--block-ms")
+    block = block_samples(model, args.block_ms, name="--block-ms")
     print(describe(build_web_folder(model, args.output, block, args.quantize, args.runtime, args.force)))
 
 

@@ -13,7 +13,7 @@ from ..models.pretrained import looks_like_repo_id
 from .export import INPUT_NAME, detect_export_format, read_export_metadata
 from .quantization import INT8, quantize_int8
 from .separators import check_device, check_file_precision, check_precision, file_precision
-from .streaming import Streamer, consistent, skip_leading
+from .streaming import Streamer, skip_leading
 
 #: Precisions a torch model streams in (bf16 autocast is for whole files).
 STREAM_PRECISIONS = ("32", INT8)
@@ -68,13 +68,6 @@ class ExportedStreamer:
             return [np.zeros(shape, dtype=dtype) for shape, dtype in shapes]
         return [torch.zeros(shape, dtype=getattr(torch, dtype), device=self.device) for shape, dtype in shapes]
 
-    def _tail(self):
-        """The decoder's overlap tail (the last state) as a CPU array, projected as the model projects its
-        outputs onto the input samples it lines up with (the first ``latency`` of the encoder's, the first state)."""
-        tail, past = (torch.as_tensor(state).cpu() for state in (self._states[-1], self._states[0]))
-        weights = self.metadata.get("model_args", {}).get("mixture_consistency")
-        return consistent(weights, tail, past[:, 0, :tail.shape[-1]]).numpy()
-
     def _run(self, block):
         if self._states is None:
             self._states = self._initial_states(block.shape[0])
@@ -96,10 +89,14 @@ class ExportedStreamer:
             raise ValueError(f"process takes a block [batch, samples], got shape {block.shape}.")
         pending = block if self._pending is None else np.concatenate([self._pending, block], axis=-1)
         whole = pending.shape[-1] // self.block * self.block
-        outs = [self._run(np.ascontiguousarray(pending[:, i:i + self.block])) for i in range(0, whole, self.block)]
         self._pending = pending[:, whole:]
-        out = np.concatenate(outs, axis=-1) if outs else np.zeros((block.shape[0], self.n_src, 0), np.float32)
-        return self._skip(out)
+        return self._skip(self._run_blocks(pending[:, :whole]))
+
+    def _run_blocks(self, samples):
+        """The step over ``samples`` ``[batch, k * block]``, block by block: ``[batch, n_src, k * block]``."""
+        outs = [self._run(np.ascontiguousarray(samples[:, i:i + self.block]))
+                for i in range(0, samples.shape[-1], self.block)]
+        return np.concatenate(outs, axis=-1) if outs else np.zeros((samples.shape[0], self.n_src, 0), np.float32)
 
     def flush(self):
         """The rest of the streams' sources; the next samples start new streams."""
@@ -108,10 +105,12 @@ class ExportedStreamer:
         left = self._pending.shape[-1]
         if self._states is None:  # only empty blocks so far: the streams' start
             self._states = self._initial_states(self._pending.shape[0])
+        # The output so far ends `latency` samples before the pending samples: padded blocks (samples that add no
+        # frame) give those, projected as the model projects its outputs, since the step itself makes them.
         pad = np.nan if self.metadata.get("end_padding") == "nan" else 0.0
-        last = [self._run(np.pad(self._pending, ((0, 0), (0, self.block - left)), constant_values=pad))] if left else []
-        # The output so far ends `latency` samples before the input's last whole block.
-        rest = self._skip(np.concatenate([*last, self._tail()], axis=-1)[..., :left + self.latency])
+        wanted = left + self.latency
+        padded = np.pad(self._pending, ((0, 0), (0, -(-wanted // self.block) * self.block - left)), constant_values=pad)
+        rest = self._skip(self._run_blocks(padded)[..., :wanted])
         self.reset()
         return rest
 

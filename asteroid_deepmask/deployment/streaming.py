@@ -46,7 +46,8 @@ def consistent(weights, sources, mixture):
     with, as a model with ``mixture_consistency=weights`` projects its outputs (None: unchanged).
 
     The model projects its P outputs with shares 1/P; the C sources sum P/C of them each (equal
-    groups), so they take shares 1/C: the uniform projection of the sources themselves.
+    groups), so they take shares 1/C: the uniform projection of the sources themselves. Only
+    ``"uniform"`` streams (:func:`check_consistency_streams` refuses the others before a stream starts).
     """
     if weights is None:
         return sources
@@ -96,6 +97,7 @@ def stream_step(model, mixture, states, frame_valid=None, start=None):
         return tail.new_zeros(*tail.shape[:2], 0), (samples, *trunk_states, tail)
     tf_rep = model.enc_activation(model.encoder(samples[..., :used + kernel - stride]))  # [batch, n_filters, n_frames]
     trunk = model.masker.trunk
+    # without a start, as a trunk of a user's whose forward_streaming predates the argument is called
     feats, trunk_states = (trunk.forward_streaming(tf_rep, trunk_states) if start is None
                            else trunk.forward_streaming(tf_rep, trunk_states, start))
     masks = group_outputs(model.masker.head.forward_outputs(feats), model.masker.n_src)

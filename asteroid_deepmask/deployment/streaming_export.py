@@ -4,9 +4,9 @@ An exported step maps ``(mixture [batch, block], *states)`` to ``(sources [batch
 *next_states)``, the states in the same order as the inputs; a stream starts with every state at
 zeros and feeds each call the states the previous one returned. The output lags the input by
 ``latency`` samples: the first ``latency`` output samples of a stream come before its start, and
-at its end the last ones are the ``decoder_tail`` state. The metadata record says
+its end comes out of blocks padded with NaN, ``latency`` samples past the input's end. The metadata record says
 ``streaming: true``, ``block``, ``stride``, ``latency``, each state's name, shape (``"batch"`` where the
-batch goes) and dtype, and ``end_padding: "nan"``: pad a stream's last block with NaN (samples that add no
+batch goes) and dtype, and ``end_padding: "nan"``: pad a stream's end with NaN (samples that add no
 frame) to end it as ``model(whole input)`` does. The graph is :func:`~.streaming.stream_step`, traced for that block.
 
 The states, in order: ``encoder_past``, the trunk's (``trunk_state_0``, ...), ``decoder_tail``. A causal DPRNN's

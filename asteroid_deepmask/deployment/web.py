@@ -17,9 +17,9 @@ automation contract (``web_page/app.js``).
 import json
 import os
 import shutil
-import tempfile
 from importlib import resources
 
+from ..utils.atomic import scratch_folder
 from ..version import __version__
 from .export import read_export_metadata
 from .streaming_export import block_samples, export_streaming_model
@@ -87,8 +87,8 @@ def build_web_folder(model, folder, block=None, quantize=None, runtime=None, for
     block = block_samples(model) if block is None else block
     parent = os.path.dirname(folder)
     os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.partial-", dir=parent)
-    try:
+    # a hidden scratch folder beside the page's, which a killed run's successor removes
+    with scratch_folder(os.path.join(parent, f".{os.path.basename(folder)}")) as staging:
         export_streaming_model(model, os.path.join(staging, MODEL_FILE), block, quantize=quantize)
         runtime_bytes = copy_runtime(os.path.join(staging, RUNTIME_DIR), runtime)
         page = resources.files(__package__).joinpath("web_page")
@@ -100,12 +100,8 @@ def build_web_folder(model, folder, block=None, quantize=None, runtime=None, for
                     onnxruntime_web=VERSION, metadata=metadata)
         with open(os.path.join(staging, INFO_FILE), "w") as f:
             json.dump(info, f, indent=1)
-        os.chmod(staging, 0o755)  # mkdtemp's 0700 would hide the page from a server run by another user
         size = sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(staging) for f in files)
         _move_into_place(staging, folder)
-    finally:
-        if os.path.isdir(staging):
-            shutil.rmtree(staging)
     return dict(folder=folder, block=block, latency=metadata["latency"], sample_rate=metadata["sample_rate"],
                 n_src=metadata["n_src"], bytes=size, runtime_bytes=runtime_bytes)
 

@@ -82,15 +82,17 @@ def overlap_ratio(sources, sample_rate, frame_s=0.02, threshold_db=-30.0):
     return float((active.sum(0) >= 2)[any_active].mean())
 
 
-def scores(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr"), mix_dnsmos=None):
+def scores(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr"), mix_dnsmos=None, permute=True):
     """Metrics of one utterance's estimates and their improvements over the mixture (``<name>i``).
 
     Args:
         mix (np.ndarray): ``[time]``; sources, estimates (np.ndarray): ``[n_src, time]``, the estimates
-            put in the order of the sources by the best permutation.
+            put in the order of the sources by the best permutation (``permute``), or already in it.
         metrics (sequence of str): among :data:`METRICS`.
         mix_dnsmos (float, optional): the mixture's DNSMOS overall score, when already computed (an
             utterance scored on several selections of outputs computes it once).
+        permute (bool): find the best permutation of the estimates; False when a selection already put them
+            in the sources' order (a reference left without an output must keep the mixture it was given).
     """
     from asteroid.metrics import get_metrics
 
@@ -102,7 +104,7 @@ def scores(mix, sources, estimates, sample_rate, metrics=("si_sdr", "sdr"), mix_
     if with_refs:
         with library_warnings_ignored():
             values = get_metrics(mix, sources, estimates, sample_rate=sample_rate, metrics_list=with_refs,
-                                 compute_permutation=True)
+                                 compute_permutation=permute)
     if "dnsmos" in metrics:
         values["dnsmos"] = np.mean([dnsmos(e, sample_rate)["ovrl"] for e in estimates])
         values["input_dnsmos"] = dnsmos(mix, sample_rate)["ovrl"] if mix_dnsmos is None else mix_dnsmos
@@ -245,7 +247,8 @@ def evaluate(model, examples, out_dir, dataset, metrics=("si_sdr", "sdr"), devic
         if all_outputs is not None:
             picked = select_outputs(all_outputs(mix_t)[0].cpu().double().numpy(), sources, mix)
             for suffix, estimates in picked.items():
-                values = scores(mix, sources, estimates, rate, selection_metrics(f"_{suffix}", metrics), mix_dnsmos)
+                values = scores(mix, sources, estimates, rate, selection_metrics(f"_{suffix}", metrics), mix_dnsmos,
+                                permute=suffix == "loudest")  # the other selections come in the sources' order
                 row.update({f"{k}_{suffix}": v for k, v in values.items()})
         rows.append({"id": utt_id, **row})
     if not rows:

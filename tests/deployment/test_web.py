@@ -101,6 +101,20 @@ def test_the_page_separates_a_file_as_the_python_streamer_in_float32(served, fil
         assert source["rms"] == pytest.approx(float(np.sqrt(np.mean(reference.astype(np.float64) ** 2))), rel=1e-4)
 
 
+def test_a_short_file_ends_as_the_python_streamer_ends_it(served, browser):
+    """The whole of a stream shorter than the summary, its NaN-padded last block and decoder tail included."""
+    root, url, _ = served
+    wav = _bursts(2000 + 37, RATE, 1)  # a last block of 37 samples, not whole strides, in a burst (not a pause)
+    sf.write(root / "short.wav", wav, RATE, subtype="FLOAT")
+    title, summary = run_page(browser, f"{url}/f32/index.html?file=../short.wav")
+    assert title == "done"
+    expected = _python_stream(root / "f32" / "model.onnx", wav)
+    assert expected.shape[-1] == len(wav)
+    for source, reference in zip(summary["sources"], expected):
+        assert len(source["samples"]) == len(wav)
+        assert np.abs(np.array(source["samples"]) - reference).max() < 1e-4
+
+
 def test_the_int8_page_agrees_with_the_python_streamer_of_its_file(served, file_results):
     root, _, _ = served
     title, summary = file_results["int8"]

@@ -73,7 +73,9 @@ def test_the_student_learns_the_grouped_teacher_outputs_with_pit(tmp_path):
                        "loss": "thresholded_snr", "teacher": str(tmp_path / "teacher.pth")},
           "optim": {"lr": 0.001}, "scheduler": {}}
     module = SeparationModule(build_model(hp["model"]), hp).eval()
-    assert not any(p is q for p in module.parameters() for q in teacher.parameters())  # nothing of it is trained
+    # the module's copy of the teacher is frozen, and none of its parameters is the module's (nothing of it is trained)
+    assert all(not p.requires_grad for p in module._teacher[0].parameters())
+    assert {id(p) for p in module.parameters()} == {id(p) for p in module.model.parameters()}
     assert not any(k.startswith("_teacher") for k in module.state_dict())
     mixtures = torch.randn(2, 2, 2000)
     mixtures[1, 1] = 0  # a less crowded mixture of mixtures: its silent part is left out

@@ -3,8 +3,7 @@
 // Every name, shape and dtype comes from the file's metadata (model.json): the step maps
 // (mixture [1, block], ...states) to (sources [1, n_src, block], ...next states), the states in the
 // metadata's order, all zeros at a stream's start. The first `latency` output samples come before
-// the stream's start and are left out; its last block is padded with the metadata's end_padding,
-// and the state named decoder_tail holds the sources' last samples.
+// the stream's start and are left out; it ends with blocks padded with the metadata's end_padding.
 //
 // Messages: from the page {type: 'init', meta, model} -> {type: 'ready', threads} or {type: 'error'};
 // blocks {type: 'block', samples} come from the page or, live, from the audio worklet's port, which
@@ -12,7 +11,6 @@
 // with the rest (fewer than a block) and the page gets {type: 'done', sources, times}.
 import * as ort from './ort/ort.wasm.min.mjs';
 
-const TAIL_STATE = 'decoder_tail';
 const ARRAYS = { float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array,
                  int8: Int8Array, uint8: Uint8Array, bool: Uint8Array };
 
@@ -73,22 +71,18 @@ async function onBlock(samples, reply) {
 }
 
 async function onEnd(rest) {
-  const left = rest.length;
-  let last = Array.from({ length: meta.n_src }, () => new Float32Array(0));
-  if (left) {
-    const padded = new Float32Array(meta.block).fill(meta.end_padding === 'nan' ? NaN : 0);
-    padded.set(rest);
-    last = (await step(padded)).map((s) => s.subarray(0, left));
-  }
-  // the samples of the input's last `latency` the tail state holds: [1, n_src, k]
-  const where = meta.states.findIndex((s) => s.name === TAIL_STATE);
-  if (where < 0) throw new Error(`the metadata names no ${TAIL_STATE} state, which holds a stream's last samples`);
-  const tail = states[where], k = tail.dims[2];
-  const ends = last.map((s, c) => {
-    const joined = new Float32Array(s.length + k);
-    joined.set(s);
-    joined.set(tail.data.subarray(c * k, (c + 1) * k), s.length);
-    return joined.subarray(0, left + meta.latency);
+  // The output so far ends `latency` samples before `rest`: padded blocks (samples that add no frame) give
+  // those, projected as the model projects its outputs, since the step itself makes them.
+  const wanted = rest.length + meta.latency;
+  const n = Math.ceil(wanted / meta.block);
+  const padded = new Float32Array(n * meta.block).fill(meta.end_padding === 'nan' ? NaN : 0);
+  padded.set(rest);
+  const blocks = [];
+  for (let i = 0; i < n; i++) blocks.push(await step(padded.slice(i * meta.block, (i + 1) * meta.block)));
+  const ends = blocks[0].map((_, c) => {
+    const joined = new Float32Array(n * meta.block);
+    blocks.forEach((b, i) => joined.set(b[c], i * meta.block));
+    return joined.subarray(0, wanted);
   });
   record(ends);
   const sources = recorded.map((chunks) => {
