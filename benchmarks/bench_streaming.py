@@ -6,6 +6,8 @@ with seeded untrained weights (speed does not depend on them). Ways to separate 
 
 - torch: :class:`~asteroid_deepmask.deployment.streaming.Streamer` (``stream_step`` in eager
   mode, the state carried from block to block), ``torch.set_num_threads(1)``;
+- TorchScript step: the same step traced, as ``export --streaming live.pt`` writes it, fed its own
+  states (torch without Python between the operations);
 - ONNX Runtime: the step written by ``export_streaming_model`` for that block, fed its own
   states, the session called directly with numpy arrays (``intra_op_num_threads=1``);
 - torch int8 and ONNX Runtime int8: the same two with the recurrent, linear and 1x1 convolution
@@ -19,17 +21,21 @@ Each repetition streams ``--seconds`` of noise through every way in turn (the or
 block of every repetition. RTF: median time per block / block duration. Latency: samples by which
 the output lags the input (``stream_latency``: the encoder's window minus its stride); a live
 system adds a block and the time to compute it. Re-run / streaming: re-run median / the way's
-median. CPU time: the process's CPU time per block (median): on a machine shared with other jobs
+median. Limit: the RTF the model would have if its multiply-adds per block (``count_complexity``'s
+``macs_run_g``: a stream computes each frame once) ran at the rate one thread reaches in a large
+float32 matrix product (measured at the start, ``core_gmacs`` in the record); RTF / limit says how far
+each way is from that ceiling. CPU time: the process's CPU time per block (median): on a machine shared with other jobs
 it leaves out the time spent waiting for a core, not the slowdown of sharing caches and cores, so
 it lies between the wall-clock time and an idle machine's. Memory stays
 bounded: per-block times are kept, outputs are not.
 
 The issues' targets at 10 ms blocks (causal DPRNN MLP (L): real-time factors and the re-run ratio;
-causal DPRNN baseline: int8 at least 2x torch float32) are printed as PASS / MISS lines; a miss
+causal DPRNN baseline: int8 at least 2x torch float32; causal Conv-TasNet MLP (L): live, RTF below 0.5,
+in ONNX Runtime int8, its fastest engine) are printed as PASS / MISS lines; a miss
 comes with where the time goes in that model's float32 or int8 ways: torch's time per stage
 (encoder, trunk RNNs, other trunk layers, head, decoder, and the rest outside modules: state
 reads and writes, reshapes, functional ops, Python; a causal DPRNN's inter-chunk LSTM step,
-written out with its weights in eager mode, is in the rest), the top torch operators, and ONNX
+written out with its weights in torch, is in the rest), the top torch operators, and ONNX
 Runtime's top operators. Speed-up: torch float32 median / the way's median.
 
     python benchmarks/bench_streaming.py               # 5 s streams: for a steadier p99 on an idle machine
@@ -51,8 +57,10 @@ from harness import benchmark_parser, onnx_op_ms, rotations, save_record, share_
 
 MODELS = {"causal_baseline": "causal DPRNN baseline", "causal_mlp_l": "causal DPRNN MLP (L)",
           "convtasnet_causal_mlp_l": "causal Conv-TasNet MLP (L)"}
-WAYS = {"torch": "torch", "onnx": "ONNX Runtime", "int8": "torch int8", "onnx_int8": "ONNX Runtime int8",
-        "rerun": "re-run on 1 s (torch)"}
+WAYS = {"torch": "torch", "torchscript": "TorchScript step", "onnx": "ONNX Runtime", "int8": "torch int8",
+        "onnx_int8": "ONNX Runtime int8", "rerun": "re-run on 1 s (torch)"}
+#: The streaming files each block size is exported to, by way: (suffix, quantize).
+EXPORTED = {"torchscript": (".pt", None), "onnx": (".onnx", None), "onnx_int8": (".onnx", "int8")}
 BLOCKS_MS = (4.0, 10.0, 20.0)
 RERUN_SECONDS = 1.0
 # The issues' targets at one block: (model, way, quantity, bound); RTF at most, the ratios at least.
@@ -60,7 +68,7 @@ TARGET_BLOCK_MS = 10.0
 TARGETS = [("causal_mlp_l", "torch", "rtf", 0.25), ("causal_mlp_l", "onnx", "rtf", 0.10),
            ("causal_mlp_l", "onnx_int8", "rtf", 0.07),
            ("causal_mlp_l", "torch", "rerun_ratio", 10.0), ("causal_baseline", "int8", "speedup", 2.0),
-           ("causal_baseline", "onnx_int8", "speedup", 2.0)]
+           ("causal_baseline", "onnx_int8", "speedup", 2.0), ("convtasnet_causal_mlp_l", "onnx_int8", "rtf", 0.5)]
 
 
 def build_model(name, corpus="wsj0-2mix"):
@@ -78,6 +86,29 @@ def mixture(seconds, rate=8000):
     import torch
 
     return 0.1 * torch.randn(1, int(seconds * rate), generator=torch.Generator().manual_seed(1))
+
+
+def core_macs_per_s(seconds=0.5, size=1024):
+    """Multiply-adds per second that one thread reaches in a large float32 matrix product: what the core
+    does when nothing but arithmetic limits it (the ceiling of every engine here)."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(3):
+        a @ b
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        done += 1
+    return done * size ** 3 / (time.perf_counter() - start)
+
+
+def model_macs_per_s(model):
+    """Multiply-adds per second of audio that ``model`` runs (``count_complexity``'s ``macs_run_g`` on 1 s):
+    a stream computes each frame once, as the whole-input pass does, so a block costs its share of them."""
+    from asteroid_deepmask.complexity import count_complexity
+
+    return 1e9 * count_complexity(model, seconds=1.0)["macs_run_g"]
 
 
 def _timed(call, blocks):
@@ -124,6 +155,29 @@ def onnx_stream(path, block, session=None):
     return stream
 
 
+def torchscript_stream(path, block):
+    """The same through the streaming TorchScript file ``path`` (the traced step ``export --streaming`` writes),
+    each call fed the states the last one returned."""
+    import torch
+
+    from asteroid_deepmask.deployment.export import read_export_metadata
+
+    states_meta = read_export_metadata(path)["states"]
+    module = torch.jit.load(path)
+
+    def stream(mix):
+        states = [torch.zeros([1 if d == "batch" else d for d in s["shape"]], dtype=getattr(torch, s["dtype"]))
+                  for s in states_meta]
+
+        def step(samples):
+            with torch.no_grad():
+                states[:] = module(samples, *states)[1:]
+
+        return _timed(step, mix[:, :mix.shape[-1] // block * block].split(block, dim=-1))
+
+    return stream
+
+
 def onnx_options():
     import onnxruntime as ort
 
@@ -152,7 +206,8 @@ def ways(model, block, paths, rerun_blocks, int8_model):
     """The ways to stream ``model`` in blocks of ``block`` samples: name -> function of a mixture giving seconds
     per block (:func:`_timed`); ``paths`` are the streaming ONNX files by way, ``int8_model`` its
     ``quantize_int8`` copy."""
-    return {"torch": torch_stream(model, block), "onnx": onnx_stream(paths["onnx"], block),
+    return {"torch": torch_stream(model, block), "torchscript": torchscript_stream(paths["torchscript"], block),
+            "onnx": onnx_stream(paths["onnx"], block),
             "int8": torch_stream(int8_model, block), "onnx_int8": onnx_stream(paths["onnx_int8"], block),
             "rerun": rerun_stream(model, block, rerun_blocks)}
 
@@ -254,13 +309,13 @@ def target_lines(rows):
 
 def table(rows):
     lines = ["| model | way | block (ms) | median (ms) | p99 (ms) | RTF | CPU time, median (ms) | latency "
-             "| re-run / streaming | speed-up vs torch float32 |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| re-run / streaming | speed-up vs torch float32 | RTF / limit |", "|---" * 11 + "|"]
     for r in rows:
         latency = "-" if r["way"] == "rerun" else f"{r['latency']} samples ({r['latency_ms']:g} ms)"
         ratio = "-" if r["way"] == "rerun" else f"{r['rerun_ratio']:.0f}x"
         lines.append(f"| {MODELS[r['model']]} | {WAYS[r['way']]} | {r['block_ms']:g} | {r['median_ms']:.2f} | "
                      f"{r['p99_ms']:.2f} | {r['rtf']:.3f} | {r['cpu_median_ms']:.2f} | {latency} | {ratio} | "
-                     f"{r['speedup']:.2f}x |")
+                     f"{r['speedup']:.2f}x | {r['above_limit']:.0f}x |")
     return "\n".join(lines)
 
 
@@ -290,17 +345,21 @@ def main():
                f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, 1 thread")
     print(machine, flush=True)
     rows, where = [], {}
+    core = core_macs_per_s()
+    print(f"one thread's matrix-product rate: {core / 1e9:.1f} GMAC/s", flush=True)
     mix, warmup = mixture(args.seconds), mixture(warmup_s)
     with tempfile.TemporaryDirectory() as folder:
         for name in args.models:
             model = build_model(name)
             int8_model = quantize_int8(model)
             latency = stream_latency(model)
+            # the RTF the model would have if every multiply-add ran at the matrix-product rate
+            limit_rtf = model_macs_per_s(model) / core
             for block_ms in args.blocks:
                 block = block_samples(model.sample_rate, block_ms, model.encoder.stride)
-                paths = {way: export_streaming_model(model, os.path.join(folder, f"{name}_{block}_{way}.onnx"), block,
-                                                     quantize="int8" if way == "onnx_int8" else None)
-                         for way in ("onnx", "onnx_int8")}
+                paths = {way: export_streaming_model(model, os.path.join(folder, f"{name}_{block}_{way}{suffix}"), block,
+                                                     quantize=quantize)
+                         for way, (suffix, quantize) in EXPORTED.items()}
                 times = measure(ways(model, block, paths, args.rerun_blocks, int8_model), mix, args.reps, warmup)
                 stats = {way: summary(t, block / float(model.sample_rate)) for way, t in times.items()}
                 for way, stat in stats.items():
@@ -309,7 +368,9 @@ def main():
                                      rerun_ratio=stats["rerun"]["median_ms"] / stat["median_ms"],
                                      cpu_rerun_ratio=stats["rerun"]["cpu_median_ms"] / stat["cpu_median_ms"],
                                      speedup=stats["torch"]["median_ms"] / stat["median_ms"],
-                                     cpu_speedup=stats["torch"]["cpu_median_ms"] / stat["cpu_median_ms"], **stat))
+                                     cpu_speedup=stats["torch"]["cpu_median_ms"] / stat["cpu_median_ms"],
+                                     macs_per_block_m=limit_rtf * core * block / float(model.sample_rate) / 1e6,
+                                     limit_rtf=limit_rtf, above_limit=stat["rtf"] / limit_rtf, **stat))
                     print(table(rows[-1:]).splitlines()[-1], flush=True)
                 if block_ms == TARGET_BLOCK_MS:
                     missed = {way for line, (target, way, _, _) in zip(target_lines(rows), TARGETS)
@@ -328,7 +389,7 @@ def main():
     for title, shares in where.items():
         print(f"\n{title}, {TARGET_BLOCK_MS:g} ms blocks (ms per block, share): "
               + ", ".join(f"{key} {ms:.2f} ({share:.0%})" for key, ms, share in shares))
-    save_record(args.record, "bench_streaming", rows, targets=checks, machine=machine,
+    save_record(args.record, "bench_streaming", rows, targets=checks, machine=machine, core_gmacs=core / 1e9,
                 profiles={title: share_rows(shares, "part") for title, shares in where.items()})
 
 

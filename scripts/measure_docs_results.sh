@@ -11,6 +11,8 @@
 # it ran on; to keep the records of another host kind, copy docs/results/<name>.json to
 # docs/results/<name>-<host>.json before measuring again (the docs show every host's records).
 # Then `python scripts/readme_numbers.py` rewrites the README's numbers from the records.
+# Not measured here (hours of training): docs/results/mixit_comparison.json, from
+#   ./egs/mixit/compare_mini.sh --metrics "si_sdr sdr dnsmos" --record docs/results/mixit_comparison.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +24,7 @@ while [ $# -gt 0 ]; do
     --main) main=true; shift;;
     --only) only+=("$2"); shift 2;;
     --out) out=$2; shift 2;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0;;
     *) echo "$0: unknown option $1 (--main, --only NAME, --out DIR)" >&2; exit 2;;
   esac
 done

@@ -133,6 +133,7 @@ def check_experiment(hparams, source="the experiment file", gpus=None):
     _check_silent_references(hparams, source)
     _check_output_priors(hparams, source)
     _check_teacher(hparams, source)
+    _check_envelope_segment(hparams, source)
     if gpus == 0 and str(hparams["training"].get("precision")) == "16-mixed":
         raise ValueError(f"training.precision=16-mixed in {source} needs a GPU; on the CPU use bf16-mixed (or 32).")
 
@@ -161,6 +162,20 @@ def _check_output_priors(hparams, source):
         if training.get(key, 0):
             raise ValueError(f"training.{key}={training[key]!r} in {source} weighs a loss on the outputs of MixIT "
                              f"training: set training.unsupervised_mixit=true, or training.{key}=0.")
+
+
+def _check_envelope_segment(hparams, source):
+    """The envelope covariance and the teacher's grouping compare frame-energy envelopes of
+    :data:`~asteroid_deepmask.losses.covariance.ENVELOPE_FRAME_S` frames: a training segment must hold two of
+    them, which the first training step would otherwise find out."""
+    from ..losses.covariance import ENVELOPE_FRAME_S
+
+    training, segment = hparams["training"], hparams["data"]["segment"]
+    users = [f"training.{key}={training[key]!r}" for key in ("covariance_weight", "teacher") if training.get(key)]
+    if users and segment < 2 * ENVELOPE_FRAME_S:
+        raise ValueError(f"{' and '.join(users)} in {source} compare{'s' if len(users) == 1 else ''} energy envelopes "
+                         f"of {1000 * ENVELOPE_FRAME_S:g} ms frames, and data.segment={segment!r} holds fewer than two: "
+                         f"set data.segment to at least {2 * ENVELOPE_FRAME_S:g} s.")
 
 
 def _check_teacher(hparams, source):

@@ -78,13 +78,13 @@ def _rnn(rnn, x, state):
 def _rnn_step(rnn, x, state):
     """:func:`_rnn` on one frame of many sequences, ``x`` ``[1, batch', chan]``.
 
-    In eager mode a float LSTM's cell is written out with the LSTM's own weights (gates i, f, g, o,
-    both biases): a dozen small operations cost about a third of one call of torch's LSTM kernel at
-    this size, whose fixed cost dominates a 10 ms block. A traced step (ONNX, TorchScript) keeps the
-    LSTM call: ONNX Runtime runs its fused LSTM faster than the written-out cell. Both are the same
+    In torch (eager, or traced into TorchScript) a float LSTM's cell is written out with the LSTM's own
+    weights (gates i, f, g, o, both biases): a dozen small operations cost about a third of one call
+    of torch's LSTM kernel at this size, whose fixed cost dominates a 10 ms block. An ONNX export keeps
+    the LSTM node, which ONNX Runtime runs fused, faster than the written-out cell. Both are the same
     function up to float rounding.
     """
-    if torch.jit.is_tracing() or not isinstance(rnn, nn.LSTM) or rnn.proj_size or not rnn.bias:
+    if torch.onnx.is_in_onnx_export() or not isinstance(rnn, nn.LSTM) or rnn.proj_size or not rnn.bias:
         return _rnn(rnn, x, state)
     out, (h, c) = x[0], state
     next_h, next_c = [], []

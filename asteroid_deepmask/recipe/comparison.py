@@ -188,16 +188,27 @@ def comparison_markdown(exp_dirs):
         >>> print(comparison_markdown([exp]).splitlines()[2])  # doctest: +ELLIPSIS
         | ... | 1 | 16.04 | 16.31 | 16.04 | 2.600 | 21.50 | - | - |
     """
+    return rows_markdown(comparison_rows(exp_dirs))
+
+
+def comparison_rows(exp_dirs):
+    """:func:`comparison_row` of each experiment of ``exp_dirs`` (its seeds grouped, :func:`group_seeds`), in
+    order; rows of one name from different parent folders are named ``<parent>/<name>``."""
+    groups = [folders for _, folders in group_seeds(exp_dirs)]
+    rows = [comparison_row(folders) for folders in groups]
+    names = [r["model"] for r in rows]
+    for r, folders in zip(rows, groups):
+        if names.count(r["model"]) > 1:
+            r["model"] = f"{os.path.basename(os.path.dirname(os.path.normpath(folders[0])))}/{r['model']}"
+    return rows
+
+
+def rows_markdown(rows):
+    """The markdown of :func:`comparison_markdown` from its :func:`comparison_rows`."""
     lines = ["| Model | Seeds | SI-SDRi (dB) | SDRi (dB) | SI-SDRi per seed (dB) | Params (M) | MACs (G) | "
              "Train time (s) | Paper SI-SDRi / SDRi (dB) |",
              "|---|---|---|---|---|---|---|---|---|"]
     resumed = False
-    groups = [folders for _, folders in group_seeds(exp_dirs)]
-    rows = [comparison_row(folders) for folders in groups]
-    names = [r["model"] for r in rows]
-    for r, folders in zip(rows, groups):  # rows of one name from different parent folders: say which
-        if names.count(r["model"]) > 1:
-            r["model"] = f"{os.path.basename(os.path.dirname(os.path.normpath(folders[0])))}/{r['model']}"
     for r in rows:
         resumed |= r["resumed"]
         paper = "-" if r["paper_si_sdri"] is None else f"{r['paper_si_sdri']} / {_number(r['paper_sdri'], '')}"
@@ -281,9 +292,13 @@ def comparison_records(exp_dirs):
         >>> row["si_sdri_active"], row["si_sdri_active_ci"], row["n_seeds"]
         (3.5, None, 1)
     """
+    return rows_records(comparison_rows(exp_dirs))
+
+
+def rows_records(rows):
+    """The record rows of :func:`comparison_records` from its :func:`comparison_rows`."""
     records = []
-    for _, folders in group_seeds(exp_dirs):
-        row = comparison_row(folders)
+    for row in rows:
         flat = {"model": row["model"], "n_seeds": row["n_seeds"], "si_sdri": row["si_sdri"],
                 "si_sdri_ci": row["si_sdri_ci"], "si_sdri_seeds": row["si_sdri_seeds"]}
         for key, (mean, half) in row["selections"].items():

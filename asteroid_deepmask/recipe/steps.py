@@ -16,7 +16,7 @@
     python -m asteroid_deepmask.recipe evaluate-mixit --manifests DIR --exp EXP [--test-manifests DIR --dataset NAME]
                                                   [--metrics ...] [--limit N] [--force]
     python -m asteroid_deepmask.recipe package    --exp EXP
-    python -m asteroid_deepmask.recipe compare    --exps EXP [EXP ...] [--out FILE] [--record FILE]
+    python -m asteroid_deepmask.recipe compare    --exps EXP [EXP ...] [--out FILE] [--record FILE [--name NAME] [--command CMD]]
     python -m asteroid_deepmask.recipe record     --exp EXP --name NAME --wall-s S --command CMD [--out FILE]
 
 Every step refuses to overwrite what it did not create in this run and skips work already done
@@ -30,7 +30,7 @@ import argparse
 import json
 import os
 
-from .comparison import comparison_markdown, comparison_records
+from .comparison import comparison_rows, rows_markdown, rows_records
 from ..data import make_mini2mix, manifest_path, write_manifests, write_unlabeled_manifests
 from ..data.manifests import write_test_manifest
 from ..data.librimix import corpus_plan, generate_librimix
@@ -177,6 +177,10 @@ def _parser():
                    help="experiment folders; <name>_seed<N> folders of one parent make one row (mean, 95%% CI)")
     p.add_argument("--out", default="", help="also write the table to this file")
     p.add_argument("--record", default="", help="also write its rows as a result record (JSON) to this file")
+    p.add_argument("--name", default="compare", help="the record's name (docs/results/<name>.json when the docs "
+                   "show it)")
+    p.add_argument("--command", default="", help="the command the record names (default this one), e.g. the "
+                   "script that trained and evaluated the experiments")
     p = sub.add_parser("record", help="result record of a recipe run: its evaluation's scores and its wall time")
     p.add_argument("--exp", required=True, help="the evaluated experiment folder (its results.json)")
     p.add_argument("--name", required=True, help="the record's name (docs/results/<name>.json when the docs show it)")
@@ -303,7 +307,8 @@ def _package(args):
 
 
 def _compare(args):
-    table = comparison_markdown(args.exps)
+    rows = comparison_rows(args.exps)  # each experiment's results read once, for the table and the record
+    table = rows_markdown(rows)
     if args.out:
         with open(args.out, "w") as f:
             f.write(table)
@@ -311,7 +316,8 @@ def _compare(args):
     if args.record:
         from ..utils.result_records import make_record, write_record
 
-        write_record(args.record, make_record("compare", comparison_records(args.exps), exps=list(args.exps)))
+        write_record(args.record, make_record(args.name, rows_records(rows), command=args.command or None,
+                                              exps=list(args.exps)))
         print(f"record written to {args.record}")
 
 

@@ -205,14 +205,20 @@ class SeparationModule(pl.LightningModule):
 def load_teacher(path, student, hparams):
     """The frozen teacher model of ``training.teacher`` for ``student`` (a package model), checked against it.
 
+    ``path``: a model file, a hub folder, or a trained experiment folder (its ``best_model.pth``).
+
     Raises:
         ValueError: no model at ``path``, or a teacher at another sample rate or with fewer outputs than the student.
     """
     from ..models import DeepMaskEncoderMaskerDecoder
 
+    from ..models.pretrained import CONFIG_NAME
+
+    if os.path.isdir(path) and not os.path.isfile(os.path.join(path, CONFIG_NAME)):  # an experiment folder, not a hub one
+        path = os.path.join(path, folder.MODEL)  # the model its training kept
     if not os.path.exists(path):
-        raise ValueError(f"training.teacher={path!r}: no model there; train the teacher first (a MixIT experiment's "
-                         "best_model.pth, e.g. egs/mixit/compare_mini.sh's unsupervised way) or give its path.")
+        raise ValueError(f"training.teacher={path!r}: no model there; train the teacher first (a MixIT experiment, "
+                         "e.g. egs/mixit/compare_mini.sh's unsupervised way) and give its folder or model file.")
     teacher = DeepMaskEncoderMaskerDecoder.from_pretrained(path).eval().requires_grad_(False)
     rate, outputs = hparams["data"]["sample_rate"], student.masker.n_outputs
     if teacher.sample_rate != rate or teacher.masker.n_outputs < outputs:

@@ -16,6 +16,7 @@
 # in ${exp}/comparison.md and as a result record in ${exp}/comparison.json.
 # About 21 mini2mix trainings with the default --ways: two and a half hours or more on a CPU.
 set -euo pipefail
+invocation="./egs/mixit/compare_mini.sh${*:+ $*}"  # the command the result record names
 cd "$(dirname "$0")/../.."
 
 . egs/tools/common_options.sh
@@ -26,7 +27,9 @@ labelled_corpus=""            # those mixtures (default <corpus>_labelled<share>
                               # mixtures in order from one seed, so a smaller tr holds the first ones
 manifests=""                  # default <corpus>/manifests
 hparams=hparams/mixit/mini2mix.yaml
-exp=exp/mixit/mini2mix        # parent of the experiment folders, comparison.md and comparison.json
+exp=exp/mixit/mini2mix        # parent of the experiment folders and comparison.md
+record=""                     # the result record of the comparison (default <exp>/comparison.json; the docs show
+                              # docs/results/mixit_comparison.json)
 supervised_share=0.1          # semi: share of each batch that is labelled
 sparsity_weight=1.0           # sparse: training.sparsity_weight (not tuned: no comparison has measured it yet)
 covariance_weight=1.0         # decorrelated: training.covariance_weight (not tuned either)
@@ -35,7 +38,7 @@ student_outputs=4             # teacher: the student's outputs (model.n_outputs;
 seeds="0 1 2"
 all_ways="supervised unsupervised semi sparse decorrelated power teacher"
 ways=${all_ways}              # which ways to train and score (e.g. unsupervised alone)
-options="${options} corpus mixtures labelled_share labelled_corpus manifests hparams exp supervised_share"
+options="${options} corpus mixtures labelled_share labelled_corpus manifests hparams exp record supervised_share"
 options="${options} sparsity_weight covariance_weight teacher student_outputs seeds ways"
 help_message="Usage: $0 [--seeds \"0 1 2\"] [--ways \"${ways}\"] [--stage N] [--stop-stage M] [--option value ...]"
 . egs/tools/parse_options.sh
@@ -96,5 +99,6 @@ for seed in ${seeds}; do  # seed by seed, so that a stopped run has every way at
 done
 if run_stage 4; then
   echo "== stage 4: comparison (also in ${exp}/comparison.md)"
-  step compare --exps "${exps[@]}" --out "${exp}/comparison.md" --record "${exp}/comparison.json"
+  step compare --exps "${exps[@]}" --out "${exp}/comparison.md" --record "${record:-${exp}/comparison.json}" \
+    --name mixit_comparison --command "${invocation}"
 fi

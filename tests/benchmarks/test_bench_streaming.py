@@ -34,14 +34,15 @@ def tiny():
 def test_every_way_times_every_block_of_its_stream(tiny, tmp_path):
     from asteroid_deepmask.deployment.streaming_export import export_streaming_model
 
-    paths = {way: export_streaming_model(tiny, str(tmp_path / f"{way}.onnx"), BLOCK,
-                                         quantize="int8" if way == "onnx_int8" else None) for way in ("onnx", "onnx_int8")}
+    paths = {way: export_streaming_model(tiny, str(tmp_path / f"{way}{suffix}"), BLOCK, quantize=quantize)
+             for way, (suffix, quantize) in bench_streaming.EXPORTED.items()}
     mix = bench_streaming.mixture(1.05)  # the re-run needs a full second before its blocks
     streams = bench_streaming.ways(tiny, BLOCK, paths, rerun_blocks=2, int8_model=quantize_int8(tiny))
     times = bench_streaming.measure(streams, mix, reps=2, warmup=bench_streaming.mixture(0.1))
     n_blocks = mix.shape[-1] // BLOCK
-    assert {way: len(t) for way, t in times.items()} == {"torch": 2 * n_blocks, "onnx": 2 * n_blocks,
-                                                         "int8": 2 * n_blocks, "onnx_int8": 2 * n_blocks, "rerun": 4}
+    assert {way: len(t) for way, t in times.items()} == {"torch": 2 * n_blocks, "torchscript": 2 * n_blocks,
+                                                         "onnx": 2 * n_blocks, "int8": 2 * n_blocks,
+                                                         "onnx_int8": 2 * n_blocks, "rerun": 4}
     assert all(wall > 0 and cpu >= 0 for way in times.values() for wall, cpu in way)
     # the stream without a state computes 1 s of frames for each block: dearer than a step of 10 frames
     walls = {way: sorted(wall for wall, _ in t) for way, t in times.items()}
@@ -59,7 +60,7 @@ def test_target_lines_pass_miss_and_not_measured():
     rows = [dict(row, model="causal_mlp_l", way="torch", rtf=0.2, cpu_rtf=0.1, rerun_ratio=8.0, cpu_rerun_ratio=12.0),
             dict(row, model="causal_baseline", way="int8", speedup=2.5, cpu_speedup=2.4)]
     lines = bench_streaming.target_lines(rows)
-    assert [line.split()[0] for line in lines] == ["PASS", "NOT", "NOT", "MISS", "PASS", "NOT"]
+    assert [line.split()[0] for line in lines] == ["PASS", "NOT", "NOT", "MISS", "PASS", "NOT", "NOT"]
     assert lines[0].endswith("measured 0.2 (from CPU time instead of wall-clock time: 0.1)")
     assert "ONNX Runtime int8: RTF <= 0.07" in lines[2]
     assert lines[3].endswith("measured 8 (from CPU time instead of wall-clock time: 12)")
@@ -75,3 +76,10 @@ def test_stage_profile_accounts_for_the_block_and_removes_its_hooks(tiny, precis
     assert all(ms > 0 for stage, ms in stages.items() if stage != "rest")
     assert sum(share for _, _, share in shares) == pytest.approx(1.0)
     assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
+
+def test_the_limit_is_the_model_s_multiply_adds_at_the_core_s_matrix_product_rate(tiny):
+    from asteroid_deepmask.complexity import count_complexity
+
+    assert bench_streaming.model_macs_per_s(tiny) == pytest.approx(1e9 * count_complexity(tiny, 1.0)["macs_run_g"])
+    assert 1e8 < bench_streaming.core_macs_per_s(seconds=0.05, size=256) < 1e13  # one thread: 0.1 to 10^4 GMAC/s

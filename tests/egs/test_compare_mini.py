@@ -50,6 +50,8 @@ def test_the_sparse_way_is_trained_scored_counted_and_compared(tmp_path):
     assert [(r["voices"], r["mixtures"]) for r in counting["rows"]] == [(1, 3), (2, 3), (3, 2)]
     record = json.loads((tmp_path / "exp" / "comparison.json").read_text())
     (row,) = record["rows"]
+    assert record["name"] == "mixit_comparison" and record["command"].startswith(
+        "./egs/mixit/compare_mini.sh --corpus ") and "--ways sparse --sparsity-weight 0.5" in record["command"]
     assert row["model"] == "sparse"
     assert {"si_sdri_best_assignment", "si_sdri_active", "counted_right_3_voices"} <= set(row)
     table = (tmp_path / "exp" / "comparison.md").read_text()

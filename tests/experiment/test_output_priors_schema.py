@@ -74,3 +74,23 @@ def test_a_missing_or_unfit_teacher_is_named_before_training(tmp_path):
     with pytest.raises(ValueError, match=r"separates 8000 Hz audio into 2 outputs; the model trains at 8000 Hz with 4 "
                                          r"outputs: give a teacher at that rate with at least as many outputs\."):
         SeparationModule(build_model(HP["model"]), _hp(teacher=str(tmp_path / "small.pth")))
+
+
+def test_a_teacher_is_also_its_experiment_folder(tmp_path):
+    teacher = build_model({**TINY_MODEL, "n_outputs": 8})
+    (tmp_path / "exp").mkdir()
+    torch.save(teacher.serialize(), tmp_path / "exp" / "best_model.pth")
+    module = SeparationModule(build_model(HP["model"]), _hp(teacher=str(tmp_path / "exp")))
+    torch.testing.assert_close(module._teacher[0].state_dict(), teacher.state_dict())
+    with pytest.raises(ValueError, match=r"no model there; train the teacher first .* give its folder or model file"):
+        SeparationModule(build_model(HP["model"]), _hp(teacher=str(tmp_path)))
+
+
+def test_a_segment_too_short_for_two_envelope_frames_is_refused_before_training():
+    short = {**_hp(covariance_weight=1.0), "data": {"sample_rate": 8000, "segment": 0.05}}
+    with pytest.raises(ValueError, match=r"^training\.covariance_weight=1\.0 in x\.yaml compares energy envelopes "
+                                         r"of 32 ms frames, and data\.segment=0\.05 holds fewer than two: set "
+                                         r"data\.segment to at least 0\.064 s\.$"):
+        check_experiment(short, "x.yaml")
+    check_experiment({**short, "data": {"sample_rate": 8000, "segment": 0.064}}, "x.yaml")
+    check_experiment({**_hp(), "data": {"sample_rate": 8000, "segment": 0.05}}, "x.yaml")  # no envelope: any segment
