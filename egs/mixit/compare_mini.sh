@@ -4,7 +4,8 @@
 #   unsupervised_seed<N>  MixIT on mixtures of the training mixtures: the sources are never read
 #   semi_seed<N>          MixIT, with --supervised-share of each batch from the first --labelled-share of
 #                         the training mixtures, with their sources
-#   sparse_seed<N>        unsupervised, plus --sparsity-weight times the L1/L2 sparsity of the outputs' RMS
+#   sparse_seed<N>        unsupervised, plus --sparsity-weight times the L1/L2 sparsity of the outputs' RMS (the
+#                         recipe's default since this comparison; every other way sets training.sparsity_weight=0)
 #   decorrelated_seed<N>  unsupervised, plus --covariance-weight times the envelope covariance of the outputs
 #   power_seed<N>         unsupervised, with the power mixture-consistency projection (silent outputs stay silent)
 #   teacher_seed<N>       teacher-student MixIT: a student with --student-outputs outputs trained with PIT on the
@@ -31,7 +32,7 @@ exp=exp/mixit/mini2mix        # parent of the experiment folders and comparison.
 record=""                     # the result record of the comparison (default <exp>/comparison.json; the docs show
                               # docs/results/mixit_comparison.json)
 supervised_share=0.1          # semi: share of each batch that is labelled
-sparsity_weight=1.0           # sparse: training.sparsity_weight (not tuned: no comparison has measured it yet)
+sparsity_weight=1.0           # sparse: training.sparsity_weight (one value measured; not tuned)
 covariance_weight=1.0         # decorrelated: training.covariance_weight (not tuned either)
 teacher=""                    # teacher: the teacher's experiment folder (default <exp>/unsupervised_seed<N>)
 student_outputs=4             # teacher: the student's outputs (model.n_outputs; a multiple of the model's n_src)
@@ -56,7 +57,8 @@ for way in ${ways}; do
     *) echo "$0: --ways: unknown way '${way}'; choose among ${all_ways}" >&2; exit 1;; esac
 done
 way_sets() {  # way, seed: the --set options and train options of one run
-  sets=("${user_sets[@]}" --set "training.seed=$2")
+  # without sparsity unless the way says otherwise (hparams/mixit/p8_mlp.yaml trains with it); --overrides next
+  sets=(--set training.sparsity_weight=0 "${user_sets[@]}" --set "training.seed=$2")
   case "$1" in
     supervised) sets+=(--set training.unsupervised_mixit=false --set training.grouping=dynamic);;
     semi) sets+=(--set "training.supervised_share=${supervised_share}")
