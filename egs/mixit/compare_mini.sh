@@ -17,7 +17,8 @@
 # in ${exp}/comparison.md and as a result record in ${exp}/comparison.json.
 # About 21 mini2mix trainings with the default --ways: two and a half hours or more on a CPU.
 set -euo pipefail
-invocation="./egs/mixit/compare_mini.sh${*:+ $*}"  # the command the result record names
+invocation="./egs/mixit/compare_mini.sh"  # the command the result record names, as typed
+for arg in "$@"; do [[ "${arg}" == *[[:space:]]* ]] && arg="\"${arg}\""; invocation+=" ${arg}"; done
 cd "$(dirname "$0")/../.."
 
 . egs/tools/common_options.sh

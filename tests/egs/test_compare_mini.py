@@ -52,6 +52,7 @@ def test_the_sparse_way_is_trained_scored_counted_and_compared(tmp_path):
     (row,) = record["rows"]
     assert record["name"] == "mixit_comparison" and record["command"].startswith(
         "./egs/mixit/compare_mini.sh --corpus ") and "--ways sparse --sparsity-weight 0.5" in record["command"]
+    assert '--overrides "data.segment=0.25 training.max_epochs=1"' in record["command"]
     assert row["model"] == "sparse"
     assert {"si_sdri_best_assignment", "si_sdri_active", "counted_right_3_voices"} <= set(row)
     table = (tmp_path / "exp" / "comparison.md").read_text()
