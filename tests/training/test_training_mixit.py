@@ -58,11 +58,11 @@ def test_unsupervised_training_never_reads_the_sources(tmp_path):
 
 def test_semi_supervised_batches_hold_the_share_of_labelled_examples(tmp_path):
     unlabeled, labelled = _unlabeled(tmp_path / "u"), _labelled_corpus(tmp_path / "l")
-    # the plain SNR without projection, so that the loss below is the hand computation's (and no silent
-    # references, which the gate refuses with neg_snr)
+    # the plain SNR without projection or sparsity, so that the loss below is the hand computation's (and no
+    # silent references, which the gate refuses with neg_snr)
     hp = load_hparams(TINY, ["data.segment=0.25", "training.batch_size=4", "training.supervised_share=0.25",
                              "training.loss=neg_snr", "model.mixture_consistency=null",
-                             "data.mixit_less_crowded_share=0"])
+                             "data.mixit_less_crowded_share=0", "training.sparsity_weight=0"])
     train, valid = data_loaders(unlabeled, hp, supervised_manifests=labelled)
     batches = [batch for batch, _, _ in train]
     assert len(batches) == 16 // 3  # the MixIT loader's batches: 16 training segments, 3 per batch
@@ -103,13 +103,13 @@ def test_semi_supervised_settings_that_cannot_work(training, manifests, match):
 def test_unlabeled_manifests_need_unsupervised_training(tmp_path):
     with pytest.raises(ValueError, match="lists unlabeled audio .* training.unsupervised_mixit=true"):
         train_experiment(TINY, _unlabeled(tmp_path), str(tmp_path / "exp"),
-                         FAST + ["training.unsupervised_mixit=false"])
+                         FAST + ["training.unsupervised_mixit=false", "training.sparsity_weight=0"])
     assert not os.path.exists(tmp_path / "exp")
 
 
 def test_a_model_with_more_outputs_than_sources_trains_supervised_on_their_best_assignment():
     hp = load_hparams(TINY, ["training.unsupervised_mixit=false", "model.n_src=4", "training.loss=neg_snr",
-                             "model.mixture_consistency=null"])
+                             "model.mixture_consistency=null", "training.sparsity_weight=0"])
     module = SeparationModule(build_model(hp["model"]), hp)
     sources = torch.randn(2, 2, 2000)
     loss = module.training_step((sources.sum(1), sources), 0)
