@@ -70,6 +70,10 @@ def quiet_library_noise():
     warnings.filterwarnings("ignore", category=PossibleUserWarning)
     # A resumed run writes into its own checkpoint folder: Lightning's warning about it is expected.
     warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+    # Asteroid's PIT builds its Hungarian assignments (4 sources or more: a teacher-student run) from a list of
+    # arrays, and torch says that is slow: a note about Asteroid's code, every batch of the user's run.
+    warnings.filterwarnings("ignore", message=r"Creating a tensor from a list of numpy\.ndarrays is extremely slow",
+                            module=r"asteroid\.losses\.pit_wrapper")
     # A skipped non-finite batch returns None on purpose; our own warning names it (training/faults.py).
     warnings.filterwarnings("ignore", message=r"`training_step` returned `None`")
     logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_keep)
