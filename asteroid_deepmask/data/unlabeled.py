@@ -3,7 +3,7 @@
 The folder is searched recursively for every file whose extension names a format soundfile
 reads (:data:`AUDIO_FORMATS`). Each recording is read as ``separate`` reads its inputs (one
 channel, or the average of the channels; resampled to the experiment's rate:
-:func:`~asteroid_deepmask.deployment.long_files.read_mono`) and cut into segments of
+:func:`~asteroid_deepmask.utils.audio_files.read_mono`) and cut into segments of
 ``segment`` seconds, the last kept when at least half a segment long. Segments more than
 ``silence_db`` below the loudest segment of their recording, and digital silence, are dropped.
 A share of the recordings (not of the segments: the same voices and rooms would otherwise be in
@@ -28,7 +28,7 @@ import os
 import numpy as np
 import soundfile as sf
 
-from ..deployment.long_files import read_mono
+from ..utils.audio_files import read_mono
 from .corpus_folder import claim_folder, mark_complete
 from .manifests import INFO_FILE, manifest_path
 

@@ -20,7 +20,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from .long_files import check_output_folder, output_paths, probe, read_mono
+from ..utils.audio_files import probe, read_mono
+from .long_files import check_output_folder, output_paths
 from .streamers import load_streamer
 from .streaming_export import block_samples
 

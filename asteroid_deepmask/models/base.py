@@ -183,7 +183,8 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
         grouping); a model with P = C counts at most C.
 
         Args:
-            wav (torch.Tensor): ``[time]``, ``[batch, time]`` or ``[batch, 1, time]``.
+            wav (torch.Tensor or str): ``[time]``, ``[batch, time]`` or ``[batch, 1, time]``; or an audio file's
+                path, read at the model's rate (channels averaged, as reference-free evaluation reads them).
             threshold_db (float): dB relative to the mixture; defaults to -20 (see
                 :mod:`~asteroid_deepmask.models.source_counting` for why).
 
@@ -195,6 +196,10 @@ class DeepMaskEncoderMaskerDecoder(BaseEncoderMaskerDecoder):
             >>> DPRNNDeepMask(n_src=2, n_outputs=4, hid_size=8, n_repeats=1).count_sources(torch.zeros(2, 800))
             [0, 0]
         """
+        if isinstance(wav, (str, os.PathLike)):
+            from ..utils.audio_files import read_mono
+
+            wav = read_mono(os.fspath(wav), self.sample_rate, downmix=True).to(next(self.parameters()).device)
         with torch.no_grad():
             outputs = self.forward_outputs(wav)
         if outputs.dim() == 2:

@@ -20,7 +20,7 @@ import os
 import numpy as np
 import torch
 
-from ..deployment.long_files import read_mono
+from ..utils.audio_files import read_mono
 from ..deployment.separators import all_outputs_separator, load_separator, n_outputs
 from ..models.source_counting import ACTIVE_THRESHOLD_DB, active_sources
 from ..utils.progress import with_progress

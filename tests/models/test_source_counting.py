@@ -97,3 +97,19 @@ def test_outputs_all_alike_hold_one_source_not_none(voices):
     active = active_sources(spread, mix)
     assert len(active) == 1 and active[0] == int(spread.pow(2).sum(-1).argmax())
     assert active_sources(spread, mix, threshold_db=-10.0) == []  # its own level, -12 dB, must pass too
+
+
+def test_count_sources_takes_an_audio_file_as_the_issue_s_user_gives_it(tmp_path):
+    import soundfile as sf
+
+    from asteroid_deepmask import DPRNNDeepMask
+
+    torch.manual_seed(0)
+    model = DPRNNDeepMask(n_src=2, n_outputs=4, hid_size=8, n_repeats=1).eval()
+    wav = 0.1 * torch.randn(4000)
+    sf.write(tmp_path / "meeting.wav", torch.stack([wav, wav], 1).numpy(), 8000, subtype="FLOAT")  # stereo
+    assert model.count_sources(str(tmp_path / "meeting.wav")) == model.count_sources(wav)
+    assert model.count_sources(tmp_path / "meeting.wav", threshold_db=-200.0) == 4  # a pathlib path too
+    (tmp_path / "notes.txt").write_text("not audio")
+    with pytest.raises(ValueError, match=r"Cannot read '.*notes\.txt' as audio"):
+        model.count_sources(str(tmp_path / "notes.txt"))
