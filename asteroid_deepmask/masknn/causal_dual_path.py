@@ -25,9 +25,10 @@ first hop), so that it starts where the whole-input forward pass starts.
 import math
 
 import torch
-from asteroid.masknn import norms
 from asteroid.masknn.recurrent import DPRNNBlock, SingleRNN
 from torch import nn
+
+from .time_major import per_frame, run_rnn
 
 
 class CausalDPRNNBlock(DPRNNBlock):
@@ -64,19 +65,8 @@ def _n_states(rnn):
     return 2 if rnn.mode == "LSTM" else 1
 
 
-def _rnn(rnn, x, state):
-    """``rnn`` (Asteroid's batch-first RNN, or its int8
-    :class:`~asteroid_deepmask.deployment.quantization.QuantizedRNN`) on the time-major ``x``
-    ``[frames, batch', chan]`` from ``state`` (a list of ``[layers, batch', hid]``: h and c for an LSTM,
-    h otherwise); returns the outputs ``[frames, batch', hid]`` and the list after the last frame.
-
-    Time-major as ONNX's LSTM: the transposes around the batch-first call cancel in an exported graph."""
-    out, state = rnn(x.transpose(0, 1), tuple(state) if len(state) > 1 else state[0])
-    return out.transpose(0, 1), list(state) if isinstance(state, tuple) else [state]
-
-
 def _rnn_step(rnn, x, state):
-    """:func:`_rnn` on one frame of many sequences, ``x`` ``[1, batch', chan]``.
+    """:func:`~.time_major.run_rnn` on one frame of many sequences, ``x`` ``[1, batch', chan]``.
 
     In torch (eager, or traced into TorchScript) a float LSTM's cell is written out with the LSTM's own
     weights (gates i, f, g, o, both biases): a dozen small operations cost about a third of one call
@@ -85,7 +75,7 @@ def _rnn_step(rnn, x, state):
     function up to float rounding.
     """
     if torch.onnx.is_in_onnx_export() or not isinstance(rnn, nn.LSTM) or rnn.proj_size or not rnn.bias:
-        return _rnn(rnn, x, state)
+        return run_rnn(rnn, x, state)
     out, (h, c) = x[0], state
     next_h, next_c = [], []
     for layer in range(rnn.num_layers):
@@ -101,14 +91,6 @@ def _rnn_step(rnn, x, state):
     return out[None], [torch.stack(next_h), torch.stack(next_c)] if len(next_h) > 1 else [out[None], next_c[0][None]]
 
 
-def _per_frame(norm, x):
-    """The block's per-frame norm (Asteroid's ``cLN``, channels on axis 1) on ``[..., frames, chan]`` features.
-
-    One fused ``layer_norm`` over the last axis: the same statistics and gain, without the dozen
-    small operations and transposes of the module, which cost a fifth of a 10 ms block."""
-    return nn.functional.layer_norm(x, norm.gamma.shape, norm.gamma, norm.beta, norms.EPS)
-
-
 def _block_step(block, h, intra, inter, frames, lanes):
     """One causal block on ``h`` ``[frames, lanes, batch, chan]``; returns it and the RNN states after it.
 
@@ -119,12 +101,12 @@ def _block_step(block, h, intra, inter, frames, lanes):
     """
     chan, rnn = block.intra_linear.out_features, block.intra_RNN.rnn
     layers, hid = rnn.num_layers, rnn.hidden_size
-    out, intra = _rnn(rnn, h.reshape(frames, -1, chan), [s.reshape(layers, -1, hid) for s in intra])
-    h = h + _per_frame(block.intra_norm, block.intra_linear(out)).reshape(frames, lanes, -1, chan)
+    out, intra = run_rnn(rnn, h.reshape(frames, -1, chan), [s.reshape(layers, -1, hid) for s in intra])
+    h = h + per_frame(block.intra_norm, block.intra_linear(out)).reshape(frames, lanes, -1, chan)
     # each (frame, lane, item) is one step of the inter-chunk RNN
     rows = [(s.reshape(layers, -1, hid) if layers == 1 else s.transpose(0, 1).reshape(layers, -1, hid)) for s in inter]
     out, inter = _rnn_step(block.inter_RNN.rnn, h.reshape(1, -1, chan), rows)
-    h = h + _per_frame(block.inter_norm, block.inter_linear(out)).reshape(frames, lanes, -1, chan)
+    h = h + per_frame(block.inter_norm, block.inter_linear(out)).reshape(frames, lanes, -1, chan)
     intra = [s.reshape(layers, lanes, -1, hid) for s in intra]
     inter = [(s.reshape(frames, layers, lanes, -1, hid) if layers == 1
               else s.reshape(layers, frames, lanes, -1, hid).transpose(0, 1)) for s in inter]

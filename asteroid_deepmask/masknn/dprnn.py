@@ -7,6 +7,7 @@ from torch import nn
 from . import causal_dual_path
 from .causality import check_streamable, resolve_direction, resolve_norm
 from .dual_path import chunk_coverage, overlap_add, split_chunks
+from .time_major import run_blocks
 from .trunk import Trunk, apply_projection, register_trunk
 from ..utils.checks import check_positive_int
 
@@ -115,7 +116,7 @@ class DualPathRNN(nn.Module):
     def forward_unprojected(self, x):
         """``(feats, coverage)``: the PReLU features overlap-added to ``[batch, chan, frames]``, and
         the chunks covering each frame (:func:`~.dual_path.chunk_coverage`), the bias's multiple."""
-        chunks = self.output[0](self.blocks(split_chunks(x, self.chunk_size, self.hop_size)))
+        chunks = self.output[0](run_blocks(self.blocks, split_chunks(x, self.chunk_size, self.hop_size)))
         return overlap_add(chunks, x.shape[-1], self.hop_size), chunk_coverage(x, self.chunk_size, self.hop_size)
 
     def forward(self, x):
