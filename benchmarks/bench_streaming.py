@@ -44,7 +44,8 @@ Runtime's top operators. Speed-up: torch float32 median / the way's median.
 
 ``--record PATH`` writes a result record (``benchmarks/harness.py``): a row per model, way and block
 (``block_ms``, ``median_ms``, ``p99_ms``, ``rtf``, ``cpu_median_ms``, ``latency_ms``, ``speedup``, ...), the target
-lines, the profiles, and the machine line with its load averages.
+lines, the profiles (``profile_rows``: ``model``, ``precision``, ``profile``, ``part``, ``ms`` per block, ``share``),
+and the machine line with its load averages.
 """
 import os
 import statistics
@@ -376,21 +377,28 @@ def main():
                     missed = {way for line, (target, way, _, _) in zip(target_lines(rows), TARGETS)
                               if target == name and (line.startswith("MISS") or args.profile)}
                     if missed & {"torch", "onnx"}:
-                        where.update({f"{MODELS[name]}, {title}": shares
+                        where.update({(name, "float32", title): shares
                                       for title, shares in profiles(model, block, paths["onnx"]).items()})
                     if missed & {"int8", "onnx_int8"}:
-                        where.update({f"{MODELS[name]}, int8, {title}": shares
+                        where.update({(name, "int8", title): shares
                                       for title, shares in profiles(int8_model, block, paths["onnx_int8"]).items()})
                 for path in paths.values():
                     os.remove(path)
     checks = target_lines(rows)
     machine += f" (load average {os.getloadavg()[0]:.1f} at the end)"
     print(f"\n{machine}\n\n{table(rows)}\n\n" + "\n".join(checks))
-    for title, shares in where.items():
-        print(f"\n{title}, {TARGET_BLOCK_MS:g} ms blocks (ms per block, share): "
+    for (name, precision, title), shares in where.items():
+        print(f"\n{MODELS[name]}, {precision}, {title}, {TARGET_BLOCK_MS:g} ms blocks (ms per block, share): "
               + ", ".join(f"{key} {ms:.2f} ({share:.0%})" for key, ms, share in shares))
     save_record(args.record, "bench_streaming", rows, targets=checks, machine=machine, core_gmacs=core / 1e9,
-                profiles={title: share_rows(shares, "part") for title, shares in where.items()})
+                profile_rows=profile_rows(where))
+
+
+def profile_rows(where):
+    """The profiles ``{(model, precision, title): [(part, ms, share)]}`` as record rows: ``model``,
+    ``precision``, ``profile`` (the title), ``part``, ``ms`` (per block) and ``share``."""
+    return [{"model": name, "precision": precision, "profile": title, **row}
+            for (name, precision, title), shares in where.items() for row in share_rows(shares, "part")]
 
 
 if __name__ == "__main__":

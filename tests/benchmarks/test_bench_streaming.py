@@ -83,3 +83,13 @@ def test_the_limit_is_the_model_s_multiply_adds_at_the_core_s_matrix_product_rat
 
     assert bench_streaming.model_macs_per_s(tiny) == pytest.approx(1e9 * count_complexity(tiny, 1.0)["macs_run_g"])
     assert 1e8 < bench_streaming.core_macs_per_s(seconds=0.05, size=256) < 1e13  # one thread: 0.1 to 10^4 GMAC/s
+
+
+def test_profile_rows_name_the_model_precision_and_profile_of_each_part():
+    where = {("causal_mlp_l", "float32", "torch stages"): [("rest", 2.0, 0.5), ("trunk RNNs", 1.0, 0.25)],
+             ("causal_mlp_l", "int8", "ONNX Runtime operators"): [("DynamicQuantizeLSTM", 0.4, 0.3)]}
+    rows = bench_streaming.profile_rows(where)
+    assert [(r["precision"], r["profile"], r["part"]) for r in rows] == [
+        ("float32", "torch stages", "rest"), ("float32", "torch stages", "trunk RNNs"),
+        ("int8", "ONNX Runtime operators", "DynamicQuantizeLSTM")]
+    assert {r["model"] for r in rows} == {"causal_mlp_l"} and rows[1]["ms"] == 1.0 and rows[2]["share"] == 0.3
