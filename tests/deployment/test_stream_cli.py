@@ -71,13 +71,20 @@ def test_raw_pcm_through_a_pipe(hub, tmp_path):
     assert b"real-time factor" in run.stderr
 
 
+def _interruptible():
+    """In the stream's process, before it starts: Ctrl-C as a terminal gives it. A suite run as a background
+    job (``cmd &`` in a script) ignores SIGINT, and the child would inherit that and never see the test's
+    Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _stream_waiting_on_stdin(hub, tmp_path, samples):
     """``stream -`` in a process, fed ``samples`` of the hub's noise on a standard input left open, once
     it has separated most of them (the model is loaded; the stream is waiting for input)."""
     root, _, wav = hub
     proc = subprocess.Popen(_cli("stream", "--model", root / "hub", "--raw-rate", 8000, "--raw-format", "float32",
                                  "-", "-o", tmp_path / "out"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=_interruptible)
     proc.stdin.write(wav[:samples].tobytes())
     proc.stdin.flush()
     out = tmp_path / "out" / "stream_s1.wav"
