@@ -10,12 +10,13 @@ batch goes) and dtype, and ``end_padding: "nan"``: pad a stream's end with NaN (
 frame) to end it as ``model(whole input)`` does. The graph is :func:`~.streaming.stream_step`, traced for that block.
 
 The states, in order: ``encoder_past``, the trunk's (``trunk_state_0``, ...), ``decoder_tail``. A causal DPRNN's
-are a frame count (int64 ``[1]``: its value modulo ``hop_size`` is the phase of the next frame), then for each block
-the intra-chunk LSTM's h and c (``[layers, lanes, batch, hid]`` each) and its inter-chunk queues of h and c
-(``[hop_size, layers, lanes, batch, hid]`` each, ring buffers whose row is the phase: a call reads and rewrites
-the rows of its frames, nothing shifts), four tensors per block, none stacked (a GRU or plain RNN: h only, two
-per block). A Conv-TasNet's are the last inputs of each block's depthwise convolution. Every state is
-float32 or int64, and the metadata's list is complete: a client reads nothing else.
+are three whatever its depth: a frame count (int64 ``[1]``: its value modulo ``hop_size`` is the phase of the next
+frame), every block's intra-chunk LSTM h and c (``[blocks, 2, layers, lanes, batch, hid]``) and every block's
+inter-chunk queues of h and c (``[hop_size, blocks, 2, layers, lanes, batch, hid]``, a ring buffer whose row is the
+phase: a call reads and rewrites the rows of its frames, nothing shifts); a GRU or plain RNN has h only (1 for the
+2). A call reads, starts and writes them once for all blocks. A Conv-TasNet's are the last inputs of each block's
+depthwise convolution. Every state is float32 or int64, and the metadata's list is complete: a client reads
+nothing else.
 
 :func:`~.streamers.load_streamer` runs such a file (or a model) as a streamer.
 """

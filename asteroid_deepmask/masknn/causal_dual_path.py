@@ -14,10 +14,11 @@ is covered by ``lanes = chunk_size // hop_size`` chunks at once, the newest in l
   (its position in the hop), so that a run of frames reads and rewrites its own rows and nothing
   moves.
 
-The state (:func:`initial_state`) is a frame count (int64, which gives the phase), then per block
-the intra-chunk RNN's h and c and the inter-chunk queues of h and c, each its own tensor: an
-exported step feeds each tensor to its LSTM as it is, with no stacking or slicing per call. A new
-stream's state is zeros. The chunking pads the start with ``chunk_size`` zero frames, which the
+The state (:func:`initial_state`) is three tensors whatever the depth: a frame count (int64, which
+gives the phase), every block's intra-chunk RNN states, and every block's inter-chunk queues. A run
+of frames reads, starts and writes them once for all blocks, and splits them into the states each
+RNN takes with one reshape: an exported step spends a fixed handful of operations on its state, not
+a handful per block. A new stream's state is zeros. The chunking pads the start with ``chunk_size`` zero frames, which the
 whole-input forward pass runs through; :func:`stream_start` runs them once, and a stream reads its
 result where it has not written yet (the intra states at its first frame, the queues' rows in its
 first hop), so that it starts where the whole-input forward pass starts.
@@ -91,25 +92,18 @@ def _rnn_step(rnn, x, state):
     return out[None], [torch.stack(next_h), torch.stack(next_c)] if len(next_h) > 1 else [out[None], next_c[0][None]]
 
 
-def _block_step(block, h, intra, inter, frames, lanes):
-    """One causal block on ``h`` ``[frames, lanes, batch, chan]``; returns it and the RNN states after it.
+def _block_step(block, h, intra, inter, frames):
+    """One causal block on ``h`` ``[frames, lanes * batch, chan]``; returns it and the RNN states after it.
 
-    ``intra`` (a list of ``[layers, lanes, batch, hid]``) continues each lane's chunk; ``inter`` (a list of
-    ``[frames, layers, lanes, batch, hid]``, the rows of the queue) holds, for each frame, the previous
-    chunk's state at the same position. Sizes are Python ints from the layers, so that an exported
-    step has no shape arithmetic; -1 stands for the batch, which an exported step leaves free.
+    ``intra`` (a list of ``[layers, lanes * batch, hid]``: h and c, or h) continues each lane's chunk; ``inter``
+    (the same, ``[layers, frames * lanes * batch, hid]``) holds, for each frame, the previous chunk's state at the
+    same position: each (frame, lane, item) is one step of the inter-chunk RNN.
     """
-    chan, rnn = block.intra_linear.out_features, block.intra_RNN.rnn
-    layers, hid = rnn.num_layers, rnn.hidden_size
-    out, intra = run_rnn(rnn, h.reshape(frames, -1, chan), [s.reshape(layers, -1, hid) for s in intra])
-    h = h + per_frame(block.intra_norm, block.intra_linear(out)).reshape(frames, lanes, -1, chan)
-    # each (frame, lane, item) is one step of the inter-chunk RNN
-    rows = [(s.reshape(layers, -1, hid) if layers == 1 else s.transpose(0, 1).reshape(layers, -1, hid)) for s in inter]
-    out, inter = _rnn_step(block.inter_RNN.rnn, h.reshape(1, -1, chan), rows)
-    h = h + per_frame(block.inter_norm, block.inter_linear(out)).reshape(frames, lanes, -1, chan)
-    intra = [s.reshape(layers, lanes, -1, hid) for s in intra]
-    inter = [(s.reshape(frames, layers, lanes, -1, hid) if layers == 1
-              else s.reshape(layers, frames, lanes, -1, hid).transpose(0, 1)) for s in inter]
+    chan = block.intra_linear.out_features
+    out, intra = run_rnn(block.intra_RNN.rnn, h, intra)
+    h = h + per_frame(block.intra_norm, block.intra_linear(out))
+    out, inter = _rnn_step(block.inter_RNN.rnn, h.reshape(1, -1, chan), inter)
+    h = h + per_frame(block.inter_norm, block.inter_linear(out)).reshape(frames, -1, chan)
     return h, intra, inter
 
 
@@ -119,9 +113,11 @@ def advance(dual_path, x, states, start=None, count=None):
     The frames must not cross the start of a chunk, except at their first frame: the callers
     cut a stream into such runs (:func:`runs`). The inter-chunk queues are ring buffers indexed by
     the phase (the count of frames modulo ``hop_size``): a run reads and rewrites their rows
-    ``phase .. phase + frames - 1``, and nothing else moves.
+    ``phase .. phase + frames - 1``, and nothing else moves. Every block's states are read, started and
+    written together, once per run: what a block adds is its layers only.
 
     Args:
+        states (tuple): ``(count, intra, queues)`` (:func:`initial_state`).
         start (tuple, optional): what the states' zeros stand for (:func:`stream_start`): read where the
             stream has not written yet (the intra states at its first frame, the queues' rows in its first
             ``hop_size`` frames). None: the states are what they say (the warm-up of :func:`stream_start`).
@@ -132,9 +128,10 @@ def advance(dual_path, x, states, start=None, count=None):
         ``(feats, states)``: the PReLU features overlap-added, ``[batch, chan, frames]`` (the
         input of the projection, whose bias counts ``lanes`` times), and the next states.
     """
-    counter, rnn_states = states[0], states[1:]
+    counter, intra, queues = states
     frames, lanes, hop = int(x.shape[-1]), dual_path.chunk_size // dual_path.hop_size, dual_path.hop_size
-    n = _n_states(dual_path.blocks[0].intra_RNN.rnn)
+    n_blocks, n, layers, _, _, hid = intra.shape
+    n_blocks, n, layers, hid = int(n_blocks), int(n), int(layers), int(hid)
     if count is None:
         phase = torch.remainder(counter, hop)
         rows = phase + torch.arange(frames, device=counter.device)
@@ -147,39 +144,42 @@ def advance(dual_path, x, states, start=None, count=None):
     def read(queue):
         return queue[rows] if count is not None else queue.index_select(0, rows)
 
-    def write(queue, new):
-        if count is not None:
-            return torch.cat([queue[:phase], new, queue[phase + frames:]])
-        return queue.index_put((rows,), new)
-
     def pick(condition, if_true, state):
         """``if_true()`` where ``condition`` (a bool, or a tensor while tracing), else ``state``; ``state``'s shape."""
         if isinstance(condition, bool):
             return if_true().expand_as(state) if condition else state
         return torch.where(condition, if_true(), state)
 
-    h = x.permute(2, 0, 1).unsqueeze(1).expand(-1, lanes, -1, -1)  # [frames, lanes, batch, chan]
-    next_states = []
+    rows_in = read(queues)  # [frames, blocks, n, layers, lanes, batch, hid]
+    if start is not None:  # what the stream has not written yet stands for the start
+        intra = pick(first, lambda: start[0], intra)
+        rows_in = pick(not_written, lambda: read(start[1]), rows_in)
+    # A chunk starts at this run's first frame: lanes move up one, lane 0 starts from zeros.
+    intra = pick(chunk_starts, lambda: nn.functional.pad(intra[:, :, :, :-1], (0, 0, 0, 0, 1, 0)), intra)
+    # Each RNN's state as it takes it, [layers, sequences, hid]: one reshape and one split for all blocks.
+    intra = intra.reshape(n_blocks * n * layers, -1, hid).split(layers)
+    rows_in = rows_in.permute(1, 2, 3, 0, 4, 5, 6).reshape(n_blocks * n * layers, -1, hid).split(layers)
+    h = x.permute(2, 0, 1).unsqueeze(1).expand(-1, lanes, -1, -1).reshape(frames, -1, dual_path.chan)
+    next_intra, next_rows = [], []
     for r, block in enumerate(dual_path.blocks):
-        at = slice(2 * n * r, 2 * n * r + n), slice(2 * n * r + n, 2 * n * (r + 1))
-        intra, rows_in = rnn_states[at[0]], [read(q) for q in rnn_states[at[1]]]
-        if start is not None:  # what the stream has not written yet stands for the start
-            intra = [pick(first, lambda s0=s0: s0, s) for s, s0 in zip(intra, start[at[0]])]
-            rows_in = [pick(not_written, lambda q0=q0: read(q0), q) for q, q0 in zip(rows_in, start[at[1]])]
-        # A chunk starts at this run's first frame: lanes move up one, lane 0 starts from zeros.
-        intra = [pick(chunk_starts, lambda s=s: nn.functional.pad(s[:, :-1], (0, 0, 0, 0, 1, 0)), s) for s in intra]
-        h, intra, inter = _block_step(block, h, intra, rows_in, frames, lanes)
-        next_states += intra + [write(q, new) for q, new in zip(rnn_states[at[1]], inter)]
-    feats = dual_path.output[0](h).sum(1).permute(1, 2, 0)
-    # frames since the stream's start, kept in [hop, 2 hop) once past the first hop: its phase and whether
-    # the queues were written are all that is needed
+        h, block_intra, block_inter = _block_step(block, h, list(intra[n * r:n * (r + 1)]),
+                                                  list(rows_in[n * r:n * (r + 1)]), frames)
+        next_intra += block_intra
+        next_rows += block_inter
+    feats = dual_path.output[0](h.reshape(frames, lanes, -1, dual_path.chan)).sum(1).permute(1, 2, 0)
+    next_intra = torch.cat(next_intra).reshape(n_blocks, n, layers, lanes, -1, hid)
+    new_rows = torch.cat(next_rows).reshape(n_blocks, n, layers, frames, lanes, -1, hid).permute(3, 0, 1, 2, 4, 5, 6)
     if count is None:
+        queues = queues.index_put((rows,), new_rows)
+        # frames since the stream's start, kept in [hop, 2 hop) once past the first hop: its phase and whether
+        # the queues were written are all that is needed
         counter = counter + frames
         counter = counter - hop * (counter >= 2 * hop).to(counter.dtype)
     else:
+        queues = torch.cat([queues[:phase], new_rows, queues[phase + frames:]])
         counted = count + frames
         counter = torch.full_like(counter, counted if counted < hop else hop + counted % hop)
-    return feats, (counter, *next_states)
+    return feats, (counter, next_intra, queues)
 
 
 def runs(dual_path, n_frames, phase):
@@ -204,19 +204,20 @@ def runs(dual_path, n_frames, phase):
 def initial_state(dual_path, batch, like):
     """The state of ``batch`` new streams: zeros, which stand for :func:`stream_start` until the stream writes.
 
-    Returns ``(count, *per_block)``: the frames since the stream's start, int64 ``[1]`` (kept in
-    ``[hop_size, 2 hop_size)`` after the first hop: its value modulo ``hop_size`` is the phase), then for
-    each block its intra-chunk RNN's state (h and c for an LSTM, h otherwise), each ``[layers, lanes, batch, hid]``,
-    and its inter-chunk queue of the same, each ``[hop_size, layers, lanes, batch, hid]`` (row ``k``: the state of
-    the previous chunk at position ``k`` in the hop).
+    Returns ``(count, intra, queues)``, three tensors whatever the number of blocks:
+
+    * ``count``: the frames since the stream's start, int64 ``[1]`` (kept in ``[hop_size, 2 hop_size)`` after
+      the first hop: its value modulo ``hop_size`` is the phase);
+    * ``intra``: every block's intra-chunk RNN state, ``[blocks, n, layers, lanes, batch, hid]`` (``n``: h and c
+      for an LSTM, h otherwise);
+    * ``queues``: every block's inter-chunk queue of the same, ``[hop_size, blocks, n, layers, lanes, batch, hid]``
+      (row ``k``: the state of the previous chunk at position ``k`` in the hop).
     """
     rnn = dual_path.blocks[0].intra_RNN.rnn
-    shape = (rnn.num_layers, dual_path.chunk_size // dual_path.hop_size, batch, rnn.hidden_size)
-    states = [torch.zeros(1, dtype=torch.long, device=like.device)]
-    for _ in dual_path.blocks:
-        states += [like.new_zeros(shape) for _ in range(_n_states(rnn))]
-        states += [like.new_zeros(dual_path.hop_size, *shape) for _ in range(_n_states(rnn))]
-    return tuple(states)
+    shape = (len(dual_path.blocks), _n_states(rnn), rnn.num_layers, dual_path.chunk_size // dual_path.hop_size,
+             batch, rnn.hidden_size)
+    return (torch.zeros(1, dtype=torch.long, device=like.device), like.new_zeros(shape),
+            like.new_zeros(dual_path.hop_size, *shape))
 
 
 def stream_start(dual_path, like):
@@ -227,11 +228,10 @@ def stream_start(dual_path, like):
     silence = like.new_zeros(1, dual_path.chan, hop)
     with torch.no_grad():
         for started in range(1, lanes + 1):
-            states = list(advance(dual_path, silence, states)[1])
-            for q in states[1:]:
-                if q.dim() == 5:  # lanes that held no chunk yet: the first chunk at their positions starts from zeros
-                    q[:, :, started:] = 0
-    return tuple(states[1:])
+            counter, intra, queues = advance(dual_path, silence, states)[1]
+            queues[..., started:, :, :] = 0  # lanes that held no chunk yet: their first chunk starts from zeros
+            states = counter, intra, queues
+    return states[1:]
 
 
 def forward_streaming(dual_path, x, states, start):

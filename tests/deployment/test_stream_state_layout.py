@@ -1,5 +1,6 @@
-"""The streaming step's state layout (issue 34): unstacked states, inter-chunk queues as ring buffers indexed by the
-frame count, nothing shifted or concatenated per call, exact whatever the block's phase against the chunks."""
+"""The streaming step's state layout (issue 34): three tensors for all blocks, inter-chunk queues as ring buffers
+indexed by the frame count, nothing shifted or concatenated per call, the same handful of state operations at any
+depth, exact whatever the block's phase against the chunks."""
 import numpy as np
 import onnx
 import onnxruntime
@@ -14,10 +15,10 @@ from asteroid_deepmask.deployment.streaming_export import export_streaming_model
 SHAPE_OPS = {"Shape", "Size"}
 
 
-def tiny_dprnn(hop_size, chunk_size):
+def tiny_dprnn(hop_size, chunk_size, n_repeats=2):
     torch.manual_seed(0)
     return DPRNNDeepMask(n_src=2, causal=True, n_filters=16, bn_chan=8, hid_size=8, chunk_size=chunk_size,
-                         hop_size=hop_size, n_repeats=2).eval()
+                         hop_size=hop_size, n_repeats=n_repeats).eval()
 
 
 def ops_on_state_path(graph, state):
@@ -38,19 +39,27 @@ def ops_on_state_path(graph, state):
     return ops
 
 
-def test_the_state_path_has_no_concatenation_and_the_queues_are_written_in_place_of_their_rows(tmp_path):
-    path = export_streaming_model(tiny_dprnn(hop_size=5, chunk_size=10), tmp_path / "live.onnx", block=40)
-    graph = onnx.load(str(path)).graph
-    states = read_export_metadata(path)["states"]
+def bookkeeping(path):
+    """How many nodes of each op type that moves or picks state data the exported step at ``path`` has."""
+    ops = [node.op_type for node in onnx.load(str(path)).graph.node]
+    return {op: ops.count(op) for op in ("Gather", "ScatterND", "Where", "Split", "Concat", "Slice", "Pad")}
+
+
+def test_the_state_is_three_tensors_read_and_written_once_whatever_the_depth(tmp_path):
+    paths = {n: export_streaming_model(tiny_dprnn(hop_size=5, chunk_size=10, n_repeats=n), tmp_path / f"{n}.onnx",
+                                       block=40) for n in (2, 5)}
+    graph = onnx.load(str(paths[2])).graph
+    states = read_export_metadata(paths[2])["states"]
     trunk = [s for s in states if s["name"].startswith("trunk_state_")]
-    # the frame count, then per block: the intra-chunk LSTM's h and c, its inter-chunk queues of h and c
-    assert [len(s["shape"]) for s in trunk] == [1] + [4, 4, 5, 5] * 2
+    # the frame count, every block's intra-chunk h and c, every block's inter-chunk queues of h and c
+    assert [s["shape"] for s in trunk] == [[1], [2, 2, 1, 2, "batch", 8], [5, 2, 2, 1, 2, "batch", 8]]
     produced = {out: node.op_type for node in graph.node for out in node.output}
-    for state in trunk[1:]:
-        assert "Concat" not in ops_on_state_path(graph, state["name"]), state["name"]
-        if len(state["shape"]) == 5:  # a queue: its rows for this block are read and written, nothing moves
-            assert ops_on_state_path(graph, state["name"]) >= {"Gather", "ScatterND"}
-            assert produced[f"next_{state['name']}"] == "ScatterND"
+    intra, queues = trunk[1]["name"], trunk[2]["name"]
+    assert "Concat" not in ops_on_state_path(graph, intra) | ops_on_state_path(graph, queues)
+    # the queues' rows of this run are read and written, nothing moves
+    assert ops_on_state_path(graph, queues) >= {"Gather", "ScatterND"} and produced[f"next_{queues}"] == "ScatterND"
+    # three more blocks add their layers, and not one more operation on the state
+    assert bookkeeping(paths[5]) == bookkeeping(paths[2])
 
 
 @pytest.mark.parametrize("hop_size,block", [(5, 24), (10, 32)])
@@ -79,7 +88,7 @@ def test_ring_buffers_wrap_around_exactly_for_blocks_that_do_not_divide_the_hop(
 
 @pytest.mark.parametrize("kwargs", [dict(rnn_type="GRU"), dict(rnn_type="RNN"), dict(num_layers=2)])
 def test_other_rnns_and_stacked_layers_stream_exactly_in_torch_and_onnx(kwargs, tmp_path):
-    """A GRU or plain RNN has one state tensor per RNN (two per block), two layers put the layers axis to use;
+    """A GRU or plain RNN has one state tensor per RNN (h only), two layers put the layers axis to use;
     the eager step writes a one-frame LSTM cell out, the exported one keeps the LSTM: both equal the whole input."""
     torch.manual_seed(0)
     model = DPRNNDeepMask(n_src=2, causal=True, n_filters=16, bn_chan=8, hid_size=8, chunk_size=10, hop_size=5,
@@ -93,8 +102,8 @@ def test_other_rnns_and_stacked_layers_stream_exactly_in_torch_and_onnx(kwargs, 
     torch.testing.assert_close(out, whole, atol=1e-5, rtol=0)
     path = export_streaming_model(model, tmp_path / "live.onnx", block=40)
     meta = read_export_metadata(path)
-    per_block = 2 if kwargs.get("rnn_type") in ("GRU", "RNN") else 4
-    assert len(meta["states"]) == 2 + 1 + 2 * per_block
+    n = 1 if kwargs.get("rnn_type") in ("GRU", "RNN") else 2
+    assert [s["shape"][:3] for s in meta["states"][2:-1]] == [[2, n, kwargs.get("num_layers", 1)], [5, 2, n]]
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     states = [np.zeros([1 if d == "batch" else d for d in s["shape"]], dtype=s["dtype"]) for s in meta["states"]]
     live = []

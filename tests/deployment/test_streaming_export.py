@@ -47,12 +47,13 @@ def test_the_metadata_names_the_block_latency_and_states(causal_mlp, onnx_step):
     meta = read_export_metadata(onnx_step)
     assert (meta["streaming"], meta["block"], meta["latency"], meta["stride"]) == (True, 320, 8, 8)
     names = [s["name"] for s in meta["states"]]
-    # the frame count, then per block (2 here) the intra-chunk LSTM's h and c and its inter-chunk queues of h and c
-    assert names == ["encoder_past", *(f"trunk_state_{i}" for i in range(9)), "decoder_tail"]
+    # the frame count, then every block's (2 here) intra-chunk LSTM h and c and every block's inter-chunk queues of them
+    assert names == ["encoder_past", *(f"trunk_state_{i}" for i in range(3)), "decoder_tail"]
     assert meta["states"][0]["shape"] == ["batch", 1, 8] and meta["states"][-1]["shape"] == ["batch", 2, 8]
     assert meta["states"][1] == dict(name="trunk_state_0", shape=[1], dtype="int64")
-    intra, queue = dict(shape=[1, 2, "batch", 8], dtype="float32"), dict(shape=[50, 1, 2, "batch", 8], dtype="float32")
-    assert [{k: s[k] for k in ("shape", "dtype")} for s in meta["states"][2:-1]] == [intra, intra, queue, queue] * 2
+    intra, queue = dict(shape=[2, 2, 1, 2, "batch", 8], dtype="float32"), dict(shape=[50, 2, 2, 1, 2, "batch", 8],
+                                                                                dtype="float32")
+    assert [{k: s[k] for k in ("shape", "dtype")} for s in meta["states"][2:-1]] == [intra, queue]
     assert meta["model_args"]["causal"] is True
 
 
