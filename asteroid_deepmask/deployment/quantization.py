@@ -83,7 +83,9 @@ class PointwiseLinear(nn.Module):
 
     def forward(self, x):
         frames_first = x.transpose(1, 2)  # [batch, frames, in_channels]
-        parts = frames_first.chunk(self.groups, 2) if self.groups > 1 else (frames_first,)
+        if self.groups == 1:  # no concatenation of one part: an exported graph would copy it
+            return self.linears[0](frames_first).transpose(1, 2)
+        parts = frames_first.chunk(self.groups, 2)
         return torch.cat([linear(part) for linear, part in zip(self.linears, parts)], 2).transpose(1, 2)
 
 

@@ -1,11 +1,13 @@
 """Conv-TasNet's temporal convolutional network as a trunk: P feature maps out, no mask layer."""
 import torch
+from asteroid.masknn import norms
 from asteroid.masknn.convolutional import Conv1DBlock
 from torch import nn
 
 from ..utils.checks import check_positive_int
 from .causality import check_streamable, resolve_norm
 from .dprnn import bottleneck
+from .time_major import per_frame
 from .trunk import Trunk, register_trunk
 
 
@@ -121,6 +123,14 @@ class TCNTrunk(Trunk):
         return feats.reshape(batch, self.n_outputs, self.out_chan, frames)
 
 
+def _channel_norm(norm, x):
+    """``norm`` on ``x`` ``[batch, chan, frames]``; a per-frame layer norm (cLN) as one fused ``layer_norm`` over the
+    channels, which an exported step runs as one node instead of a dozen (Asteroid's module transposes and reduces)."""
+    if isinstance(norm, norms.ChanLN):
+        return per_frame(norm, x.transpose(1, 2)).transpose(1, 2)
+    return norm(x)
+
+
 class _StreamedBlock:
     """A causal ``Conv1DBlock`` on new frames, its depthwise convolution fed the frames it keeps from before."""
 
@@ -129,10 +139,11 @@ class _StreamedBlock:
 
     def __call__(self, x):
         in_conv, prelu, norm, (depthwise, _), prelu_out, norm_out = self.block.shared_block
-        hidden = torch.cat([self.past, norm(prelu(in_conv(x)))], dim=-1)
-        self.next_past = hidden[..., hidden.shape[-1] - self.past.shape[-1]:]
+        hidden = torch.cat([self.past, _channel_norm(norm, prelu(in_conv(x)))], dim=-1)
+        kept = depthwise.padding[0]  # a Python int: the exported step slices with a constant
+        self.next_past = hidden[..., -kept:] if kept else hidden[..., :0]
         out = nn.functional.conv1d(hidden, depthwise.weight, depthwise.bias, dilation=depthwise.dilation,
                                    groups=depthwise.groups)
-        shared = norm_out(prelu_out(out))
+        shared = _channel_norm(norm_out, prelu_out(out))
         res = self.block.res_conv(shared)
         return (res, self.block.skip_conv(shared)) if self.block.skip_out_chan else res
