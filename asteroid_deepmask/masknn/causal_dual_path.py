@@ -71,9 +71,9 @@ def _rnn_step(rnn, x, state):
 
     In torch (eager, or traced into TorchScript) a float LSTM's cell is written out with the LSTM's own
     weights (gates i, f, g, o, both biases): two products and seven small operations cost about a third
-    of one call of torch's LSTM kernel at this size, whose fixed cost dominates a 10 ms block. An ONNX export keeps
-    the LSTM node, which ONNX Runtime runs fused, faster than the written-out cell. Both are the same
-    function up to float rounding.
+    of one call of torch's LSTM kernel at this size, whose fixed cost dominates a 10 ms block. An ONNX
+    export keeps the LSTM node, which ONNX Runtime runs fused, faster than the written-out cell. Both
+    are the same function up to float rounding.
     """
     if torch.onnx.is_in_onnx_export() or not isinstance(rnn, nn.LSTM) or rnn.proj_size or not rnn.bias:
         return run_rnn(rnn, x, state)
@@ -130,8 +130,9 @@ def advance(dual_path, x, states, start=None, count=None):
     """
     counter, intra, queues = states
     frames, lanes, hop = int(x.shape[-1]), dual_path.chunk_size // dual_path.hop_size, dual_path.hop_size
-    n_blocks, n, layers, _, _, hid = intra.shape
-    n_blocks, n, layers, hid = int(n_blocks), int(n), int(layers), int(hid)
+    # sizes as Python ints from the layers, so that an exported step has no shape arithmetic
+    rnn = dual_path.blocks[0].intra_RNN.rnn
+    n_blocks, n, layers, hid = len(dual_path.blocks), _n_states(rnn), rnn.num_layers, rnn.hidden_size
     if count is None:
         phase = torch.remainder(counter, hop)
         rows = phase + torch.arange(frames, device=counter.device)
