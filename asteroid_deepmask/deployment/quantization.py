@@ -82,11 +82,14 @@ class PointwiseLinear(nn.Module):
                 and module.padding in ((0,), "valid"))
 
     def forward(self, x):
-        frames_first = x.transpose(1, 2)  # [batch, frames, in_channels]
+        return self.channels_last(x.transpose(1, 2)).transpose(1, 2)
+
+    def channels_last(self, x):
+        """The same on ``x`` ``[batch, frames, in_channels]``: ``[batch, frames, out_channels]``, no transposes."""
         if self.groups == 1:  # no concatenation of one part: an exported graph would copy it
-            return self.linears[0](frames_first).transpose(1, 2)
-        parts = frames_first.chunk(self.groups, 2)
-        return torch.cat([linear(part) for linear, part in zip(self.linears, parts)], 2).transpose(1, 2)
+            return self.linears[0](x)
+        parts = x.chunk(self.groups, -1)
+        return torch.cat([linear(part) for linear, part in zip(self.linears, parts)], -1)
 
 
 class QuantizedRNN(nn.Module):

@@ -1,6 +1,5 @@
 """Conv-TasNet's temporal convolutional network as a trunk: P feature maps out, no mask layer."""
 import torch
-from asteroid.masknn import norms
 from asteroid.masknn.convolutional import Conv1DBlock
 from torch import nn
 
@@ -88,31 +87,34 @@ class TCNTrunk(Trunk):
         return self.output[1]
 
     def forward_unprojected(self, mix_rep):
-        return self._features(mix_rep, self.blocks), 1
+        return self._features(self.bottleneck(mix_rep), self.blocks), 1
 
     def streaming_state(self, batch, like):
         """The last ``(kernel - 1) * dilation`` inputs of each block's depthwise convolution (zeros: the
-        causal padding), ``[batch, hid_chan, (kernel - 1) * dilation]`` per block."""
+        causal padding), channels last: ``[batch, (kernel - 1) * dilation, hid_chan]`` per block."""
         check_streamable(self, self.causal)
-        return tuple(like.new_zeros(batch, conv.in_channels, conv.padding[0])
+        return tuple(like.new_zeros(batch, conv.padding[0], conv.in_channels)
                      for conv in (block.shared_block[3][0] for block in self.blocks))
 
     def forward_streaming(self, mix_rep, states, start=None):
+        """The blocks run channels last (``[batch, frames, chan]``): their 1x1 layers are products over the channels
+        and their norms one fused layer norm, with no transposes between them (:class:`_StreamedBlock`)."""
         check_streamable(self, self.causal)
         steps = [_StreamedBlock(block, past) for block, past in zip(self.blocks, states)]
-        feats = self.output[1](self._features(mix_rep, steps))
+        feats = _pointwise(self.output[1], self._features(self.bottleneck(mix_rep).transpose(1, 2), steps))
         batch, _, frames = mix_rep.shape
-        return feats.reshape(batch, self.n_outputs, self.out_chan, frames), tuple(step.next_past for step in steps)
+        return (feats.transpose(1, 2).reshape(batch, self.n_outputs, self.out_chan, frames),
+                tuple(step.next_past for step in steps))
 
-    def _features(self, mix_rep, blocks):
-        """PReLU of the summed skip outputs (or of the last residual), ``blocks`` run one after the other."""
-        residual = self.bottleneck(mix_rep)  # [batch, bn_chan, frames]
-        skips = torch.zeros((), device=mix_rep.device, dtype=mix_rep.dtype)
+    def _features(self, residual, blocks):
+        """PReLU of the summed skip outputs (or of the last residual), ``blocks`` run one after the other on the
+        bottleneck's output ``residual``, in whichever layout the blocks take (the PReLU has one parameter)."""
+        skips = torch.zeros((), device=residual.device, dtype=residual.dtype)
         for block in blocks:
             out = block(residual)
             if self.skip_chan:
                 out, skip = out
-                skips = skips + skip  # [batch, skip_chan, frames]
+                skips = skips + skip
             residual = residual + out
         return self.output[0](skips if self.skip_chan else residual)
 
@@ -123,27 +125,42 @@ class TCNTrunk(Trunk):
         return feats.reshape(batch, self.n_outputs, self.out_chan, frames)
 
 
-def _channel_norm(norm, x):
-    """``norm`` on ``x`` ``[batch, chan, frames]``; a per-frame layer norm (cLN) as one fused ``layer_norm`` over the
-    channels, which an exported step runs as one node instead of a dozen (Asteroid's module transposes and reduces)."""
-    if isinstance(norm, norms.ChanLN):
-        return per_frame(norm, x.transpose(1, 2)).transpose(1, 2)
-    return norm(x)
+def _pointwise(conv, x):
+    """The 1x1 convolution ``conv`` on channels-last ``x`` ``[batch, frames, chan]``: a product over the channels.
+
+    ``conv`` is an ``nn.Conv1d`` of kernel 1, or the :class:`~asteroid_deepmask.deployment.quantization.PointwiseLinear`
+    that int8 puts in its place (its ``channels_last``)."""
+    if isinstance(conv, nn.Conv1d) and conv.groups == 1:
+        return nn.functional.linear(x, conv.weight[..., 0], conv.bias)
+    if isinstance(conv, nn.Conv1d):
+        return conv(x.transpose(1, 2)).transpose(1, 2)
+    return conv.channels_last(x)
+
+
+def _depthwise(conv, x):
+    """The depthwise convolution ``conv`` (no padding) on channels-last ``x`` ``[batch, frames, chan]``: a sum of its
+    taps, each a slice of ``x`` (constant bounds) times a weight per channel."""
+    dilation, taps = conv.dilation[0], conv.kernel_size[0]
+    out = None if conv.bias is None else conv.bias
+    for k in range(taps):
+        tap = x[:, k * dilation:-(taps - 1 - k) * dilation or None] * conv.weight[:, 0, k]
+        out = tap if out is None else out + tap
+    return out
 
 
 class _StreamedBlock:
-    """A causal ``Conv1DBlock`` on new frames, its depthwise convolution fed the frames it keeps from before."""
+    """A causal ``Conv1DBlock`` on new frames, channels last (``[batch, frames, chan]``), its depthwise convolution
+    fed the frames it keeps from before (``[batch, kept, hid_chan]``). Its PReLUs have one parameter (Asteroid's
+    blocks build them so), which makes them the same in any layout; its norms are per-frame (cLN, a causal trunk's)."""
 
     def __init__(self, block, past):
         self.block, self.past, self.next_past = block, past, None
 
     def __call__(self, x):
         in_conv, prelu, norm, (depthwise, _), prelu_out, norm_out = self.block.shared_block
-        hidden = torch.cat([self.past, _channel_norm(norm, prelu(in_conv(x)))], dim=-1)
+        hidden = torch.cat([self.past, per_frame(norm, prelu(_pointwise(in_conv, x)))], dim=1)
         kept = depthwise.padding[0]  # a Python int: the exported step slices with a constant
-        self.next_past = hidden[..., -kept:] if kept else hidden[..., :0]
-        out = nn.functional.conv1d(hidden, depthwise.weight, depthwise.bias, dilation=depthwise.dilation,
-                                   groups=depthwise.groups)
-        shared = _channel_norm(norm_out, prelu_out(out))
-        res = self.block.res_conv(shared)
-        return (res, self.block.skip_conv(shared)) if self.block.skip_out_chan else res
+        self.next_past = hidden[:, -kept:] if kept else hidden[:, :0]
+        shared = per_frame(norm_out, prelu_out(_depthwise(depthwise, hidden)))
+        res = _pointwise(self.block.res_conv, shared)
+        return (res, _pointwise(self.block.skip_conv, shared)) if self.block.skip_out_chan else res

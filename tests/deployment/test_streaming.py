@@ -56,7 +56,7 @@ def test_any_cut_of_the_input_gives_the_whole_input_outputs(trunk, head):
 def test_a_tcn_of_one_frame_kernels_keeps_no_past_and_streams_exactly():
     model = causal_model("tcn", conv_kernel_size=1)
     mix = torch.randn(2, 6000)
-    assert [tuple(s.shape) for s in model.masker.trunk.streaming_state(2, mix)] == [(2, 16, 0)] * 6
+    assert [tuple(s.shape) for s in model.masker.trunk.streaming_state(2, mix)] == [(2, 0, 16)] * 6
     with torch.no_grad():
         whole = model(mix)
     torch.testing.assert_close(streamed(model, mix, random_blocks(6000, np.random.default_rng(2))), whole,
