@@ -16,10 +16,12 @@ with seeded untrained weights (speed does not depend on them). Ways to separate 
   block (torch, keeping the last block's samples); it costs the same for any block, so it is
   timed on ``--rerun-blocks`` blocks of each stream only (its p99 is then nearly its maximum).
 
-Each repetition streams ``--seconds`` of noise through every way in turn (the order rotating,
-``benchmarks/harness.py``), after a warm-up stream of 1.1 s; a way's median is that of its best
-repetition (the minimum over repetitions, as in the other benchmarks: a slow spell of a shared machine
-lasts a repetition or more), its p99 over every block of every repetition. RTF: median time per block / block duration. Latency: samples by which
+Each repetition streams ``--seconds`` of noise through every way of every model and block in turn
+(the ways' order rotating, ``benchmarks/harness.py``; repetition ``r`` of everything before ``r + 1`` of
+anything, so that each model's repetitions are spread over the whole run), after a warm-up stream of
+1.1 s; a way's median is that of its best repetition (the minimum over repetitions, as in the other
+benchmarks: a slow spell of a shared machine lasts minutes), its p99 over every block of every
+repetition. RTF: median time per block / block duration. Latency: samples by which
 the output lags the input (``stream_latency``: the encoder's window minus its stride); a live
 system adds a block and the time to compute it. Re-run / streaming: re-run median / the way's
 median. Limit: the RTF the model would have if its multiply-adds per block (``count_complexity``'s
@@ -214,15 +216,23 @@ def ways(model, block, paths, rerun_blocks, int8_model):
             "rerun": rerun_stream(model, block, rerun_blocks)}
 
 
-def measure(streams, mix, reps, warmup):
-    """Seconds per block of each of ``streams`` on ``mix``, over ``reps`` rounds in rotating order, after one
-    stream of ``warmup`` each (lazy initialisation, primitive caches): ``{name: [times of each round]}``."""
-    for stream in streams.values():
-        stream(warmup)
-    times = {name: [] for name in streams}
-    for order in rotations(list(streams), reps):
-        for name in order:
-            times[name].append(streams[name](mix))
+def measure(setups, mix, reps, warmup):
+    """Seconds per block of the streams of each setup (``{setup: {way: stream}}``, e.g. a model and block size) on
+    ``mix``, after one stream of ``warmup`` each (lazy initialisation, primitive caches): ``{setup: {way: [times of
+    each round]}}``. Round ``r`` of every setup runs before round ``r + 1`` of any, the ways of a setup in an order
+    rotated each round: the rounds of a setup are spread over the whole run, so that a slow spell of a shared
+    machine, which lasts minutes, leaves each setup some rounds outside it."""
+    for streams in setups.values():
+        for stream in streams.values():
+            stream(warmup)
+    orders = {setup: list(rotations(list(streams), reps)) for setup, streams in setups.items()}
+    times = {setup: {way: [] for way in streams} for setup, streams in setups.items()}
+    for r in range(reps):
+        started = time.perf_counter()
+        for setup, streams in setups.items():
+            for way in orders[setup][r]:
+                times[setup][way].append(streams[way](mix))
+        print(f"repetition {r + 1}/{reps} of {len(setups)} setups: {time.perf_counter() - started:.0f} s", flush=True)
     return times
 
 
@@ -354,40 +364,43 @@ def main():
     print(f"one thread's matrix-product rate: {core / 1e9:.1f} GMAC/s", flush=True)
     mix, warmup = mixture(args.seconds), mixture(warmup_s)
     with tempfile.TemporaryDirectory() as folder:
-        for name in args.models:
-            model = build_model(name)
-            int8_model = quantize_int8(model)
-            latency = stream_latency(model)
-            # the RTF the model would have if every multiply-add ran at the matrix-product rate
-            limit_rtf = model_macs_per_s(model) / core
+        models = {name: build_model(name) for name in args.models}
+        int8_models = {name: quantize_int8(model) for name, model in models.items()}
+        setups, paths = {}, {}
+        for name, model in models.items():
             for block_ms in args.blocks:
                 block = block_samples(model.sample_rate, block_ms, model.encoder.stride)
-                paths = {way: export_streaming_model(model, os.path.join(folder, f"{name}_{block}_{way}{suffix}"), block,
-                                                     quantize=quantize)
-                         for way, (suffix, quantize) in EXPORTED.items()}
-                times = measure(ways(model, block, paths, args.rerun_blocks, int8_model), mix, args.reps, warmup)
-                stats = {way: summary(t, block / float(model.sample_rate)) for way, t in times.items()}
-                for way, stat in stats.items():
-                    rows.append(dict(model=name, way=way, block_ms=block_ms, block=block, latency=latency,
-                                     latency_ms=1000 * latency / float(model.sample_rate),
-                                     rerun_ratio=stats["rerun"]["median_ms"] / stat["median_ms"],
-                                     cpu_rerun_ratio=stats["rerun"]["cpu_median_ms"] / stat["cpu_median_ms"],
-                                     speedup=stats["torch"]["median_ms"] / stat["median_ms"],
-                                     cpu_speedup=stats["torch"]["cpu_median_ms"] / stat["cpu_median_ms"],
-                                     macs_per_block_m=limit_rtf * core * block / float(model.sample_rate) / 1e6,
-                                     limit_rtf=limit_rtf, above_limit=stat["rtf"] / limit_rtf, **stat))
-                    print(table(rows[-1:]).splitlines()[-1], flush=True)
-                if block_ms == TARGET_BLOCK_MS:
-                    missed = {way for line, (target, way, _, _) in zip(target_lines(rows), TARGETS)
-                              if target == name and (line.startswith("MISS") or args.profile)}
-                    if missed & {"torch", "onnx"}:
-                        where.update({(name, "float32", title): shares
-                                      for title, shares in profiles(model, block, paths["onnx"]).items()})
-                    if missed & {"int8", "onnx_int8"}:
-                        where.update({(name, "int8", title): shares
-                                      for title, shares in profiles(int8_model, block, paths["onnx_int8"]).items()})
-                for path in paths.values():
-                    os.remove(path)
+                paths[name, block_ms] = {
+                    way: export_streaming_model(model, os.path.join(folder, f"{name}_{block}_{way}{suffix}"), block,
+                                                quantize=quantize)
+                    for way, (suffix, quantize) in EXPORTED.items()}
+                setups[name, block_ms] = ways(model, block, paths[name, block_ms], args.rerun_blocks, int8_models[name])
+        times = measure(setups, mix, args.reps, warmup)
+        for (name, block_ms), setup_times in times.items():
+            model = models[name]
+            latency, block = stream_latency(model), block_samples(model.sample_rate, block_ms, model.encoder.stride)
+            # the RTF the model would have if every multiply-add ran at the matrix-product rate
+            limit_rtf = model_macs_per_s(model) / core
+            stats = {way: summary(t, block / float(model.sample_rate)) for way, t in setup_times.items()}
+            for way, stat in stats.items():
+                rows.append(dict(model=name, way=way, block_ms=block_ms, block=block, latency=latency,
+                                 latency_ms=1000 * latency / float(model.sample_rate),
+                                 rerun_ratio=stats["rerun"]["median_ms"] / stat["median_ms"],
+                                 cpu_rerun_ratio=stats["rerun"]["cpu_median_ms"] / stat["cpu_median_ms"],
+                                 speedup=stats["torch"]["median_ms"] / stat["median_ms"],
+                                 cpu_speedup=stats["torch"]["cpu_median_ms"] / stat["cpu_median_ms"],
+                                 macs_per_block_m=limit_rtf * core * block / float(model.sample_rate) / 1e6,
+                                 limit_rtf=limit_rtf, above_limit=stat["rtf"] / limit_rtf, **stat))
+                print(table(rows[-1:]).splitlines()[-1], flush=True)
+            if block_ms == TARGET_BLOCK_MS:
+                missed = {way for line, (target, way, _, _) in zip(target_lines(rows), TARGETS)
+                          if target == name and (line.startswith("MISS") or args.profile)}
+                if missed & {"torch", "onnx"}:
+                    where.update({(name, "float32", title): shares
+                                  for title, shares in profiles(model, block, paths[name, block_ms]["onnx"]).items()})
+                if missed & {"int8", "onnx_int8"}:
+                    where.update({(name, "int8", title): shares for title, shares in profiles(
+                        int8_models[name], block, paths[name, block_ms]["onnx_int8"]).items()})
     checks = target_lines(rows)
     machine += f" (load average {os.getloadavg()[0]:.1f} at the end)"
     print(f"\n{machine}\n\n{table(rows)}\n\n" + "\n".join(checks))

@@ -38,7 +38,7 @@ def test_every_way_times_every_block_of_its_stream(tiny, tmp_path):
              for way, (suffix, quantize) in bench_streaming.EXPORTED.items()}
     mix = bench_streaming.mixture(1.05)  # the re-run needs a full second before its blocks
     streams = bench_streaming.ways(tiny, BLOCK, paths, rerun_blocks=2, int8_model=quantize_int8(tiny))
-    times = bench_streaming.measure(streams, mix, reps=2, warmup=bench_streaming.mixture(0.1))
+    times = bench_streaming.measure({"tiny": streams}, mix, reps=2, warmup=bench_streaming.mixture(0.1))["tiny"]
     n_blocks = mix.shape[-1] // BLOCK
     assert {way: [len(t) for t in rounds] for way, rounds in times.items()} == {
         "torch": [n_blocks] * 2, "torchscript": [n_blocks] * 2, "onnx": [n_blocks] * 2, "int8": [n_blocks] * 2,
