@@ -50,7 +50,7 @@ fi
 measure bench_mixit benchmarks/bench_mixit.py                                          # ~0.5 min
 measure bench_models benchmarks/bench_models.py --reps 3 --separate-reps 20           # ~4 min
 measure bench_maskers benchmarks/bench_maskers.py --reps 2                             # ~3 min
-measure bench_streaming benchmarks/bench_streaming.py --seconds 2 --reps 3 --rerun-blocks 10   # ~9 min
+measure bench_streaming benchmarks/bench_streaming.py --seconds 2 --reps 3 --rerun-blocks 10   # ~6 min
 measure bench_export benchmarks/bench_export.py --models baseline mlp_l --seconds 4 --reps 5 --profile   # ~2 min
 measure bench_long_files benchmarks/bench_long_files.py --minutes 0.5 2 5 --reps 1     # ~6 min
 measure bench_dnsmos benchmarks/bench_dnsmos.py --evaluation 100                      # ~3 min
