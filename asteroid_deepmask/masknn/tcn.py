@@ -128,12 +128,10 @@ class TCNTrunk(Trunk):
 def _pointwise(conv, x):
     """The 1x1 convolution ``conv`` on channels-last ``x`` ``[batch, frames, chan]``: a product over the channels.
 
-    ``conv`` is an ``nn.Conv1d`` of kernel 1, or the :class:`~asteroid_deepmask.deployment.quantization.PointwiseLinear`
-    that int8 puts in its place (its ``channels_last``)."""
-    if isinstance(conv, nn.Conv1d) and conv.groups == 1:
-        return nn.functional.linear(x, conv.weight[..., 0], conv.bias)
+    ``conv`` is an ``nn.Conv1d`` of kernel 1 and one group (as Conv-TasNet's are), or the
+    :class:`~asteroid_deepmask.deployment.quantization.PointwiseLinear` that int8 puts in its place."""
     if isinstance(conv, nn.Conv1d):
-        return conv(x.transpose(1, 2)).transpose(1, 2)
+        return nn.functional.linear(x, conv.weight[..., 0], conv.bias)
     return conv.channels_last(x)
 
 
@@ -141,7 +139,7 @@ def _depthwise(conv, x):
     """The depthwise convolution ``conv`` (no padding) on channels-last ``x`` ``[batch, frames, chan]``: a sum of its
     taps, each a slice of ``x`` (constant bounds) times a weight per channel."""
     dilation, taps = conv.dilation[0], conv.kernel_size[0]
-    out = None if conv.bias is None else conv.bias
+    out = conv.bias
     for k in range(taps):
         tap = x[:, k * dilation:-(taps - 1 - k) * dilation or None] * conv.weight[:, 0, k]
         out = tap if out is None else out + tap
