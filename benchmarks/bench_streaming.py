@@ -366,10 +366,12 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         models = {name: build_model(name) for name in args.models}
         int8_models = {name: quantize_int8(model) for name, model in models.items()}
-        setups, paths = {}, {}
+        # the RTF each model would have if every multiply-add ran at the matrix-product rate
+        limit_rtfs = {name: model_macs_per_s(model) / core for name, model in models.items()}
+        setups, paths, blocks = {}, {}, {}
         for name, model in models.items():
             for block_ms in args.blocks:
-                block = block_samples(model.sample_rate, block_ms, model.encoder.stride)
+                blocks[name, block_ms] = block = block_samples(model.sample_rate, block_ms, model.encoder.stride)
                 paths[name, block_ms] = {
                     way: export_streaming_model(model, os.path.join(folder, f"{name}_{block}_{way}{suffix}"), block,
                                                 quantize=quantize)
@@ -377,10 +379,8 @@ def main():
                 setups[name, block_ms] = ways(model, block, paths[name, block_ms], args.rerun_blocks, int8_models[name])
         times = measure(setups, mix, args.reps, warmup)
         for (name, block_ms), setup_times in times.items():
-            model = models[name]
-            latency, block = stream_latency(model), block_samples(model.sample_rate, block_ms, model.encoder.stride)
-            # the RTF the model would have if every multiply-add ran at the matrix-product rate
-            limit_rtf = model_macs_per_s(model) / core
+            model, block, limit_rtf = models[name], blocks[name, block_ms], limit_rtfs[name]
+            latency = stream_latency(model)
             stats = {way: summary(t, block / float(model.sample_rate)) for way, t in setup_times.items()}
             for way, stat in stats.items():
                 rows.append(dict(model=name, way=way, block_ms=block_ms, block=block, latency=latency,

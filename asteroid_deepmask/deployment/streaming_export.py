@@ -15,8 +15,8 @@ frame), every block's intra-chunk LSTM h and c (``[blocks, 2, layers, lanes, bat
 inter-chunk queues of h and c (``[hop_size, blocks, 2, layers, lanes, batch, hid]``, a ring buffer whose row is the
 phase: a call reads and rewrites the rows of its frames, nothing shifts); a GRU or plain RNN has h only (1 for the
 2). A call reads, starts and writes them once for all blocks. A Conv-TasNet's are the last inputs of each block's
-depthwise convolution, channels last (``[batch, kept, hid_chan]``). Every state is float32 or int64, and the metadata's list is complete: a client reads
-nothing else.
+depthwise convolution, channels last (``[batch, kept, hid_chan]``). Every state is float32 or int64, and the
+metadata's list is complete: a client reads nothing else.
 
 :func:`~.streamers.load_streamer` runs such a file (or a model) as a streamer.
 """

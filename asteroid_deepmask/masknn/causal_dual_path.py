@@ -18,10 +18,10 @@ The state (:func:`initial_state`) is three tensors whatever the depth: a frame c
 gives the phase), every block's intra-chunk RNN states, and every block's inter-chunk queues. A run
 of frames reads, starts and writes them once for all blocks, and splits them into the states each
 RNN takes with one reshape: an exported step spends a fixed handful of operations on its state, not
-a handful per block. A new stream's state is zeros. The chunking pads the start with ``chunk_size`` zero frames, which the
-whole-input forward pass runs through; :func:`stream_start` runs them once, and a stream reads its
-result where it has not written yet (the intra states at its first frame, the queues' rows in its
-first hop), so that it starts where the whole-input forward pass starts.
+a handful per block. A new stream's state is zeros. The chunking pads the start with ``chunk_size``
+zero frames, which the whole-input forward pass runs through; :func:`stream_start` runs them once,
+and a stream reads its result where it has not written yet (the intra states at its first frame,
+the queues' rows in its first hop), so that it starts where the whole-input forward pass starts.
 """
 import math
 

@@ -9,6 +9,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from asteroid_deepmask import ConvTasNetDeepMask, DPRNNDeepMask, SimoSisoTasNet
+from asteroid_deepmask.deployment.quantization import PointwiseLinear, prepare_int8
 from asteroid_deepmask.masknn import DPRNNTrunk, TCNTrunk
 
 TINY_DPRNN = dict(n_filters=16, bn_chan=8, hid_size=8, chunk_size=20, hop_size=10, n_repeats=2)
@@ -60,6 +61,18 @@ def test_a_tcn_of_one_frame_kernels_keeps_no_past_and_streams_exactly():
     with torch.no_grad():
         whole = model(mix)
     torch.testing.assert_close(streamed(model, mix, random_blocks(6000, np.random.default_rng(2))), whole,
+                               atol=1e-5, rtol=0)
+
+
+def test_a_tcn_whose_1x1_layers_are_pointwise_linears_streams_exactly():
+    """int8's form of a TCN before quantizing (its 1x1 convolutions as PointwiseLinear, float weights): the stream
+    runs those layers channels last, and still gives the whole input's outputs."""
+    model = prepare_int8(causal_model("tcn"))
+    assert isinstance(model.masker.trunk.blocks[0].shared_block[0], PointwiseLinear)
+    mix = torch.randn(2, 6000)
+    with torch.no_grad():
+        whole = model(mix)
+    torch.testing.assert_close(streamed(model, mix, random_blocks(6000, np.random.default_rng(3))), whole,
                                atol=1e-5, rtol=0)
 
 
